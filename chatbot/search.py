@@ -1,0 +1,62 @@
+"""Retrievers over a loaded index: dense (FAISS), lexical (BM25) and their reciprocal-rank fusion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .index import Index
+from .textnorm import tokens
+
+RRF_K = 60
+
+
+def allowed_ids(index: Index, parties: tuple[str, ...] | None) -> np.ndarray | None:
+    """Row ids of the passages of ``parties`` (None: all passages)."""
+    if not parties:
+        return None
+    parts = [index.party_ids[p] for p in parties if p in index.party_ids]
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+
+def dense(index: Index, query_vector: np.ndarray, allowed: np.ndarray | None, n: int) -> list[tuple[int, float]]:
+    """Top ``n`` (row, cosine) among ``allowed`` rows."""
+    import faiss
+
+    total = index.dense.ntotal if allowed is None else len(allowed)
+    n = min(n, total)
+    if n <= 0:
+        return []
+    params = None
+    if allowed is not None:
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+    scores, rows = index.dense.search(query_vector.reshape(1, -1).astype(np.float32), n, params=params)
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+
+
+def bm25(index: Index, question: str, allowed: np.ndarray | None, n: int) -> list[tuple[int, float]]:
+    """Top ``n`` (row, BM25 score > 0) among ``allowed`` rows."""
+    terms = tokens(question)
+    ids = index.bm25.get_tokens_ids(terms) if terms else []
+    if not ids:
+        return []
+    scores = np.asarray(index.bm25.get_scores_from_ids(ids), dtype=np.float32)
+    if allowed is not None:
+        mask = np.zeros(len(scores), dtype=bool)
+        mask[allowed] = True
+        scores = np.where(mask, scores, 0.0)
+    n = min(n, int((scores > 0).sum()))
+    if n <= 0:
+        return []
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(r), float(scores[r])) for r in top]
+
+
+def rrf(*rankings: list[tuple[int, float]], k: int = RRF_K, weights: tuple[float, ...] | None = None) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: sum of weight / (k + rank) over the rankings a row appears in."""
+    fused: dict[int, float] = {}
+    for j, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[j]
+        for rank, (row, _score) in enumerate(ranking, 1):
+            fused[row] = fused.get(row, 0.0) + w / (k + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

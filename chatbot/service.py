@@ -1,0 +1,101 @@
+"""The chatbot as one object: sources + model + index + answerer, opened once and reused.
+
+``Chatbot.open()`` checks the index against the sources, model and settings, and rebuilds
+it (saying why) when it is missing or out of date, unless told not to.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import index as index_mod
+from .answer import AnswerSettings, Answerer
+from .catalog import Catalog, load_catalog
+from .embedders import Embedder, SentenceTransformerEmbedder
+from .errors import IndexError_, StaleIndexError
+from .parties import load_parties
+from .passages import SplitterSettings
+from .records import Answer
+
+SOURCES_ENV = "CHATBOT_SOURCES"
+INDEX_ENV = "CHATBOT_INDEX"
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def default_sources_dir() -> Path:
+    return Path(os.environ.get(SOURCES_ENV) or project_root() / "sources")
+
+
+def default_index_dir() -> Path:
+    return Path(os.environ.get(INDEX_ENV) or project_root() / "index")
+
+
+def stderr_progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Chatbot:
+    catalog: Catalog
+    embedder: Embedder
+    answerer: Answerer
+    rebuilt_because: str | None = None
+
+    @classmethod
+    def open(cls, *, sources_dir: Path | None = None, index_dir: Path | None = None, model: str | None = None,
+             embedder: Embedder | None = None, rebuild: bool = True, splitter: SplitterSettings = SplitterSettings(),
+             settings: AnswerSettings | None = None, progress: Callable[[str], None] | None = stderr_progress) -> "Chatbot":
+        sources_dir = sources_dir or default_sources_dir()
+        index_dir = index_dir or default_index_dir()
+        catalog = load_catalog(sources_dir)
+        parties = load_parties(sources_dir)
+        embedder = embedder or SentenceTransformerEmbedder(model)
+        embedder.warm_up()
+        reason = None
+        try:
+            loaded = index_mod.load(index_dir, catalog, embedder, splitter)
+        except IndexError_ as exc:
+            if not rebuild:
+                raise
+            reason = str(exc).removesuffix("; run `chatbot build`")
+            if progress:
+                kind = "out of date" if isinstance(exc, StaleIndexError) else "not usable"
+                progress(f"The index is {kind} ({reason}); rebuilding it now.")
+            index_mod.build(catalog, embedder, index_dir, splitter, progress=progress)
+            loaded = index_mod.load(index_dir, catalog, embedder, splitter)
+        answerer = Answerer(loaded, embedder, parties, settings or AnswerSettings())
+        return cls(catalog=catalog, embedder=embedder, answerer=answerer, rebuilt_because=reason)
+
+    def ask(self, question: str, k: int = 5, party=None, mode: str = "hybrid") -> Answer:
+        return self.answerer.ask(question, k=k, party=self.resolve_parties(party), mode=mode)
+
+    def resolve_parties(self, party) -> tuple[str, ...] | None:
+        """Map filter names case-insensitively (and by alias) to the parties' own names."""
+        if party is None:
+            return None
+        names = [party] if isinstance(party, str) else list(party)
+        available = {p.casefold(): p for p in self.answerer.available_parties}
+        out = []
+        for name in names:
+            name = (name or "").strip()
+            if not name:
+                continue
+            if name.casefold() in available:
+                out.append(available[name.casefold()])
+                continue
+            found = self.answerer.parties.find(name[:1].upper() + name[1:])
+            out.append(found[0].party if found else name)
+        return tuple(dict.fromkeys(out))
+
+    def documents_json(self) -> dict:
+        return {d.source: d for d in self.catalog.documents}
+
+    def to_dict(self, answer: Answer) -> dict:
+        return answer.to_dict(self.catalog.by_source())
