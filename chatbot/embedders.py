@@ -39,12 +39,12 @@ class Embedder(Protocol):
 
 
 class FakeEmbedder:
-    """Deterministic bag of hashed, folded character trigrams: similar strings get similar vectors."""
+    """Deterministic hashed bag of stemmed words and their trigrams: similar wording, similar vectors."""
 
     def __init__(self, dim: int = 256):
         if dim < 8:
             raise ValueError("FakeEmbedder needs dim >= 8")
-        self.model_id = f"fake-trigram-{dim}"
+        self.model_id = f"fake-{dim}"
         self._dim = dim
 
     def warm_up(self) -> None:
@@ -63,14 +63,15 @@ class FakeEmbedder:
         return 2000
 
     def _one(self, text: str) -> np.ndarray:
-        from .textnorm import fold
+        from .textnorm import tokens
 
         vec = np.zeros(self._dim, dtype=np.float32)
-        for word in fold(text).split():
-            padded = f" {word} "
-            for i in range(len(padded) - 2):
-                h = int.from_bytes(hashlib.blake2b(padded[i:i + 3].encode(), digest_size=8).digest(), "little")
-                vec[h % self._dim] += 1.0 if (h >> 32) & 1 else -1.0
+        for term in tokens(text):  # stemmed, folded content words, and their trigrams at half weight
+            padded = f" {term} "
+            grams = [(term, 2.0)] + [(padded[i:i + 3], 0.5) for i in range(len(padded) - 2)]
+            for gram, weight in grams:
+                h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "little")
+                vec[h % self._dim] += weight if (h >> 32) & 1 else -weight
         norm = float(np.linalg.norm(vec))
         if norm == 0.0:
             vec[0] = 1.0

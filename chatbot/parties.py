@@ -30,7 +30,8 @@ class PartyDirectory:
     """Known parties, their aliases, and the cues that settle ambiguous ones."""
 
     aliases: tuple[tuple[str, str, bool], ...]  # (alias, party, ambiguous), longest alias first
-    cues: frozenset[str]
+    cues_before: frozenset[str]
+    cues_after: frozenset[str]
     not_before: frozenset[str]
     not_after: frozenset[str]
 
@@ -59,7 +60,7 @@ class PartyDirectory:
             return False
         if m.group(0)[:1].isupper():
             return True
-        return prev in self.cues or nxt in self.cues
+        return prev in self.cues_before or nxt in self.cues_after
 
 
 def _bare(word: str) -> str:
@@ -84,7 +85,7 @@ def load_parties(root: Path) -> PartyDirectory:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        return PartyDirectory((), frozenset(), frozenset(), frozenset())
+        return PartyDirectory((), frozenset(), frozenset(), frozenset(), frozenset())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path} is not valid TOML: {exc}") from None
     entries = []
@@ -97,4 +98,4 @@ def load_parties(root: Path) -> PartyDirectory:
             entries.append((alias, name, alias.casefold() in ambiguous))
     entries.sort(key=lambda e: (-len(e[0]), e[0]))
     fold = lambda key: frozenset(w.casefold() for w in data.get(key, []))  # noqa: E731
-    return PartyDirectory(tuple(entries), fold("party_cues"), fold("not_before"), fold("not_after"))
+    return PartyDirectory(tuple(entries), fold("cues_before"), fold("cues_after"), fold("not_before"), fold("not_after"))

@@ -1,0 +1,30 @@
+"""Shared fixtures: the real corpus indexed with the deterministic fake embedder (seconds, no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chatbot.answer import AnswerSettings
+from chatbot.embedders import FakeEmbedder
+from chatbot.service import Chatbot
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ROOT / "sources"
+# Thresholds for the fake embedder's trigram cosines (the real model has its own, calibrated ones).
+FAKE_SETTINGS = AnswerSettings(min_dense=0.2, passage_floor=0.15, passage_margin=0.2)
+
+
+@pytest.fixture(scope="session")
+def fake_index_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("fake-index")
+    Chatbot.open(sources_dir=SOURCES, index_dir=path, embedder=FakeEmbedder(), progress=None)
+    return path
+
+
+@pytest.fixture()
+def fake_bot(fake_index_dir) -> Chatbot:
+    """A chatbot over the real sources with the fake embedder; each test gets its own object."""
+    return Chatbot.open(sources_dir=SOURCES, index_dir=fake_index_dir, embedder=FakeEmbedder(),
+                        settings=FAKE_SETTINGS, rebuild=False, progress=None)
