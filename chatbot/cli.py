@@ -89,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
 def _build(args) -> int:
     from . import index as index_mod
     from .catalog import load_catalog
-    from .embedders import SentenceTransformerEmbedder
+    from . import embedders
     from .service import default_index_dir, default_sources_dir, stderr_progress
 
     catalog = load_catalog(args.sources or default_sources_dir())
-    embedder = SentenceTransformerEmbedder(args.model)
+    embedder = embedders.make_embedder(args.model)
     stderr_progress(f"loading model {embedder.model_id} …")
     embedder.warm_up()
     index_mod.build(catalog, embedder, args.index or default_index_dir(), progress=stderr_progress)

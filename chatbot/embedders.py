@@ -185,6 +185,11 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def make_embedder(model: str | None = None) -> Embedder:
+    """The embedder for a model spec (tests replace this factory with a fake)."""
+    return SentenceTransformerEmbedder(model)
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
 

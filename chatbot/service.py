@@ -15,7 +15,8 @@ from typing import Callable
 from . import index as index_mod
 from .answer import AnswerSettings, Answerer
 from .catalog import Catalog, load_catalog
-from .embedders import Embedder, SentenceTransformerEmbedder
+from . import embedders as embedders_mod
+from .embedders import Embedder
 from .errors import IndexError_, StaleIndexError
 from .parties import load_parties
 from .passages import SplitterSettings
@@ -56,7 +57,7 @@ class Chatbot:
         index_dir = index_dir or default_index_dir()
         catalog = load_catalog(sources_dir)
         parties = load_parties(sources_dir)
-        embedder = embedder or SentenceTransformerEmbedder(model)
+        embedder = embedder or embedders_mod.make_embedder(model)
         embedder.warm_up()
         reason = None
         try:

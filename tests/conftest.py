@@ -13,7 +13,7 @@ from chatbot.service import Chatbot
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "sources"
 # Thresholds for the fake embedder's trigram cosines (the real model has its own, calibrated ones).
-FAKE_SETTINGS = AnswerSettings(min_dense=0.2, passage_floor=0.15, passage_margin=0.2)
+FAKE_SETTINGS = AnswerSettings(min_dense=0.2, passage_floor=0.15, passage_margin=0.2, min_bm25=1.0)
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +28,19 @@ def fake_bot(fake_index_dir) -> Chatbot:
     """A chatbot over the real sources with the fake embedder; each test gets its own object."""
     return Chatbot.open(sources_dir=SOURCES, index_dir=fake_index_dir, embedder=FakeEmbedder(),
                         settings=FAKE_SETTINGS, rebuild=False, progress=None)
+
+
+@pytest.fixture()
+def fake_model(monkeypatch, fake_index_dir):
+    """`chatbot` commands run in-process with the fake embedder, its thresholds and a prebuilt index."""
+    from chatbot import embedders, service
+
+    monkeypatch.setattr(embedders, "make_embedder", lambda model=None: FakeEmbedder())
+    monkeypatch.setenv("CHATBOT_INDEX", str(fake_index_dir))
+    original = service.Chatbot.open.__func__
+
+    def open_with_fake_settings(cls, **kwargs):
+        kwargs.setdefault("settings", FAKE_SETTINGS)
+        return original(cls, **kwargs)
+
+    monkeypatch.setattr(service.Chatbot, "open", classmethod(open_with_fake_settings))

@@ -1,0 +1,113 @@
+import json
+
+import pytest
+
+from chatbot.answer import AnswerSettings, NOTICE_EMPTY, NOTICE_NONE
+from chatbot.cli import main
+from chatbot.errors import QuestionError
+
+
+def test_named_party_restricts_the_answer(fake_bot):
+    answer = fake_bot.ask("Hva vil Venstre med LAR?")
+    assert answer.answered is True
+    assert answer.parties == ("Venstre",)
+    assert answer.hits
+    assert {h.passage.party for h in answer.hits} == {"Venstre"}
+    assert answer.hits[0].passage.text.startswith("Legemiddelassistert rehabilitering (LAR)")
+
+
+def test_hits_are_exact_quotes_with_offsets(fake_bot):
+    answer = fake_bot.ask("heroinassistert behandling")
+    texts = {d.source: fake_bot.catalog.text(d.source) for d in fake_bot.catalog.documents}
+    for hit in answer.hits:
+        p = hit.passage
+        assert texts[p.source][p.start:p.end] == p.text
+    assert [h.rank for h in answer.hits] == list(range(1, len(answer.hits) + 1))
+
+
+def test_party_not_in_sources_gets_no_passages(fake_bot):
+    answer = fake_bot.ask("Hva mener Arbeiderpartiet om rus?")
+    assert answer.answered is False
+    assert answer.hits == ()
+    assert answer.notice == "Arbeiderpartiet finnes ikke i kildene (tilgjengelig: Helsepartiet, Venstre)."
+    assert answer.missing_parties == ("Arbeiderpartiet",)
+
+
+def test_present_and_missing_party_answers_for_the_present_one(fake_bot):
+    answer = fake_bot.ask("Hva mener Venstre og FrP om LAR?")
+    assert answer.answered is True
+    assert {h.passage.party for h in answer.hits} == {"Venstre"}
+    assert answer.notice == "Fremskrittspartiet finnes ikke i kildene (tilgjengelig: Helsepartiet, Venstre)."
+
+
+@pytest.mark.parametrize("question", ["Hva mener Venstre om bompenger?", "asdf qwerty", "!!!"])
+def test_off_corpus_questions_are_declined(fake_bot, question):
+    answer = fake_bot.ask(question)
+    assert (answer.answered, answer.hits, answer.notice) == (False, (), NOTICE_NONE)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\u200b\u200b", "\x00\x01"])
+def test_empty_questions_get_a_notice(fake_bot, question):
+    answer = fake_bot.ask(question)
+    assert (answer.answered, answer.notice) == (False, NOTICE_EMPTY)
+
+
+def test_only_a_party_name(fake_bot):
+    answer = fake_bot.ask("Venstre")
+    assert answer.answered is False
+    assert answer.notice.startswith("Spørsmålet nevner bare et parti.")
+
+
+def test_party_filter_argument_is_case_insensitive(fake_bot):
+    answer = fake_bot.ask("heroinassistert behandling", party="helsepartiet")
+    assert {h.passage.party for h in answer.hits} == {"Helsepartiet"}
+    assert {h.passage.party for h in fake_bot.ask("behandling", party=["VENSTRE"]).hits} == {"Venstre"}
+
+
+def test_unknown_party_filter_is_declined(fake_bot):
+    answer = fake_bot.ask("LAR", party="Rødt")
+    assert answer.answered is False
+    assert answer.notice == "Rødt finnes ikke i kildene (tilgjengelig: Helsepartiet, Venstre)."
+
+
+def test_long_question_is_cut_with_a_notice(fake_bot):
+    answer = fake_bot.ask("heroinassistert behandling " + "x" * 100_000)
+    assert answer.notice.startswith("Spørsmålet var svært langt; bare de første ")
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_modes(fake_bot, mode):
+    answer = fake_bot.ask("sprøyterom", mode=mode)
+    assert answer.mode == mode
+    assert answer.hits[0].passage.text.startswith("Etablere brukerrom")
+
+
+def test_folded_spelling_finds_the_same_passage(fake_bot):
+    assert fake_bot.ask("sproyterom", mode="bm25").hits[0].passage.text.startswith("Etablere brukerrom")
+
+
+def test_k_limits_the_passages(fake_bot):
+    assert len(fake_bot.ask("rusavhengige behandling", k=2).hits) <= 2
+
+
+@pytest.mark.parametrize("kwargs, message", [({"k": 0}, "k must be"), ({"mode": "x"}, "unknown mode")])
+def test_bad_arguments(fake_bot, kwargs, message):
+    with pytest.raises(QuestionError, match=message):
+        fake_bot.ask("LAR", **kwargs)
+
+
+def test_settings_are_validated_eagerly():
+    with pytest.raises(ValueError):
+        AnswerSettings(candidates=0)
+
+
+def test_json_shape(fake_bot):
+    data = fake_bot.to_dict(fake_bot.ask("Hva vil Helsepartiet med brukerrom?"))
+    assert set(data) == {"question", "answered", "notice", "parties", "missing_parties", "mode", "passages"}
+    first = data["passages"][0]
+    assert {"rank", "party", "source", "title", "section", "start", "end", "text", "context", "score",
+            "citation", "line"} <= set(first)
+    assert first["source"] == "helsepartiet-rusomsorg.txt"
+    assert first["citation"].startswith("Helsepartiet, Prinsipprogram (vedtatt 8. februar 2017), «Rusomsorg», "
+                                        "helsepartiet-rusomsorg.txt, linje 16, tegn ")
+    json.dumps(data)

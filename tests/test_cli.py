@@ -1,0 +1,79 @@
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chatbot.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_help_is_instant_and_imports_nothing_heavy():
+    code = ("import sys, chatbot.cli\n"
+            "try:\n    chatbot.cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'sentence_transformers', 'faiss', 'bm25s', 'numpy', 'gradio') if m in sys.modules]\n"
+            "print('HEAVY', heavy)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert "usage: chatbot" in out
+    assert out.strip().endswith("HEAVY []")
+
+
+def test_ask_json(fake_model, capsys):
+    assert main(["ask", "Hva vil Venstre med LAR?", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["answered"] is True
+    assert data["parties"] == ["Venstre"]
+    assert data["passages"][0]["party"] == "Venstre"
+    assert data["passages"][0]["source"] == "venstre-rusomsorg.txt"
+
+
+def test_ask_plain_text_has_quote_and_citation(fake_model, capsys):
+    assert main(["ask", "heroinassistert behandling"]) == 0
+    out = capsys.readouterr().out
+    assert "1. Helsepartiet — Helsepartiet vil" in out
+    assert "«Åpne for muligheten til heroinassistert behandling for enkelte pasientgrupper.»" in out
+    assert "— Helsepartiet, Prinsipprogram (vedtatt 8. februar 2017), «Rusomsorg», helsepartiet-rusomsorg.txt, linje 15, tegn " in out
+
+
+def test_ask_reads_json_lines_from_stdin(fake_model, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Hva vil Venstre med LAR?\n\nHva mener Arbeiderpartiet?\n"))
+    assert main(["ask", "--json"]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["answered"] for x in lines] == [True, False, False]
+    assert lines[2]["notice"] == "Arbeiderpartiet finnes ikke i kildene (tilgjengelig: Helsepartiet, Venstre)."
+
+
+def test_ask_party_option(fake_model, capsys):
+    assert main(["ask", "behandling", "--party", "Helsepartiet", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {p["party"] for p in data["passages"]} == {"Helsepartiet"}
+
+
+def test_bad_k_is_one_line_error(fake_model, capsys):
+    assert main(["ask", "LAR", "--k", "0"]) == 1
+    assert capsys.readouterr().err == "chatbot: error: --k must be between 1 and 50\n"
+
+
+def test_missing_sources_is_one_line_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "chatbot.cli", "ask", "LAR", "--sources", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    assert proc.stderr == f"chatbot: error: no catalog at {tmp_path}/catalog.toml; a sources folder needs a catalog.toml\n"
+
+
+def test_unloadable_model_is_one_line_error(tmp_path, fake_index_dir):
+    proc = subprocess.run([sys.executable, "-m", "chatbot.cli", "ask", "LAR", "--model", str(tmp_path / "nomodel")],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    assert proc.stderr == f"chatbot: error: model directory {tmp_path}/nomodel does not exist\n"
+
+
+def test_model_dir_that_is_not_a_model(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "chatbot.cli", "build", "--model", str(tmp_path)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 1
+    assert "is not a sentence-transformers model directory" in proc.stderr
+    assert "Traceback" not in proc.stderr
