@@ -1,0 +1,69 @@
+"""Serve the chatbot's web page: ``python app.py [--host H] [--port P] [--model M] [--index DIR] [--sources DIR]``.
+
+Opens the chatbot once (rebuilding a stale index, and saying so on stderr), then serves the
+page and the ``/ask`` API with Gradio. No share link, no analytics. A start-up error is one
+line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before anything imports gradio
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1–65535, not {port}")
+    return port
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="app.py", description="Web chat that answers with quoted, cited party programmes.")
+    p.add_argument("--host", default=os.environ.get("CHATBOT_HOST", "127.0.0.1"),
+                   help="address to listen on (env CHATBOT_HOST; default 127.0.0.1)")
+    p.add_argument("--port", type=_port, default=os.environ.get("CHATBOT_PORT", "7860"),
+                   help="port (env CHATBOT_PORT; default 7860)")
+    p.add_argument("--model", default=os.environ.get("CHATBOT_MODEL"),
+                   help="sentence-transformers model id or path (env CHATBOT_MODEL)")
+    p.add_argument("--index", type=Path, default=None, help="index folder (env CHATBOT_INDEX; default ./index)")
+    p.add_argument("--sources", type=Path, default=None, help="sources folder (env CHATBOT_SOURCES; default ./sources)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from chatbot.errors import ChatbotError
+
+    try:
+        from chatbot.service import Chatbot
+
+        bot = Chatbot.open(sources_dir=args.sources, index_dir=args.index, model=args.model)
+    except ChatbotError as exc:
+        print(f"app.py: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("app.py: interrupted", file=sys.stderr)
+        return 130
+
+    from chatbot.webui import launch
+
+    try:
+        launch(bot, host=args.host, port=args.port)
+    except OSError as exc:  # e.g. the port is taken
+        print(f"app.py: error: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""The web page: a Gradio Blocks app built around one opened :class:`~chatbot.service.Chatbot`.
+
+``build_ui(bot)`` makes the page, ``launch(bot, ...)`` serves it. Gradio is imported inside the
+functions, so importing this module is cheap. All HTML comes from :mod:`chatbot.cards`, which
+escapes every piece of outside text.
+
+Machines use the one public endpoint ``/ask`` (and ``/compare``); the page's own event
+handlers are private (not in the API docs, not callable by the Gradio clients).
+
+Citation → source: each citation is a link ``?source=FILE&start=N&end=M``. A plain click is
+caught in the browser (the transcript's ``js_on_load``) and sent to the server as a ``click``
+event with the file and range; the server switches to the "Kilder" tab and renders the
+document with that range marked, and the browser scrolls to the mark. Opening the link in a
+new tab (or sharing it) loads the page with those query parameters, and the page's load
+event shows the same view.
+"""
+
+
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from . import cards
+from .errors import ChatbotError, QuestionError
+from .records import Answer
+from .textnorm import clean_question
+
+if TYPE_CHECKING:  # pragma: no cover
+    import gradio as gr
+
+    from .service import Chatbot
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported anywhere through us
+
+DEFAULT_K = 5
+COMPARE_K = 3
+CONCURRENCY = 4  # events the queue runs at once; answering itself is serialised by a lock
+QUEUE_SIZE = 256  # events waiting beyond that are refused with "queue full"
+TAB_CHAT = "samtale"
+TAB_SOURCES = "kilder"
+
+EXAMPLES = (
+    "Hva vil Venstre med LAR?",
+    "What does Helsepartiet want for housing?",
+    "Hvem vil avkriminalisere bruk av narkotika?",
+    "Which party wants safe injection rooms?",
+    "Hva sier partiene om ettervern?",
+    "Hva mener Helsepartiet om sprøyterom?",
+)
+
+# Browser side of the transcript: citation links open the source in the page (a plain click),
+# copy buttons copy the citation. Modifier-clicks keep the link's normal behaviour (new tab).
+_TRANSCRIPT_JS = """
+element.addEventListener('click', (ev) => {
+  const copy = ev.target.closest('button[data-copy]');
+  if (copy) {
+    ev.preventDefault();
+    const done = () => { copy.textContent = 'Kopiert'; setTimeout(() => { copy.textContent = 'Kopier'; }, 1500); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(copy.dataset.copy).then(done, () => {});
+    } else {
+      const area = document.createElement('textarea');
+      area.value = copy.dataset.copy; document.body.appendChild(area); area.select();
+      try { document.execCommand('copy'); done(); } catch (e) {} area.remove();
+    }
+    return;
+  }
+  const link = ev.target.closest('a[data-source]');
+  if (!link || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+  ev.preventDefault();
+  if (link.classList.contains('citation')) {
+    window.__chatbotCitation = Array.from(document.querySelectorAll('#transcript a.citation')).indexOf(link);
+  }
+  trigger('click', {cite_source: link.dataset.source,
+                    cite_start: link.dataset.start ? Number(link.dataset.start) : null,
+                    cite_end: link.dataset.end ? Number(link.dataset.end) : null});
+});
+"""
+
+# Scroll the cited range into view whenever the source view changes (and when it first shows).
+_SOURCE_JS = """
+const show = () => setTimeout(() => {
+  const mark = element.querySelector('mark.cited');
+  const box = element.querySelector('.src-text');
+  if (!mark || !box || mark.offsetParent === null) return;
+  box.scrollTop += mark.getBoundingClientRect().top - box.getBoundingClientRect().top - box.clientHeight / 4;
+  const view = element.querySelector('.source-view') || element;
+  view.scrollIntoView({block: 'start'});
+}, 80);
+show();
+watch('value', show);
+element.addEventListener('click', (ev) => {
+  const back = ev.target.closest('a[data-action="back"]');
+  if (!back || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+  ev.preventDefault();
+  trigger('click', {action: 'back'});
+});
+"""
+
+# Back in the chat: bring the citation that was followed into view again.
+_SCROLL_TO_CITATION = """
+() => { setTimeout(() => {
+  const links = document.querySelectorAll('#transcript a.citation');
+  const i = window.__chatbotCitation;
+  const target = (i !== undefined && i >= 0 && links[i]) ? links[i].closest('.card') : document.querySelector('#transcript');
+  if (target) target.scrollIntoView({block: 'center'});
+}, 80); }
+"""
+
+_SCROLL_TO_LAST_TURN = """
+() => { setTimeout(() => {
+  const turns = document.querySelectorAll('#transcript .turn');
+  if (turns.length) turns[turns.length - 1].scrollIntoView({block: 'start', behavior: 'smooth'});
+}, 60); }
+"""
+
+
+class WebHandlers:
+    """What the page's events do, without Gradio: testable directly."""
+
+    def __init__(self, bot: "Chatbot", k: int = DEFAULT_K, compare_k: int = COMPARE_K):
+        self.bot = bot
+        self.k = k
+        self.compare_k = compare_k
+        self.documents = bot.catalog.by_source()
+        self.parties: tuple[str, ...] = tuple(cards.sort_parties(bot.answerer.available_parties))
+        # The embedder (sentence-transformers / torch) is not documented as thread-safe, and the
+        # index's search structures are shared: answer one question at a time.
+        self._lock = threading.Lock()
+
+    # ---- answering -------------------------------------------------------------------------
+
+    def answer(self, question: str, k: int | None = None, party: Any = None, mode: str = "hybrid") -> Answer:
+        with self._lock:
+            return self.bot.ask(question if isinstance(question, str) else "", k=self.k if k is None else k,
+                                party=party, mode=mode)
+
+    def terms(self, question: str) -> frozenset[str]:
+        """Words to highlight: the question's content words, without the party names it mentions."""
+        mentions = self.bot.answerer.parties.find(question or "")
+        return cards.query_terms(question or "", exclude=[m.alias for m in mentions])
+
+    def party_filter(self, checked: Any) -> list[str] | None:
+        """None when every party is checked (no filter), else the checked ones."""
+        chosen = [p for p in self.parties if p in set(checked or [])]
+        return None if len(chosen) == len(self.parties) else chosen
+
+    # ---- the API ---------------------------------------------------------------------------
+
+    def api_ask(self, question: str, k: int = DEFAULT_K, party: str | None = None, mode: str = "hybrid") -> dict:
+        """The same JSON object as `chatbot ask --json`. `party`: one party, or several separated by commas."""
+        import gradio as gr
+
+        try:
+            k = _whole(k)
+            parties = [p.strip() for p in party.split(",") if p.strip()] if isinstance(party, str) else None
+            answer = self.answer(question, k=k, party=parties or None, mode=mode or "hybrid")
+        except ChatbotError as exc:
+            raise gr.Error(str(exc)) from None
+        return self.bot.to_dict(answer)
+
+    def api_compare(self, question: str, k: int = COMPARE_K, mode: str = "hybrid") -> dict:
+        """Each party's best passages for the same question: {party: JSON object as from /ask}."""
+        import gradio as gr
+
+        try:
+            k = _whole(k)
+            return {p: self.bot.to_dict(self.answer(question, k=k, party=p, mode=mode or "hybrid")) for p in self.parties}
+        except ChatbotError as exc:
+            raise gr.Error(str(exc)) from None
+
+    # ---- the page --------------------------------------------------------------------------
+
+    def chat_turn(self, question: str, checked: Any = None) -> str:
+        question = question if isinstance(question, str) else ""
+        if checked is not None and not checked:
+            return cards.message_turn(question, cards.EMPTY_FILTER)
+        party = self.party_filter(checked) if checked is not None else None
+        try:
+            answer = self.answer(question, party=party)
+        except QuestionError as exc:
+            return cards.message_turn(question, str(exc))
+        note = f"Partifilter: bare {', '.join(party)}." if party and answer.answered else None
+        return cards.turn(question, answer, self.documents, self.terms(question), filter_note=note)
+
+    def compare_answers(self, question: str, checked: Any = None) -> dict[str, Answer]:
+        parties = self.parties if checked is None else [p for p in self.parties if p in set(checked)]
+        return {p: self.answer(question, k=self.compare_k, party=p) for p in parties}
+
+    def compare_turn(self, question: str, checked: Any = None) -> str:
+        question = question if isinstance(question, str) else ""
+        if checked is not None and not checked:
+            return cards.message_turn(question, cards.EMPTY_FILTER, "Sammenlign partiene")
+        if not clean_question(question):  # one notice for the question, not one per party
+            return cards.message_turn(question, self.answer(question).notice or cards.NO_PASSAGES, "Sammenlign partiene")
+        answers = self.compare_answers(question, checked)
+        return cards.compare_turn(question, answers, self.documents, self.terms(question))
+
+    def source_page(self, source: str | None, start: Any = None, end: Any = None) -> tuple[str, str]:
+        """(documents table, document view) for a file and an optional marked range."""
+        source = source if source in self.documents else None
+        if source is None:
+            first = cards.sort_parties([d.party for d in self.documents.values()])
+            source = next((d.source for d in self.bot.catalog.documents if first and d.party == first[0]), None)
+        if source is None:
+            return cards.documents_list(self.bot.catalog.documents), cards.notice("Ingen kilder i katalogen.", "none")
+        document = self.documents[source]
+        view = cards.source_view(document, self.bot.catalog.text(source), _int_or_none(start), _int_or_none(end))
+        return cards.documents_list(self.bot.catalog.documents, source), view
+
+
+def _whole(k: Any) -> int:
+    if isinstance(k, float) and k.is_integer():
+        return int(k)
+    if isinstance(k, str) and k.strip().isdigit():
+        return int(k)
+    if isinstance(k, int) and not isinstance(k, bool):
+        return k
+    raise QuestionError("k must be a whole number from 1 to 50")
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None or value == "" else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def theme():
+    import gradio as gr
+
+    # System fonts only: the page loads nothing from other sites (no web fonts).
+    return gr.themes.Soft(
+        primary_hue="blue", neutral_hue="slate",
+        font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"],
+        font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"],
+    )
+
+
+def build_ui(bot: "Chatbot", handlers: WebHandlers | None = None) -> "gr.Blocks":
+    """The page and the API around one opened chatbot."""
+    import gradio as gr
+
+    h = handlers or WebHandlers(bot)
+    private = {"api_visibility": "private"}
+
+    with gr.Blocks(title="Rusomsorg i partiprogrammene", fill_width=False) as demo:
+        gr.HTML(
+            "<h1>Rusomsorg i partiprogrammene</h1>"
+            "<p>Svar med partienes egne ord: hvert svar er et ordrett sitat fra et partiprogram, med kildehenvisning.</p>",
+            elem_id="app-title", js_on_load=None)
+        turns = gr.State([])
+        last_question = gr.State("")
+        with gr.Tabs(selected=TAB_CHAT) as tabs:
+            with gr.Tab("Samtale", id=TAB_CHAT):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=360):
+                        transcript = gr.HTML(cards.transcript([]), elem_id="transcript", js_on_load=_TRANSCRIPT_JS)
+                        question = gr.Textbox(
+                            label="Spørsmål", placeholder="For eksempel: Hva vil Venstre med LAR?",
+                            lines=1, max_lines=4, max_length=2000, elem_id="question", autofocus=True, submit_btn=False)
+                        with gr.Row():
+                            ask_btn = gr.Button("Spør", variant="primary", elem_id="ask", scale=2)
+                            compare_btn = gr.Button("Sammenlign partiene", variant="secondary", elem_id="compare", scale=2)
+                            clear_btn = gr.Button("Tøm samtalen", variant="secondary", elem_id="clear", scale=1)
+                    with gr.Column(scale=1, min_width=240):
+                        party_filter = gr.CheckboxGroup(
+                            choices=list(h.parties), value=list(h.parties), label="Partier",
+                            info="Vis avsnitt fra disse partiene.", elem_id="party-filter")
+                        gr.Markdown("**Eksempler**")
+                        with gr.Column(elem_id="examples"):
+                            example_btns = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
+                        gr.Markdown(
+                            "Svarene er utdrag, ikke sammendrag: les gjerne hele avsnittet under «Vis sammenheng», "
+                            "eller hele kilden under «Kilder».", elem_id="about")
+            with gr.Tab("Kilder", id=TAB_SOURCES):
+                table_html, view_html = h.source_page(None)
+                doc_table = gr.HTML(table_html, elem_id="doc-table", js_on_load=_TRANSCRIPT_JS)
+                source_view = gr.HTML(view_html, elem_id="source-view", js_on_load=_SOURCE_JS)
+
+        # ---- events (private: the page's own plumbing) ------------------------------------
+        def on_ask(q, checked, history, last):
+            history = list(history or []) + [h.chat_turn(q, checked)]
+            return cards.transcript(history), history, "", (q or "").strip() or last
+
+        def on_compare(q, checked, history, last):
+            q = q if (q or "").strip() else (last or "")
+            history = list(history or []) + [h.compare_turn(q, checked)]
+            return cards.transcript(history), history, ""
+
+        ask_inputs = [question, party_filter, turns, last_question]
+        ask_outputs = [transcript, turns, question, last_question]
+        for trigger in (ask_btn.click, question.submit):
+            trigger(on_ask, inputs=ask_inputs, outputs=ask_outputs, **private
+                    ).then(None, js=_SCROLL_TO_LAST_TURN, **private)
+        compare_btn.click(on_compare, inputs=ask_inputs, outputs=[transcript, turns, question], **private
+                          ).then(None, js=_SCROLL_TO_LAST_TURN, **private)
+        for btn, text in zip(example_btns, EXAMPLES):
+            btn.click(lambda c, t, last, text=text: on_ask(text, c, t, last),
+                      inputs=[party_filter, turns, last_question], outputs=ask_outputs, **private
+                      ).then(None, js=_SCROLL_TO_LAST_TURN, **private)
+        clear_btn.click(lambda: (cards.transcript([]), [], ""), outputs=[transcript, turns, last_question], **private)
+
+        def open_cited(evt: gr.EventData):
+            data = getattr(evt, "_data", None) or {}
+            table, view = h.source_page(data.get("cite_source"), data.get("cite_start"), data.get("cite_end"))
+            return gr.Tabs(selected=TAB_SOURCES), table, view
+
+        transcript.click(open_cited, outputs=[tabs, doc_table, source_view], **private)
+        doc_table.click(open_cited, outputs=[tabs, doc_table, source_view], **private)
+
+        def back_to_chat():
+            return gr.Tabs(selected=TAB_CHAT)
+
+        source_view.click(back_to_chat, outputs=[tabs], **private).then(None, js=_SCROLL_TO_CITATION, **private)
+
+        def on_load(request: gr.Request):
+            params = dict(request.query_params) if request is not None else {}
+            source = params.get("source")
+            if not source:
+                return gr.Tabs(), gr.HTML(), gr.HTML()
+            if source not in h.documents:
+                return gr.Tabs(selected=TAB_SOURCES), cards.documents_list(bot.catalog.documents), cards.unknown_source(source)
+            table, view = h.source_page(source, params.get("start"), params.get("end"))
+            return gr.Tabs(selected=TAB_SOURCES), table, view
+
+        demo.load(on_load, outputs=[tabs, doc_table, source_view], **private)
+
+        # ---- the API ----------------------------------------------------------------------
+        def ask(question: str, k: int = DEFAULT_K, party: str | None = None, mode: str = "hybrid") -> dict:
+            """Answer a question with quoted passages: the same JSON object as `chatbot ask --json`.
+            `party` limits the passages to one party (or several, comma-separated); `mode` is hybrid, dense or bm25."""
+            return h.api_ask(question, k, party, mode)
+
+        def compare(question: str, k: int = COMPARE_K, mode: str = "hybrid") -> dict:
+            """Each party's best passages for the same question, as {party: the /ask JSON object}."""
+            return h.api_compare(question, k, mode)
+
+        gr.api(ask, api_name="ask")
+        gr.api(compare, api_name="compare")
+    demo.webui_handlers = h  # for tests and embedding
+    return demo
+
+
+def launch(bot: "Chatbot", host: str = "127.0.0.1", port: int = 7860, *, prevent_thread_lock: bool = False,
+           quiet: bool = False, concurrency: int = CONCURRENCY, queue_size: int = QUEUE_SIZE):
+    """Serve the page (no share link, no analytics, no web fonts). Returns (demo, local URL)."""
+    demo = build_ui(bot)
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size)
+    _, url, _ = demo.launch(
+        server_name=host, server_port=port, share=False, inbrowser=False, prevent_thread_lock=prevent_thread_lock,
+        quiet=quiet, show_error=True, footer_links=["api"], ssr_mode=False, mcp_server=False, pwa=False,
+        enable_monitoring=False, run_history=False, theme=theme(), css=cards.CSS,
+    )
+    return demo, url

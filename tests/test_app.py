@@ -1,0 +1,261 @@
+"""The web app served in-process (fake embedder, real sources), driven through gradio_client and its handlers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+from chatbot.answer import NOTICE_EMPTY, NOTICE_NONE  # noqa: E402
+from chatbot.embedders import FakeEmbedder  # noqa: E402
+from chatbot.service import Chatbot  # noqa: E402
+from conftest import FAKE_SETTINGS, SOURCES  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MISSING_AP = "Arbeiderpartiet finnes ikke i kildene (tilgjengelig: Helsepartiet, Venstre)."
+
+
+# Gradio's queue statistics use pandas options that pandas 3 deprecates; not ours to fix.
+pytestmark = [pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated"),
+              pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def bot(fake_index_dir) -> Chatbot:
+    """The same object as conftest's ``fake_bot``, shared by the module's one server."""
+    return Chatbot.open(sources_dir=SOURCES, index_dir=fake_index_dir, embedder=FakeEmbedder(),
+                        settings=FAKE_SETTINGS, rebuild=False, progress=None)
+
+
+@pytest.fixture(scope="module")
+def served(bot):
+    from chatbot.webui import launch
+
+    demo, url = launch(bot, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield demo, url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    from gradio_client import Client
+
+    return Client(served[1], verbose=False)
+
+
+@pytest.fixture(scope="module")
+def handlers(served):
+    return served[0].webui_handlers
+
+
+def expected(bot: Chatbot, question: str, **kw) -> dict:
+    """What `chatbot ask --json` prints for the question, as parsed JSON."""
+    return json.loads(json.dumps(bot.to_dict(bot.ask(question, **kw)), ensure_ascii=False))
+
+
+# ---- the API ---------------------------------------------------------------------------
+
+def test_only_the_api_endpoints_are_public(client):
+    info = client.view_api(return_format="dict", print_info=False)
+    assert set(info["named_endpoints"]) == {"/ask", "/compare"}
+    assert not info["unnamed_endpoints"]
+    params = [p["parameter_name"] for p in info["named_endpoints"]["/ask"]["parameters"]]
+    assert params == ["question", "k", "party", "mode"]
+    defaults = {p["parameter_name"]: p.get("parameter_default") for p in info["named_endpoints"]["/ask"]["parameters"]}
+    assert defaults["k"] == 5 and defaults["party"] is None and defaults["mode"] == "hybrid"
+
+
+def test_norwegian_question(client, bot):
+    q = "Hva vil Venstre med LAR?"
+    result = client.predict(q, api_name="/ask")
+    assert result == expected(bot, q)
+    assert result["answered"] is True and result["parties"] == ["Venstre"]
+    assert {p["party"] for p in result["passages"]} == {"Venstre"}
+    first = result["passages"][0]
+    assert first["citation"] == ("Venstre, Temaside, «Rusomsorg som tar mennesker på alvor», venstre-rusomsorg.txt, "
+                                 f"linje {first['line']}, tegn {first['start']}–{first['end']}")
+    text = (SOURCES / first["source"]).read_text(encoding="utf-8")
+    assert text[first["start"]:first["end"]] == first["text"]
+
+
+def test_english_question(client, bot):
+    q = "What does Venstre say about LAR-behandling?"
+    result = client.predict(question=q, k=2, api_name="/ask")
+    assert result == expected(bot, q, k=2)
+    assert result["answered"] is True and len(result["passages"]) == 2
+    assert all(p["party"] == "Venstre" for p in result["passages"])
+
+
+def test_off_corpus_question(client, bot):
+    result = client.predict("Hva mener partiene om fotball i Brasil?", api_name="/ask")
+    assert result["answered"] is False and result["notice"] == NOTICE_NONE and result["passages"] == []
+    missing = client.predict("Hva vil Arbeiderpartiet med LAR?", api_name="/ask")
+    assert missing["answered"] is False and missing["notice"] == MISSING_AP
+    assert missing["missing_parties"] == ["Arbeiderpartiet"]
+
+
+def test_party_filter(client, bot):
+    q = "Hvem vil avkriminalisere bruk av narkotika?"
+    everyone = client.predict(q, api_name="/ask")
+    assert {p["party"] for p in everyone["passages"]} == {"Helsepartiet", "Venstre"}
+    only_v = client.predict(q, 5, "Venstre", "hybrid", api_name="/ask")
+    assert only_v == expected(bot, q, party=["Venstre"])
+    assert only_v["passages"] and {p["party"] for p in only_v["passages"]} == {"Venstre"}
+    lower = client.predict(q, party="helsepartiet", api_name="/ask")
+    assert {p["party"] for p in lower["passages"]} == {"Helsepartiet"}
+    both = client.predict(q, party="Helsepartiet, Venstre", api_name="/ask")
+    assert both == expected(bot, q, party=["Helsepartiet", "Venstre"])
+    unknown = client.predict(q, party="Arbeiderpartiet", api_name="/ask")
+    assert unknown["answered"] is False and unknown["notice"] == MISSING_AP
+
+
+def test_modes_and_bad_arguments(client, bot):
+    q = "Hva vil Venstre med LAR?"
+    assert client.predict(q, mode="bm25", api_name="/ask") == expected(bot, q, mode="bm25")
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="k must be a whole number"):
+        client.predict(q, k=0, api_name="/ask")
+    with pytest.raises(AppError, match="unknown mode"):
+        client.predict(q, mode="magic", api_name="/ask")
+
+
+def test_empty_question(client, handlers):
+    for q in ("", "   ", "\u200b"):
+        result = client.predict(q, api_name="/ask")
+        assert result["answered"] is False and result["notice"] == NOTICE_EMPTY and result["passages"] == []
+    html = handlers.chat_turn("", None)
+    assert "Spørsmålet er tomt" in html and 'class="card"' not in html
+    compare = handlers.compare_turn("   ", None)
+    assert compare.count("Spørsmålet er tomt") == 1 and "compare-grid" not in compare
+
+
+def test_html_is_escaped(client, handlers):
+    evil = '<img src=x onerror=alert(1)> [lenke](javascript:alert(1)) **fet** LAR'
+    result = client.predict(evil, api_name="/ask")
+    assert result["question"] == evil  # JSON carries the text as given
+    html = handlers.chat_turn(evil, None)
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "[lenke](javascript:alert(1)) **fet**" in html and "<a href=\"javascript" not in html
+    compare = handlers.compare_turn(evil, None)
+    assert "<img" not in compare and "&lt;img" in compare
+
+
+# ---- the page's handlers -----------------------------------------------------------------
+
+def test_chat_turn_cards_and_filter(handlers):
+    html = handlers.chat_turn("Hvem vil avkriminalisere bruk av narkotika?", ["Helsepartiet", "Venstre"])
+    assert 'data-party="Helsepartiet"' in html and 'data-party="Venstre"' in html
+    assert html.index('data-party="Helsepartiet"') < html.index('data-party="Venstre"')
+    assert "<mark class=\"hl\">avkriminalisere</mark>" in html
+    assert "Partifilter" not in html
+    only_h = handlers.chat_turn("Hvem vil avkriminalisere bruk av narkotika?", ["Helsepartiet"])
+    assert 'data-party="Helsepartiet"' in only_h and 'data-party="Venstre"' not in only_h
+    assert "Partifilter: bare Helsepartiet." in only_h
+    none = handlers.chat_turn("Hvem vil avkriminalisere bruk av narkotika?", [])
+    assert "Velg minst ett parti" in none and 'class="card"' not in none
+    assert handlers.party_filter(["Venstre", "Helsepartiet"]) is None
+    assert handlers.party_filter(["Venstre"]) == ["Venstre"]
+
+
+def test_highlight_does_not_mark_party_names(handlers):
+    html = handlers.chat_turn("Hva vil Venstre med LAR?", None)
+    assert '<mark class="hl">LAR</mark>' in html
+    assert '<mark class="hl">Venstre</mark>' not in html
+
+
+def test_compare_view(client, handlers, bot):
+    html = handlers.compare_turn("bostedsløse", None)
+    h_col = html[html.index('compare-col" data-party="Helsepartiet"'):html.index('compare-col" data-party="Venstre"')]
+    v_col = html[html.index('compare-col" data-party="Venstre"'):]
+    assert 'class="card"' in h_col and "Arbeide for at ingen skal være <mark" in h_col
+    assert "Ingen avsnitt funnet" in v_col and 'class="card"' not in v_col
+    one = handlers.compare_turn("bostedsløse", ["Venstre"])
+    assert 'data-party="Helsepartiet"' not in one and "Ingen avsnitt funnet" in one
+    api = client.predict("Hvem vil ha brukerrom?", api_name="/compare")
+    assert list(api) == ["Helsepartiet", "Venstre"]
+    assert api["Helsepartiet"] == expected(bot, "Hvem vil ha brukerrom?", k=3, party="Helsepartiet")
+    assert all(p["party"] == "Venstre" for p in api["Venstre"]["passages"])
+
+
+def test_source_page(handlers, bot):
+    table, view = handlers.source_page("helsepartiet-rusomsorg.txt", 1402, 1519)
+    assert 'aria-current="true"' in table and "helsepartiet-rusomsorg.txt" in table and "venstre-rusomsorg.txt" in table
+    assert "Markert: linje 16, tegn 1402–1519." in view
+    assert '<mark class="cited" id="cited">' in view
+    _, plain = handlers.source_page("venstre-rusomsorg.txt", "x", None)
+    assert "<mark" not in plain and 'data-source="venstre-rusomsorg.txt"' in plain
+    _, fallback = handlers.source_page("../etc/passwd")
+    assert 'data-source="helsepartiet-rusomsorg.txt"' in fallback
+
+
+def test_page_is_served_without_outside_resources(served):
+    import urllib.request
+
+    with urllib.request.urlopen(served[1], timeout=10) as response:
+        page = response.read().decode()
+    assert "Rusomsorg i partiprogrammene" in page
+    assert "fonts.googleapis.com" not in page
+
+
+# ---- load ------------------------------------------------------------------------------
+
+def test_fifty_simultaneous_calls(client, bot):
+    questions = ["Hva vil Venstre med LAR?", "Hvem vil avkriminalisere bruk av narkotika?",
+                 "Hva mener partiene om fotball i Brasil?", "Hva mener Helsepartiet om sprøyterom?", ""]
+    single = {q: client.predict(q, api_name="/ask") for q in questions}
+    for q in questions:
+        assert single[q] == expected(bot, q)
+    calls = [questions[i % len(questions)] for i in range(50)]
+    barrier = threading.Barrier(50)
+
+    def call(q):
+        barrier.wait(timeout=30)
+        return q, client.predict(q, api_name="/ask")
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = list(pool.map(call, calls))
+    assert len(results) == 50
+    for q, result in results:
+        assert result == single[q]
+
+
+# ---- app.py ------------------------------------------------------------------------------
+
+def test_app_start_error_is_one_line(tmp_path):
+    run = subprocess.run([sys.executable, str(ROOT / "app.py"), "--sources", str(tmp_path / "none"), "--port", "1"],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("app.py: error: ") and "catalog" in lines[0]
+
+
+def test_app_rejects_a_bad_port():
+    run = subprocess.run([sys.executable, str(ROOT / "app.py"), "--port", "http"], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT)
+    assert run.returncode == 2 and "not a port number" in run.stderr
+
+
+def test_imports_are_light():
+    code = ("import sys; sys.path.insert(0, '.'); import app, chatbot.webui, chatbot.cards; "
+            "heavy = [m for m in ('gradio', 'torch', 'sentence_transformers') if m in sys.modules]; print(heavy)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
