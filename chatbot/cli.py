@@ -54,16 +54,29 @@ def parser() -> argparse.ArgumentParser:
 
 def _eval_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("--questions", type=Path, default=None, help="questions file (default eval/questions.jsonl)")
-    e.add_argument("--k", type=int, default=5)
+    e.add_argument("--k", type=int, default=5,
+                   help="recall@k, gold recall@k and success@400chars read the top k (default 5); "
+                        "MRR@10 and nDCG@10 always read 10 ranks")
     e.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default="hybrid")
-    e.add_argument("--split", choices=("all", "dev", "test"), default="all")
-    e.add_argument("--compare", action="store_true", help="run bm25, dense and hybrid side by side")
+    e.add_argument("--split", choices=("all", "dev", "test"), default="all",
+                   help="which questions to run (test is the held-out split)")
+    e.add_argument("--compare", action="store_true",
+                   help="run bm25, dense and hybrid (and dense/hybrid with --model, if given) side by side")
     e.add_argument("--json", action="store_true", help="print one JSON object with the figures")
     e.add_argument("--report", type=Path, help="write a Markdown report with every miss")
-    e.add_argument("--trec-run", type=Path, help="write the run in TREC format")
-    for name in ("success1", "mrr", "ndcg", "recall", "gold-recall", "success400", "party1", "abstention"):
-        e.add_argument(f"--min-{name}", type=float, default=None, help=f"exit 1 when {name} falls below this")
-    e.add_argument("--max-false-abstention", type=float, default=None, help="exit 1 when false abstention exceeds this")
+    e.add_argument("--trec-run", type=Path,
+                   help="write the run in TREC format (with --compare: one file per configuration)")
+    floors = (("success1", "success@1"), ("mrr", "MRR@10"), ("ndcg", "nDCG@10"), ("recall", "recall@k"),
+              ("gold-recall", "gold recall@k"), ("success400", "success@400chars"), ("party1", "party@1"),
+              ("abstention", "abstention"))
+    for name, figure in floors:
+        e.add_argument(f"--min-{name}", type=float, default=None, metavar="X",
+                       help=f"exit 1 when {figure} falls below X")
+    e.add_argument("--max-false-abstention", type=float, default=None, metavar="X",
+                   help="exit 1 when false abstention exceeds X")
+    e.add_argument("--calibrate", action="store_true",
+                   help="instead of scoring: sweep min_dense (min_bm25 with --mode bm25) over the chosen split and "
+                        "print abstention and false abstention per threshold")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,90 @@
+"""Load and validate the evaluation questions (JSON Lines, one question per line).
+
+Each line: ``{"id", "q", "lang", "category", "party", "gold": [{"party", "quote"}],
+"answerable", "split"}``. A bad line raises ``QuestionsFileError`` naming the file and line.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..errors import ChatbotError
+from .records import GoldQuote, Question
+
+SPLITS = ("dev", "test")
+
+
+class QuestionsFileError(ChatbotError):
+    """The questions file is missing, unreadable or has an invalid line."""
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Every question in ``path``; blank lines are skipped."""
+    path = Path(path)
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise QuestionsFileError(f"questions file {path} does not exist; pass --questions FILE") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionsFileError(f"cannot read questions file {path}: {exc}") from None
+    out: list[Question] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        q = parse_line(line, n, path)
+        if q.id in seen:
+            raise QuestionsFileError(f"{path} line {n}: id {q.id!r} is already used on line {seen[q.id]}")
+        seen[q.id] = n
+        out.append(q)
+    if not out:
+        raise QuestionsFileError(f"questions file {path} holds no questions")
+    return out
+
+
+def parse_line(line: str, n: int, path: Path | str = "<questions>") -> Question:
+    def bad(msg: str) -> QuestionsFileError:
+        return QuestionsFileError(f"{path} line {n}: {msg}")
+
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise bad(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(obj, dict):
+        raise bad("not a JSON object")
+    for key in ("id", "q", "lang", "category", "split"):
+        if key not in obj:
+            raise bad(f"missing field {key!r}")
+        if not isinstance(obj[key], str) or not obj[key].strip():
+            raise bad(f"field {key!r} must be non-empty text")
+    if obj["split"] not in SPLITS:
+        raise bad(f"split {obj['split']!r} is not one of {', '.join(SPLITS)}")
+    party = obj.get("party")
+    if party is not None and (not isinstance(party, str) or not party.strip()):
+        raise bad("field 'party' must be null or non-empty text")
+    if not isinstance(obj.get("answerable"), bool):
+        raise bad("field 'answerable' must be true or false")
+    gold_raw = obj.get("gold")
+    if not isinstance(gold_raw, list):
+        raise bad("field 'gold' must be a list of {party, quote} objects")
+    gold: list[GoldQuote] = []
+    for i, g in enumerate(gold_raw, 1):
+        if (not isinstance(g, dict) or not isinstance(g.get("party"), str) or not isinstance(g.get("quote"), str)
+                or not g["party"].strip() or not g["quote"].strip()):
+            raise bad(f"gold quote {i} must be an object with non-empty text 'party' and 'quote'")
+        quote = GoldQuote(g["party"], g["quote"])
+        if quote in gold:
+            raise bad(f"gold quote {i} repeats an earlier one")
+        gold.append(quote)
+    if obj["answerable"] and not gold:
+        raise bad("an answerable question needs at least one gold quote")
+    if not obj["answerable"] and gold:
+        raise bad("an unanswerable question cannot have gold quotes")
+    return Question(id=obj["id"], q=obj["q"], lang=obj["lang"], category=obj["category"], party=party,
+                    gold=tuple(gold), answerable=obj["answerable"], split=obj["split"], line=n)
+
+
+def select_split(questions: list[Question], split: str) -> list[Question]:
+    """``split`` is "all", "dev" or "test"."""
+    return list(questions) if split == "all" else [q for q in questions if q.split == split]

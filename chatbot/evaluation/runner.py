@@ -1,0 +1,313 @@
+"""Run the evaluation questions through a loaded Chatbot and compute the figures.
+
+The model is loaded once per model; every configuration (mode) asks every question once,
+with ``k = max(k, 10)`` so that MRR@10 and nDCG@10 see ten ranks, while recall@k,
+gold recall@k and success@400chars read only the top k. The answerer shows only passages
+that pass its thresholds, so fewer than k may come back; that is part of what is measured.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+from ..errors import ChatbotError
+from . import metrics
+from .metrics import standard
+from .questions import QuestionsFileError, load_questions, select_split
+from .records import Outcome, PerQuery, Question, Returned
+from .relevance import Judge
+
+MRR_DEPTH = 10
+SUCCESS_CHARS = 400
+MODES = ("bm25", "dense", "hybrid")
+GROUPS = (("by_lang", "lang"), ("by_category", "category"), ("by_split", "split"))
+
+# (argparse attribute, figure name with {k}, "min" or "max", option as typed)
+FLOORS = (
+    ("min_success1", "success@1", "min", "--min-success1"),
+    ("min_mrr", "mrr@10", "min", "--min-mrr"),
+    ("min_ndcg", "ndcg@10", "min", "--min-ndcg"),
+    ("min_recall", "recall@{k}", "min", "--min-recall"),
+    ("min_gold_recall", "gold_recall@{k}", "min", "--min-gold-recall"),
+    ("min_success400", "success@400chars", "min", "--min-success400"),
+    ("min_party1", "party@1", "min", "--min-party1"),
+    ("min_abstention", "abstention", "min", "--min-abstention"),
+    ("max_false_abstention", "false_abstention", "max", "--max-false-abstention"),
+)
+
+
+class Config(NamedTuple):
+    """One column of a comparison: a retrieval mode with a model (None: the configured default)."""
+
+    name: str
+    mode: str
+    model: str | None = None
+
+
+class Evaluation(NamedTuple):
+    config: Config
+    model_id: str
+    k: int
+    outcomes: tuple[Outcome, ...]
+    per_query: tuple[PerQuery, ...]
+    figures: dict  # overall figures plus by_lang / by_category / by_split
+    unreachable: tuple[str, ...]  # answerable questions no passage of the index hits
+
+
+def default_questions_path() -> Path:
+    from ..service import project_root
+
+    return project_root() / "eval" / "questions.jsonl"
+
+
+def figure_names(k: int) -> list[str]:
+    return ["success@1", "mrr@10", "ndcg@10", f"recall@{k}", f"gold_recall@{k}", f"success@{SUCCESS_CHARS}chars",
+            "party@1", "abstention", "false_abstention"]
+
+
+COUNT_NAMES = ("n_questions", "n_answerable", "n_unanswerable", "n_party")
+
+
+def hand_measures(k: int) -> list:
+    return [metrics.GoldRecall(k), metrics.SuccessWithinChars(SUCCESS_CHARS, k), metrics.PartyAt1(),
+            metrics.Abstention(), metrics.FalseAbstention()]
+
+
+# --------------------------------------------------------------------------- running
+
+def judge_all(bot, questions: list[Question]) -> dict[str, dict[str, frozenset[int]]]:
+    """For each answerable question: every passage of the index that hits one of its gold quotes."""
+    judge = Judge(bot.answerer.index.passages)
+    return {q.id: judge.judge(q) for q in questions if q.answerable}
+
+
+def ask_all(bot, questions: list[Question], k: int, mode: str,
+            judgements: dict[str, dict[str, frozenset[int]]]) -> list[Outcome]:
+    """Ask every question once (top max(k, 10)) and judge what came back."""
+    depth = max(k, MRR_DEPTH)
+    out = []
+    for q in questions:
+        t = time.perf_counter()
+        answer = bot.ask(q.q, k=depth, mode=mode)
+        ms = (time.perf_counter() - t) * 1000
+        found = judgements.get(q.id, {})
+        returned = tuple(Returned(rank=i, doc_id=h.passage.id, party=h.passage.party, text=h.passage.text,
+                                  gold_hits=found.get(h.passage.id, frozenset()), score=h.score,
+                                  dense=h.dense, bm25=h.bm25)
+                         for i, h in enumerate(answer.hits, 1)) if answer.answered else ()
+        out.append(Outcome(q, bool(answer.answered), returned, ms))
+    return out
+
+
+def per_query_values(outcomes: list[Outcome], judgements: dict[str, dict[str, frozenset[int]]],
+                     k: int) -> list[PerQuery]:
+    """Every figure for every question it applies to: ir_measures for the standard ones."""
+    values = list(standard.iter_calc(outcomes, standard.qrels(judgements), k))
+    values.extend(metrics.iter_calc(hand_measures(k), outcomes))
+    return values
+
+
+def aggregate(outcomes: list[Outcome], per_query: list[PerQuery], k: int) -> dict:
+    """Means over a set of questions, with their counts."""
+    ids = {o.question.id for o in outcomes}
+    per: dict[str, list[float]] = {name: [] for name in figure_names(k)}
+    for pq in per_query:
+        if pq.query_id in ids:
+            per[pq.measure].append(pq.value)
+    out: dict = {name: metrics.mean(vals) for name, vals in per.items()}
+    out["n_questions"] = len(outcomes)
+    out["n_answerable"] = sum(1 for o in outcomes if o.question.answerable)
+    out["n_unanswerable"] = sum(1 for o in outcomes if not o.question.answerable)
+    out["n_party"] = sum(1 for o in outcomes if o.question.answerable and o.question.party is not None)
+    return out
+
+
+def figures(outcomes: list[Outcome], per_query: list[PerQuery], k: int) -> dict:
+    """Overall figures plus the same keys per language, per category and per split."""
+    out = aggregate(outcomes, per_query, k)
+    for key, attr in GROUPS:
+        groups: dict[str, list[Outcome]] = {}
+        for o in outcomes:
+            groups.setdefault(getattr(o.question, attr), []).append(o)
+        out[key] = {name: aggregate(group, per_query, k) for name, group in _ordered(groups, attr)}
+    return out
+
+
+def _ordered(groups: dict, attr: str):
+    preferred = {"lang": ("no", "en"), "split": ("dev", "test")}.get(attr, ())
+    keys = [g for g in preferred if g in groups] + [g for g in groups if g not in preferred]
+    return [(g, groups[g]) for g in keys]
+
+
+def evaluate(bot, questions: list[Question], k: int = 5, mode: str = "hybrid", config: Config | None = None,
+             judgements: dict | None = None) -> Evaluation:
+    """Ask, judge and score: one configuration on one loaded Chatbot."""
+    if judgements is None:
+        judgements = judge_all(bot, questions)
+    outcomes = ask_all(bot, questions, k, mode, judgements)
+    values = per_query_values(outcomes, judgements, k)
+    unreachable = tuple(q.id for q in questions if q.answerable and not judgements.get(q.id))
+    return Evaluation(config or Config(mode, mode), bot.embedder.model_id, k, tuple(outcomes), tuple(values),
+                      figures(outcomes, values, k), unreachable)
+
+
+def check_floors(figs: dict, args, k: int) -> list[str]:
+    """Each floor the figures miss, as 'figure value < floor (--option)'."""
+    failed = []
+    for attr, name, kind, option in FLOORS:
+        floor = getattr(args, attr, None)
+        if floor is None:
+            continue
+        name = name.format(k=k)
+        value = figs.get(name)
+        if value is None:
+            failed.append(f"{name} is undefined (no questions it applies to) but {option} {floor:g} is set")
+        elif kind == "min" and value < floor:
+            failed.append(f"{name} {value:.3f} is below the floor {option} {floor:g}")
+        elif kind == "max" and value > floor:
+            failed.append(f"{name} {value:.3f} is above the ceiling {option} {floor:g}")
+    return failed
+
+
+# --------------------------------------------------------------------------- configurations
+
+def configurations(args) -> list[Config]:
+    """The runs to make: one mode, or (--compare) bm25/dense/hybrid with the default model plus
+    dense/hybrid with --model when one is given."""
+    if not getattr(args, "compare", False):
+        return [Config(args.mode, args.mode, args.model)]
+    from ..embedders import DEFAULT_MODEL
+
+    configs = [Config(mode, mode, DEFAULT_MODEL) for mode in MODES]
+    if args.model and args.model != DEFAULT_MODEL:
+        label = _model_label(args.model)
+        configs += [Config(f"{mode}:{label}", mode, args.model) for mode in ("dense", "hybrid")]
+    return configs
+
+
+def primary(configs: list[Config], args) -> int:
+    """Which configuration the floors apply to: --mode with the first (default) model."""
+    for i, c in enumerate(configs):
+        if c.mode == args.mode and c.model == configs[0].model:
+            return i
+    return 0
+
+
+def _model_label(model: str) -> str:
+    return Path(model.rstrip("/")).name or model
+
+
+def extra_index_dir(model: str) -> Path:
+    """A separate index for a model compared with the default one, so the main index stays as is."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chatbot-rusomsorg" / "eval-index"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", _model_label(model)).strip("_")[:60] or "model"
+    return base / f"{slug}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
+
+
+OpenBot = Callable[[str | None], object]
+
+
+def _opener(args, bot, open_bot) -> OpenBot:
+    if open_bot is not None:
+        return open_bot
+    if bot is not None:
+        return lambda _model: bot
+
+    def open_default(model: str | None):
+        from ..embedders import DEFAULT_MODEL
+        from ..service import Chatbot
+
+        separate = bool(getattr(args, "compare", False)) and model is not None and model != DEFAULT_MODEL
+        index_dir = extra_index_dir(model) if separate else args.index
+        return Chatbot.open(sources_dir=args.sources, index_dir=index_dir, model=model)
+
+    return open_default
+
+
+# --------------------------------------------------------------------------- command line
+
+def run_cli(args, *, bot=None, open_bot: OpenBot | None = None, out=None, err=None) -> int:
+    """``chatbot eval``. Tests pass ``bot`` (used for every model) or ``open_bot(model) -> Chatbot``."""
+    from . import report
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    k = args.k
+    if not isinstance(k, int) or not 1 <= k <= 50:
+        raise ChatbotError("--k must be between 1 and 50")
+    path = Path(args.questions) if args.questions else default_questions_path()
+    questions = select_split(load_questions(path), args.split)
+    if not questions:
+        raise QuestionsFileError(f"{path} has no questions in the {args.split} split")
+    opener = _opener(args, bot, open_bot)
+
+    if getattr(args, "calibrate", False):
+        from .calibrate import run_calibration
+
+        return run_calibration(opener(args.model), questions, args, out=out)
+
+    configs = configurations(args)
+    bots: dict = {}
+    judged: dict = {}
+    evaluations: list[Evaluation] = []
+    for cfg in configs:
+        if cfg.model not in bots:
+            bots[cfg.model] = opener(cfg.model)
+        b = bots[cfg.model]
+        if id(b) not in judged:
+            judged[id(b)] = judge_all(b, questions)
+        print(f"eval: {cfg.name}: {len(questions)} questions ({args.split}), model {b.embedder.model_id}",
+              file=err, flush=True)
+        evaluations.append(evaluate(b, questions, k, cfg.mode, cfg, judged[id(b)]))
+
+    for ev in evaluations[:1]:
+        if ev.unreachable:
+            print(f"eval: warning: no passage of the index hits the gold of {len(ev.unreachable)} question(s): "
+                  f"{', '.join(ev.unreachable)}", file=err)
+
+    meta = {"questions": str(path), "split": args.split, "k": k}
+    compare = len(evaluations) > 1 or bool(getattr(args, "compare", False))
+    if args.json:
+        if compare:
+            data = {"configs": {ev.config.name: report.to_json(ev, meta) for ev in evaluations}}
+        else:
+            data = report.to_json(evaluations[0], meta)
+        print(json.dumps(data, ensure_ascii=False, indent=2), file=out)
+    else:
+        print(report.compare_text(evaluations, meta) if compare else report.single_text(evaluations[0], meta),
+              file=out)
+    if args.report:
+        _write(Path(args.report), report.markdown_report(evaluations, meta, compare))
+    if args.trec_run:
+        for ev in evaluations:
+            target = Path(args.trec_run)
+            if compare:
+                target = target.with_name(f"{target.stem}.{_slug(ev.config.name)}{target.suffix}")
+            _write(target, "".join(report.trec_lines(ev)))
+
+    chosen = evaluations[primary(configs, args)]
+    failed = check_floors(chosen.figures, args, k)
+    if failed:
+        where = f" ({chosen.config.name})" if compare else ""
+        print(f"chatbot: eval{where}: " + "; ".join(failed), file=err)
+        return 1
+    return 0
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ChatbotError(f"cannot write {path}: {exc.strerror or exc}") from None
