@@ -19,6 +19,7 @@ from . import embedders as embedders_mod
 from .embedders import Embedder
 from .errors import IndexError_, StaleIndexError
 from .parties import load_parties
+from .querylang import load_glossary
 from .passages import SplitterSettings
 from .records import Answer
 
@@ -71,7 +72,7 @@ class Chatbot:
                 progress(f"The index is {kind} ({reason}); rebuilding it now.")
             index_mod.build(catalog, embedder, index_dir, splitter, progress=progress)
             loaded = index_mod.load(index_dir, catalog, embedder, splitter)
-        answerer = Answerer(loaded, embedder, parties, settings or AnswerSettings())
+        answerer = Answerer(loaded, embedder, parties, settings or AnswerSettings(), load_glossary(sources_dir))
         return cls(catalog=catalog, embedder=embedder, answerer=answerer, rebuilt_because=reason)
 
     def ask(self, question: str, k: int = 5, party=None, mode: str = "hybrid") -> Answer:

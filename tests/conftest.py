@@ -13,7 +13,7 @@ from chatbot.service import Chatbot
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "sources"
 # Thresholds for the fake embedder's trigram cosines (the real model has its own, calibrated ones).
-FAKE_SETTINGS = AnswerSettings(min_dense=0.2, passage_floor=0.15, passage_margin=0.2, min_bm25=1.0)
+FAKE_SETTINGS = AnswerSettings(min_score=0.25, min_dense=0.2, passage_floor=0.15, passage_margin=0.2, min_bm25=1.0)
 
 
 @pytest.fixture(scope="session")

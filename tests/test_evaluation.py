@@ -477,7 +477,7 @@ def test_calibration_matches_the_answerer(fake_bot):
     from chatbot.evaluation.runner import default_questions_path
 
     questions = load_questions(default_questions_path())
-    records = calibrate.best_scores(fake_bot, questions)
+    records = calibrate.best_scores(fake_bot, questions, "dense")
     min_dense = fake_bot.answerer.settings.min_dense
     assert fake_bot.answerer.settings.passage_floor <= min_dense
     for q, r in zip(questions, records):
@@ -486,14 +486,27 @@ def test_calibration_matches_the_answerer(fake_bot):
     assert next(r for r, q in zip(records, questions) if q.id == "en-unans-frp-drug-policy").declined
 
 
+def test_hybrid_calibration_matches_the_answerer(fake_bot):
+    """Answered in hybrid mode exactly when the best combined score reaches min_score and no other party fits better."""
+    from chatbot.evaluation.runner import default_questions_path
+
+    questions = load_questions(default_questions_path())
+    records = calibrate.best_scores(fake_bot, questions, "hybrid")
+    settings = fake_bot.answerer.settings
+    assert settings.passage_floor <= settings.min_score
+    for q, r in zip(questions, records):
+        predicted = r.declined is None and r.other_party is None and r.score is not None and r.score >= settings.min_score
+        assert fake_bot.ask(q.q, k=10, mode="hybrid").answered == predicted, q.id
+
+
 def test_calibrate_cli(tmp_path, fake_bot):
     rc, out, _ = _run(["eval", "--calibrate", "--split", "dev"], fake_bot)
     assert rc == 0
-    assert out.startswith("calibration of min_dense on split dev: 59 questions (49 answerable, 10 unanswerable)")
-    assert "best min_dense = " in out or "no threshold keeps false abstention" in out
+    assert out.startswith("calibration of min_score on split dev: 59 questions (49 answerable, 10 unanswerable)")
+    assert "best min_score = " in out or "no threshold keeps false abstention" in out
     rc, out, _ = _run(["eval", "--calibrate", "--split", "dev", "--json"], fake_bot)
     data = json.loads(out)
-    assert rc == 0 and data["setting"] == "min_dense" and len(data["questions"]) == 59
+    assert rc == 0 and data["setting"] == "min_score" and len(data["questions"]) == 59
     assert all(row["false_abstention"] <= 0.03 for row in data["sweep"] if row["threshold"] == data["chosen"])
 
 

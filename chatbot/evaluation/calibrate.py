@@ -23,7 +23,8 @@ from typing import NamedTuple
 from .records import Question
 
 MAX_FALSE_ABSTENTION = 0.03
-STEPS = {"dense": 0.005, "bm25": 0.25}
+STEPS = {"score": 0.005, "dense": 0.005, "bm25": 0.25}
+FIELDS = {"hybrid": ("score", "min_score"), "dense": ("dense", "min_dense"), "bm25": ("bm25", "min_bm25")}
 
 
 class BestScores(NamedTuple):
@@ -34,6 +35,8 @@ class BestScores(NamedTuple):
     declined: str | None  # why the answerer declines before retrieval, or None
     dense: float | None  # best cosine among the allowed passages
     bm25: float | None  # best BM25 score among the allowed passages (None: no query term matched)
+    score: float | None = None  # best hybrid score (cosine + weight · ln(1 + BM25))
+    other_party: str | None = None  # hybrid declines: another party's passages fit clearly better
 
 
 class SweepRow(NamedTuple):
@@ -46,9 +49,8 @@ class SweepRow(NamedTuple):
         return (self.abstention or 0.0) - (self.false_abstention or 0.0)
 
 
-def best_scores(bot, questions: list[Question]) -> list[BestScores]:
+def best_scores(bot, questions: list[Question], mode: str = "hybrid") -> list[BestScores]:
     """Best dense and BM25 score per question, before thresholds (mirrors ``Answerer.ask``)."""
-    from .. import search
     from ..answer import _without_mentions
     from ..textnorm import clean_question
 
@@ -57,8 +59,8 @@ def best_scores(bot, questions: list[Question]) -> list[BestScores]:
     available = answerer.available_parties
     out = []
     for q in questions:
-        def rec(declined=None, dense=None, bm25=None):
-            return BestScores(q.id, q.answerable, q.split, q.lang, declined, dense, bm25)
+        def rec(declined=None, dense=None, bm25=None, score=None, other=None):
+            return BestScores(q.id, q.answerable, q.split, q.lang, declined, dense, bm25, score, other)
 
         cleaned = clean_question(q.q)
         if not cleaned:
@@ -77,17 +79,14 @@ def best_scores(bot, questions: list[Question]) -> list[BestScores]:
         if not any(ch.isalnum() for ch in query):
             out.append(rec("no topic besides party names" if mentions else "no words"))
             continue
-        allowed = search.allowed_ids(index, present or None)
-        vector = answerer.embedder.embed_queries([query])[0]
-        dense = search.dense(index, vector, allowed, 1)
-        lexical = search.bm25(index, query, allowed, 1)
-        out.append(rec(None, dense[0][1] if dense else None, lexical[0][1] if lexical else None))
+        ev = answerer.evidence(query, present, mode)
+        out.append(rec(None, ev.best_dense, ev.best_bm25, ev.best_score, ev.other_party))
     return out
 
 
 def _answered(r: BestScores, threshold: float, field: str) -> bool:
     score = getattr(r, field)
-    return r.declined is None and score is not None and score >= threshold
+    return r.declined is None and r.other_party is None and score is not None and score >= threshold
 
 
 def rates(records: list[BestScores], threshold: float, field: str = "dense") -> SweepRow:
@@ -146,9 +145,8 @@ def _summary(records: list[BestScores], field: str) -> list[str]:
 
 
 def run_calibration(bot, questions: list[Question], args, out) -> int:
-    field = "bm25" if args.mode == "bm25" else "dense"
-    setting = "min_bm25" if field == "bm25" else "min_dense"
-    records = best_scores(bot, questions)
+    field, setting = FIELDS[args.mode]
+    records = best_scores(bot, questions, args.mode)
     rows = sweep(records, candidate_thresholds(records, field), field)
     chosen, ties = choose(rows)
     settings = bot.answerer.settings
@@ -166,7 +164,7 @@ def run_calibration(bot, questions: list[Question], args, out) -> int:
     lines = [f"calibration of {setting} on split {args.split}: {len(records)} questions "
              f"({n_ans} answerable, {len(records) - n_ans} unanswerable), model {bot.embedder.model_id}",
              f"current settings: {setting}={getattr(settings, setting)}"
-             + (f", passage_floor={settings.passage_floor}" if field == "dense" else ""),
+             + (f", passage_floor={settings.passage_floor}" if field != "bm25" else ""),
              *_summary(records, field), ""]
     from .report import Table, fmt, text
 
@@ -183,7 +181,7 @@ def run_calibration(bot, questions: list[Question], args, out) -> int:
         lines.append(f"best {setting} = {chosen.threshold:g}: abstention {fmt(chosen.abstention)}, false abstention "
                      f"{fmt(chosen.false_abstention)} (max abstention − false abstention with false abstention ≤ "
                      f"{MAX_FALSE_ABSTENTION}){span}")
-        if field == "dense" and chosen.threshold < settings.passage_floor:
+        if field != "bm25" and chosen.threshold < settings.passage_floor:
             lines.append(f"note: passage_floor ({settings.passage_floor}) is above this; lower it too, or the "
                          "floor decides instead")
     print("\n".join(lines), file=out)

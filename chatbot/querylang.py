@@ -1,0 +1,120 @@
+"""Questions in English, sources in Norwegian: detect the question's language and add
+Norwegian terms from a bilingual glossary (``sources/glossary-en-nb.toml``, data).
+
+The embedding model is multilingual and reads the English question as it is; the added
+terms give BM25 something to match and a second, Norwegian query for the dense search.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import CatalogError
+
+GLOSSARY_NAME = "glossary-en-nb.toml"
+_WORD = re.compile(r"[a-z0-9]+(?:[-'’][a-z0-9]+)*")
+
+# Function words that tell English from Norwegian (none is a word in the other language's list).
+_EN = frozenset("""the a an of to for what which who whom whose does do did is are was were be been would should
+could can will want wants say says think thinks about on in with and or not any there their they this that these
+those how why when where from by at as it its have has had than into if so such""".split())
+_NO = frozenset("""og i på er det som en et til av for med de vil hva hvem hvilke hvilket hvilken hvordan hvorfor
+når skal kan ikke om mener sier partiene partiet ønsker har være blir bør må seg sin sitt sine den dette disse""".split())
+
+
+@dataclass(frozen=True)
+class QueryForms:
+    """The question as asked, its language, and Norwegian terms added from the glossary."""
+
+    text: str
+    language: str  # "en" or "nb"
+    added_terms: tuple[str, ...]
+
+    @property
+    def norwegian(self) -> str:
+        """The added Norwegian terms as one query ('' when none)."""
+        return " ".join(self.added_terms)
+
+
+def detect_language(text: str) -> str:
+    words = _WORD.findall(text.casefold())
+    if re.search(r"[æøå]", text, re.IGNORECASE):
+        return "nb"
+    en = sum(w in _EN for w in words)
+    nb = sum(w in _NO for w in words)
+    return "en" if en > nb else "nb"
+
+
+@dataclass(frozen=True)
+class Glossary:
+    terms: dict[str, tuple[str, ...]]  # lower-case English phrase -> Norwegian terms
+    longest: int  # words in the longest phrase
+
+    def expand(self, text: str, language: str, known=lambda term: True) -> tuple[str, ...]:
+        """Norwegian terms for the English words of ``text``, longest phrases first.
+
+        For a question not detected as English, only single words the corpus does not
+        know (``known(word)`` false) are looked up, so a keyword such as "detox" still works.
+        """
+        words = _WORD.findall(text.casefold())
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(self.longest, len(words) - i), 0, -1):
+                phrase = " ".join(words[i:i + n])
+                found = self._lookup(phrase)
+                if found is None:
+                    continue
+                if language != "en" and (n > 1 or known(words[i])):
+                    continue
+                out.extend(found)
+                i += n
+                break
+            else:
+                i += 1
+        return tuple(dict.fromkeys(out))
+
+    def _lookup(self, phrase: str) -> tuple[str, ...] | None:
+        if phrase in self.terms:
+            return self.terms[phrase]
+        for suffix, replacement in (("'s", ""), ("’s", ""), ("ies", "y"), ("es", ""), ("s", ""), ("ing", ""),
+                                    ("ing", "e"), ("ed", ""), ("ed", "e"), ("d", "")):
+            if phrase.endswith(suffix) and len(phrase) > len(suffix) + 2:
+                stem = phrase[: -len(suffix)] + replacement
+                if stem in self.terms:
+                    return self.terms[stem]
+        return None
+
+
+EMPTY = Glossary({}, 0)
+
+
+def load_glossary(root: Path) -> Glossary:
+    return _load(root / GLOSSARY_NAME)
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path) -> Glossary:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return EMPTY
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{path} is not valid TOML: {exc}") from None
+    terms: dict[str, tuple[str, ...]] = {}
+    for key, value in data.get("terms", {}).items():
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values):
+            raise CatalogError(f"{path}: term {key!r} must map to a string or a list of strings")
+        terms[" ".join(key.casefold().split())] = tuple(v.strip() for v in values)
+    longest = max((len(k.split()) for k in terms), default=0)
+    return Glossary(terms, longest)
+
+
+def query_forms(text: str, glossary: Glossary, known=lambda term: True) -> QueryForms:
+    language = detect_language(text)
+    return QueryForms(text, language, glossary.expand(text, language, known))
