@@ -43,7 +43,8 @@ PASSAGES = "passages.jsonl"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
 BM25_SETTINGS = {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75,
-                 "stemmer": "snowball-norwegian", "stopwords": "bm25s-norwegian", "folding": "æøå"}
+                 "stemmer": "snowball-norwegian", "stopwords": "bm25s-norwegian", "folding": "æøå",
+                 "tokens": 2}  # bump when textnorm.tokens changes
 
 Progress = Callable[[str], None]
 
@@ -118,6 +119,7 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
     vectors = _embed_with_cache(embedder, texts, keys, index_dir, say)
     _prepare_dir(index_dir)
     with _build_lock(index_dir):
+        _remove_leftovers(index_dir)
         tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
         tmp.mkdir()
         try:
@@ -142,6 +144,16 @@ def _prepare_dir(index_dir: Path) -> None:
     except OSError as exc:
         raise IndexError_(f"cannot write the index folder {index_dir}: {exc.strerror or exc}; "
                           "make it writable or pass --index DIR") from None
+
+
+def _remove_leftovers(index_dir: Path) -> None:
+    """Folders and links of builds that were killed part-way; only called while holding the build lock."""
+    for child in index_dir.iterdir():
+        if child.name.startswith(".tmp-") and child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith(".current-") and child.is_symlink():
+            with contextlib.suppress(OSError):
+                child.unlink()
 
 
 @contextlib.contextmanager
@@ -202,9 +214,12 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
     with (folder / PASSAGES).open("w", encoding="utf-8") as fh:
         for p, key in zip(passages, keys):
             fh.write(json.dumps({**p.to_dict(), "embed_key": key}, ensure_ascii=False) + "\n")
-    dense = faiss.IndexFlatIP(vectors.shape[1])
-    dense.add(vectors)
+    # --- dense index: kind chosen by corpus size (chatbot/ann.py; override with $CHATBOT_DENSE_INDEX) ---
+    from .ann import describe, make_dense_index
+
+    dense = make_dense_index(vectors)
     faiss.write_index(dense, str(folder / DENSE))
+    # --- end dense index ---
     retriever = bm25s.BM25(method=BM25_SETTINGS["method"], k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"])
     retriever.index([tokens(p.text + " " + p.section) for p in passages], show_progress=False)
     retriever.save(str(folder / BM25_DIR))
@@ -221,7 +236,7 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
         "sources": {d.source: {"sha256": d.sha256, "party": d.party, "passages": counts.get(d.source, 0)}
                     for d in catalog.documents},
         "counts": {"documents": len(catalog.documents), "passages": len(passages)},
-        "dense": {"type": "IndexFlatIP"},
+        "dense": describe(dense),  # {"type": "IndexFlatIP", "kind": "flat"} for the real corpus; see chatbot/ann.py
         "files": _file_checksums(folder),
     }
     data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
@@ -250,6 +265,9 @@ def _sha256_file(path: Path) -> str:
 def _swap_current(index_dir: Path, target: str) -> None:
     link = index_dir / f".current-{uuid.uuid4().hex[:8]}"
     os.symlink(target, link)
+    current = index_dir / CURRENT
+    if current.is_dir() and not current.is_symlink():  # a copied index: a folder, not our link
+        os.rename(current, index_dir / f"build-replaced-{uuid.uuid4().hex[:6]}")  # removed with the old builds
     os.replace(link, index_dir / CURRENT)
     with contextlib.suppress(OSError):
         fd = os.open(index_dir, os.O_RDONLY)
@@ -269,15 +287,22 @@ def read_manifest(index_dir: Path) -> dict:
     if not path.exists():
         raise IndexError_(f"no index in {index_dir}; run `chatbot build`")
     try:
-        return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexError_(f"the index manifest in {path.resolve()} is unreadable ({exc}); run `chatbot build`") from None
+    if not isinstance(manifest, dict):
+        raise IndexError_(f"the index manifest in {path.resolve()} is not a JSON object; run `chatbot build`")
+    return manifest
 
 
 def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings = SplitterSettings()) -> Index:
     """Load and check the current index; StaleIndexError/IndexError_ say what is wrong and what to run."""
     manifest = read_manifest(index_dir)
-    reasons = stale_reasons(manifest, catalog, embedder, splitter)
+    try:
+        reasons = stale_reasons(manifest, catalog, embedder, splitter)
+    except (AttributeError, KeyError, TypeError):  # fields of the wrong type: hand-edited or another program's
+        raise IndexError_(f"the index manifest in {(index_dir / CURRENT).resolve()} is malformed; "
+                          "run `chatbot build`") from None
     if reasons:
         raise StaleIndexError("the index is out of date: " + "; ".join(reasons) + "; run `chatbot build`")
     folder = (index_dir / CURRENT).resolve()
@@ -292,7 +317,11 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
         bm25 = bm25s.BM25.load(str(folder / BM25_DIR))
     except Exception as exc:
         raise IndexError_(f"the index in {folder} cannot be read ({type(exc).__name__}: {exc}); run `chatbot build`") from None
-    if dense.ntotal != len(passages) or dense.d != manifest["model"]["dim"] or len(passages) != manifest["counts"]["passages"]:
+    try:
+        consistent = dense.ntotal == len(passages) == manifest["counts"]["passages"] and dense.d == manifest["model"]["dim"]
+    except (KeyError, TypeError):
+        consistent = False
+    if not consistent:
         raise IndexError_(f"the index in {folder} is inconsistent (counts differ); run `chatbot build`")
     documents = catalog.by_source()
     index = Index(path=folder, manifest=manifest, passages=passages, documents=documents, dense=dense, bm25=bm25)

@@ -20,23 +20,20 @@ def allowed_ids(index: Index, parties: tuple[str, ...] | None) -> np.ndarray | N
 
 def dense(index: Index, query_vector: np.ndarray, allowed: np.ndarray | None, n: int) -> list[tuple[int, float]]:
     """Top ``n`` (row, cosine) among ``allowed`` rows."""
-    import faiss
+    from . import ann  # flat, HNSW or IVF: filtered search with each kind's own parameters
 
     total = index.dense.ntotal if allowed is None else len(allowed)
     n = min(n, total)
     if n <= 0:
         return []
-    params = None
-    if allowed is not None:
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
-    scores, rows = index.dense.search(query_vector.reshape(1, -1).astype(np.float32), n, params=params)
+    scores, rows = ann.search(index.dense, query_vector.reshape(1, -1), n, allowed)
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
 
 def bm25(index: Index, question: str, allowed: np.ndarray | None, n: int) -> list[tuple[int, float]]:
     """Top ``n`` (row, BM25 score > 0) among ``allowed`` rows."""
     terms = tokens(question)
-    ids = index.bm25.get_tokens_ids(terms) if terms else []
+    ids = index.bm25.get_tokens_ids(_with_compounds(index, terms)) if terms else []
     if not ids:
         return []
     scores = np.asarray(index.bm25.get_scores_from_ids(ids), dtype=np.float32)
@@ -50,6 +47,26 @@ def bm25(index: Index, question: str, allowed: np.ndarray | None, n: int) -> lis
     top = np.argpartition(-scores, n - 1)[:n]
     top = top[np.argsort(-scores[top], kind="stable")]
     return [(int(r), float(scores[r])) for r in top]
+
+
+def _with_compounds(index: Index, terms: list[str]) -> list[str]:
+    """Terms the index lacks also match as the first part of Norwegian compounds: "heroin"
+    finds "heroinassistert". Only for terms of 5+ letters, and at most 5 compounds each."""
+    vocab = index.bm25.vocab_dict
+    out = list(terms)
+    for term in terms:
+        if term in vocab or len(term) < 5:
+            continue
+        out.extend(sorted(w for w in _prefix_vocab(index) if w.startswith(term) and w != term)[:5])
+    return out
+
+
+def _prefix_vocab(index: Index) -> list[str]:
+    cached = getattr(index, "_sorted_vocab", None)
+    if cached is None:
+        cached = sorted(k for k in index.bm25.vocab_dict if isinstance(k, str) and k)
+        setattr(index, "_sorted_vocab", cached)
+    return cached
 
 
 def rrf(*rankings: list[tuple[int, float]], k: int = RRF_K, weights: tuple[float, ...] | None = None) -> list[tuple[int, float]]:

@@ -11,11 +11,23 @@ _FOLD = str.maketrans({"æ": "ae", "ø": "o", "å": "a", "ä": "a", "ö": "o", "
 # Zero-width and bidirectional control characters that change nothing a reader sees.
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Terminal colour and cursor codes (ANSI CSI / two-byte escapes) pasted along with a question.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` encodable as UTF-8: surrogate pairs joined, lone surrogates replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def clean_question(text: str) -> str:
-    """NFC, invisible and control characters removed, whitespace collapsed."""
-    text = unicodedata.normalize("NFC", text)
+    """NFKC, invisible, terminal and control characters removed, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", valid_text(text))
+    text = _ANSI.sub("", text)
     text = _INVISIBLE.sub("", text)
     text = _CONTROL.sub(" ", text)
     return " ".join(text.split())
@@ -51,7 +63,10 @@ def tokens(text: str) -> list[str]:
     out: list[str] = []
     for word in words(text):
         folded = fold(word)
-        parts = [folded] + ([p for p in re.split(r"[-'’]", folded) if p] if "-" in folded else [])
+        pieces = [p for p in re.split(r"[-'’]", folded) if p]
+        # a hyphenated compound also counts as its parts and as one word ("medleve-kollektiv",
+        # "medleve", "kollektiv", "medlevekollektiv"), so each spelling finds the others
+        parts = [folded] + (pieces + ["".join(pieces)] if len(pieces) > 1 else [])
         for part in parts:
             if part in _stopwords() or (len(part) < 2 and not part.isdigit()):
                 continue

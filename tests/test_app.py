@@ -112,7 +112,7 @@ def test_off_corpus_question(client, bot):
 
 
 def test_party_filter(client, bot):
-    q = "Hvem vil avkriminalisere bruk av narkotika?"
+    q = "bolig for rusavhengige"
     everyone = client.predict(q, api_name="/ask")
     assert {p["party"] for p in everyone["passages"]} == {"Helsepartiet", "Venstre"}
     only_v = client.predict(q, 5, "Venstre", "hybrid", api_name="/ask")
