@@ -39,8 +39,8 @@ class AnswerSettings:
     bm25_weight: float = 0.04
     passage_floor: float = 0.80
     passage_margin: float = 0.05
-    min_dense: float = 0.835
-    min_bm25: float = 1.0
+    min_dense: float = 0.805
+    min_bm25: float = 0.375
     bm25_ratio: float = 0.5  # bm25 mode shows passages scoring at least this share of the best
     # A question naming a party is declined when another party's passages match its words
     # at least ``other_ratio`` times better (BM25 >= ``other_min_bm25``) and are as close in
@@ -48,7 +48,7 @@ class AnswerSettings:
     other_ratio: float = 2.0
     other_min_bm25: float = 1.5
     other_dense_margin: float = 0.01
-    fusion: str = "rrf"  # "rrf" (reciprocal rank) or "score" (the combined score) orders hybrid results
+    fusion: str = "score"  # "score" (the combined score, measured best) or "rrf" (reciprocal rank) orders hybrid results
     rrf_k: int = 60
     candidates: int = 50
     max_question_chars: int = 2000

@@ -116,6 +116,9 @@ class SentenceTransformerEmbedder:
         try:
             import torch
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bars in a terminal answer
 
             torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
             target = str(self._path) if self._path is not None else self.model_id
