@@ -8,6 +8,7 @@ inside the commands, so ``--help`` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -93,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     except ChatbotError as exc:
         print(f"chatbot: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # the reader went away (`chatbot ask ... | head -1`): stop quietly
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return EXIT_ERROR
+    except OSError as exc:  # a file or folder we cannot read or write: one line, not a traceback
+        print(f"chatbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("chatbot: interrupted", file=sys.stderr)
         return 130
@@ -121,6 +129,9 @@ def _ask(args) -> int:
         raise ChatbotError("--k must be between 1 and 50")
     bot = Chatbot.open(sources_dir=args.sources, index_dir=args.index, model=args.model, rebuild=not args.no_rebuild)
     documents = bot.catalog.by_source()
+    for stream in (sys.stdin, sys.stdout):  # undecodable bytes in or out become U+FFFD / "?", not a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     questions = [args.question] if args.question is not None else (line.rstrip("\n") for line in sys.stdin)
     for question in questions:
         answer = bot.ask(question, k=args.k, party=args.party, mode=args.mode)
