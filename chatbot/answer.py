@@ -101,7 +101,7 @@ class Answerer:
             mode: str = "hybrid") -> Answer:
         if mode not in MODES:
             raise QuestionError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-        if not isinstance(k, int) or not 1 <= k <= 50:
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
             raise QuestionError("k must be a whole number from 1 to 50")
         if not isinstance(question, str):
             raise QuestionError("the question must be text")
@@ -256,6 +256,8 @@ def _requested(party) -> tuple[str, ...]:
         return ()
     if isinstance(party, str):
         party = [party]
+    if not isinstance(party, (list, tuple)) or not all(isinstance(p, str) for p in party):
+        raise QuestionError("party must be a party name or a list of party names")
     return tuple(dict.fromkeys(p.strip() for p in party if p and p.strip()))
 
 

@@ -37,17 +37,17 @@ class PartyDirectory:
 
     def find(self, question: str) -> list[PartyMention]:
         """Mentions in order of appearance; overlapping aliases resolve to the longest."""
-        taken: list[tuple[int, int]] = []
+        taken = bytearray(len(question))  # characters already claimed by a longer alias
         found: list[PartyMention] = []
         for alias, party, ambiguous in self.aliases:
             for m in _alias_pattern(alias).finditer(question):
-                if any(m.start() < e and s < m.end() for s, e in taken):
+                if any(taken[m.start():m.end()]):
                     continue
                 if ambiguous and not self._is_party(question, m):
                     continue
                 if len(alias) <= 3 and m.group(0) != alias:
                     continue  # short forms ("V", "SV", "Ap") only in their own spelling
-                taken.append((m.start(), m.end()))
+                taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
                 found.append(PartyMention(party, m.group(0), m.start(), m.end()))
         return sorted(found, key=lambda x: x.start)
 

@@ -17,7 +17,7 @@ from .answer import AnswerSettings, Answerer
 from .catalog import Catalog, load_catalog
 from . import embedders as embedders_mod
 from .embedders import Embedder
-from .errors import IndexError_, StaleIndexError
+from .errors import IndexError_, QuestionError, StaleIndexError
 from .parties import load_parties
 from .querylang import load_glossary
 from .passages import SplitterSettings
@@ -82,6 +82,8 @@ class Chatbot:
         """Map filter names case-insensitively (and by alias) to the parties' own names."""
         if party is None:
             return None
+        if not isinstance(party, (str, list, tuple)) or not all(isinstance(p, str) for p in ([party] if isinstance(party, str) else party)):
+            raise QuestionError("party must be a party name or a list of party names")
         names = [party] if isinstance(party, str) else list(party)
         available = {p.casefold(): p for p in self.answerer.available_parties}
         out = []

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from . import cards
 from .errors import ChatbotError, QuestionError
 from .records import Answer
-from .textnorm import clean_question
+from .textnorm import clean_question, valid_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import gradio as gr
@@ -137,8 +137,9 @@ class WebHandlers:
 
     def terms(self, question: str) -> frozenset[str]:
         """Words to highlight: the question's content words, without the party names it mentions."""
-        mentions = self.bot.answerer.parties.find(question or "")
-        return cards.query_terms(question or "", exclude=[m.alias for m in mentions])
+        question = valid_text(question or "")[: self.bot.answerer.settings.max_question_chars]
+        mentions = self.bot.answerer.parties.find(question)
+        return cards.query_terms(question, exclude=[m.alias for m in mentions])
 
     def party_filter(self, checked: Any) -> list[str] | None:
         """None when every party is checked (no filter), else the checked ones."""
@@ -153,7 +154,12 @@ class WebHandlers:
 
         try:
             k = _whole(k)
-            parties = [p.strip() for p in party.split(",") if p.strip()] if isinstance(party, str) else None
+            if isinstance(party, str):
+                parties = [p.strip() for p in party.split(",") if p.strip()]
+            elif isinstance(party, (list, tuple)):
+                parties = [p.strip() for p in party if isinstance(p, str) and p.strip()]
+            else:
+                parties = None
             answer = self.answer(question, k=k, party=parties or None, mode=mode or "hybrid")
         except ChatbotError as exc:
             raise gr.Error(str(exc)) from None
@@ -172,7 +178,7 @@ class WebHandlers:
     # ---- the page --------------------------------------------------------------------------
 
     def chat_turn(self, question: str, checked: Any = None) -> str:
-        question = question if isinstance(question, str) else ""
+        question = valid_text(question) if isinstance(question, str) else ""
         if checked is not None and not checked:
             return cards.message_turn(question, cards.EMPTY_FILTER)
         party = self.party_filter(checked) if checked is not None else None
@@ -188,7 +194,7 @@ class WebHandlers:
         return {p: self.answer(question, k=self.compare_k, party=p) for p in parties}
 
     def compare_turn(self, question: str, checked: Any = None) -> str:
-        question = question if isinstance(question, str) else ""
+        question = valid_text(question) if isinstance(question, str) else ""
         if checked is not None and not checked:
             return cards.message_turn(question, cards.EMPTY_FILTER, "Sammenlign partiene")
         if not clean_question(question):  # one notice for the question, not one per party
