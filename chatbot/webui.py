@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from . import cards
 from .errors import ChatbotError, QuestionError
 from .records import Answer
+from .querylang import query_forms
 from .textnorm import clean_question, valid_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -139,7 +140,9 @@ class WebHandlers:
         """Words to highlight: the question's content words, without the party names it mentions."""
         question = valid_text(question or "")[: self.bot.answerer.settings.max_question_chars]
         mentions = self.bot.answerer.parties.find(question)
-        return cards.query_terms(question, exclude=[m.alias for m in mentions])
+        # an English question also highlights the Norwegian glossary terms it was searched with
+        added = query_forms(question, self.bot.answerer.glossary).norwegian
+        return cards.query_terms(f"{question} {added}".strip(), exclude=[m.alias for m in mentions])
 
     def party_filter(self, checked: Any) -> list[str] | None:
         """None when every party is checked (no filter), else the checked ones."""

@@ -259,3 +259,11 @@ def test_imports_are_light():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[]"
+
+
+def test_english_question_highlights_the_norwegian_glossary_terms(handlers):
+    terms = handlers.terms("What does Helsepartiet want for housing?")
+    from chatbot.textnorm import tokens
+
+    assert set(tokens("bolig")) <= terms  # "housing" is searched (and marked) as "bolig"
+    assert not set(tokens("Helsepartiet")) & terms
