@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -262,9 +262,7 @@ def _requested(party) -> tuple[str, ...]:
 
 
 def _missing_notice(missing, available) -> str:
-    names = ", ".join(missing)
-    verb = "finnes" if len(missing) == 1 else "finnes"
-    return f"{names} {verb} ikke i kildene (tilgjengelig: {', '.join(available)})."
+    return f"{', '.join(missing)} finnes ikke i kildene (tilgjengelig: {', '.join(available)})."
 
 
 def _without_mentions(text: str, mentions) -> str:
@@ -275,7 +273,3 @@ def _without_mentions(text: str, mentions) -> str:
         pos = m.end
     out.append(text[pos:])
     return " ".join("".join(out).split())
-
-
-def settings_with(**changes) -> AnswerSettings:
-    return replace(AnswerSettings(), **changes)

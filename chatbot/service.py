@@ -98,8 +98,5 @@ class Chatbot:
             out.append(found[0].party if found else name)
         return tuple(dict.fromkeys(out))
 
-    def documents_json(self) -> dict:
-        return {d.source: d for d in self.catalog.documents}
-
     def to_dict(self, answer: Answer) -> dict:
         return answer.to_dict(self.catalog.by_source())
