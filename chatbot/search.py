@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from .index import Index
@@ -57,7 +59,13 @@ def _with_compounds(index: Index, terms: list[str]) -> list[str]:
     for term in terms:
         if term in vocab or len(term) < 5:
             continue
-        out.extend(sorted(w for w in _prefix_vocab(index) if w.startswith(term) and w != term)[:5])
+        words = _prefix_vocab(index)
+        found = []
+        for word in words[bisect.bisect_right(words, term):]:  # the sorted run of words starting with term
+            if not word.startswith(term) or len(found) == 5:
+                break
+            found.append(word)
+        out.extend(found)
     return out
 
 

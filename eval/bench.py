@@ -377,6 +377,19 @@ class OnnxEmbedder:
         return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
 
 
+def _open_and_answer(embedder, index_dir: str, sources: str, question: str, phases: dict) -> None:
+    """The rest of a cold `chatbot ask` once the model is loaded: open the index, answer, report phases."""
+    from chatbot.render import plain
+    from chatbot.service import Chatbot
+
+    bot = Chatbot.open(sources_dir=Path(sources), index_dir=Path(index_dir), embedder=embedder, rebuild=False, progress=None)
+    phases["index_loaded"] = since_spawn()
+    answer = bot.ask(question)
+    print(plain(answer, bot.catalog.by_source()), flush=True)
+    phases["answered"] = since_spawn()
+    print(json.dumps(phases), file=sys.stderr)
+
+
 def child_onnx_ask(index_dir: str, sources: str, onnx_path: str, model_dir: str, question: str) -> None:
     """A prototype of `chatbot ask` on ONNX Runtime: what cold start would be without torch."""
     phases = {"started": since_spawn()}
@@ -387,12 +400,7 @@ def child_onnx_ask(index_dir: str, sources: str, onnx_path: str, model_dir: str,
     embedder = OnnxEmbedder(Path(onnx_path), Path(model_dir))
     embedder.warm_up()
     phases["model_loaded"] = since_spawn()
-    bot = Chatbot.open(sources_dir=Path(sources), index_dir=Path(index_dir), embedder=embedder, rebuild=False, progress=None)
-    phases["index_loaded"] = since_spawn()
-    answer = bot.ask(question)
-    print(plain(answer, bot.catalog.by_source()), flush=True)
-    phases["answered"] = since_spawn()
-    print(json.dumps(phases), file=sys.stderr)
+    _open_and_answer(embedder, index_dir, sources, question, phases)
 
 
 def child_breakdown(index_dir: str, sources: str, question: str) -> None:
@@ -412,12 +420,7 @@ def child_breakdown(index_dir: str, sources: str, question: str) -> None:
     embedder = embedders.make_embedder(None)
     embedder.warm_up()
     phases["model_loaded"] = since_spawn()
-    bot = Chatbot.open(sources_dir=Path(sources), index_dir=Path(index_dir), embedder=embedder, rebuild=False, progress=None)
-    phases["index_loaded"] = since_spawn()
-    answer = bot.ask(question)
-    print(plain(answer, bot.catalog.by_source()), flush=True)
-    phases["answered"] = since_spawn()
-    print(json.dumps(phases), file=sys.stderr)
+    _open_and_answer(embedder, index_dir, sources, question, phases)
 
 
 def child_import_cost(module: str) -> None:
