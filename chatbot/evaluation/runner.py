@@ -226,7 +226,8 @@ def _opener(args, bot, open_bot) -> OpenBot:
 
         separate = bool(getattr(args, "compare", False)) and model is not None and model != DEFAULT_MODEL
         index_dir = extra_index_dir(model) if separate else args.index
-        return Chatbot.open(sources_dir=args.sources, index_dir=index_dir, model=model)
+        return Chatbot.open(sources_dir=args.sources, index_dir=index_dir, model=model,
+                            backend=getattr(args, "backend", None))
 
     return open_default
 
