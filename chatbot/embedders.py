@@ -203,7 +203,7 @@ class OnnxEmbedder:
     """
 
     def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32,
-                 threads: int | None = None, fallback: bool = False, progress=None):
+                 threads: int | None = None, fallback: bool = False, progress=None, onnx_file: Path | None = None):
         spec = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
         if spec != DEFAULT_MODEL:
             raise ModelError(f"the onnx backend runs the default model ({DEFAULT_MODEL}) only; "
@@ -218,6 +218,7 @@ class OnnxEmbedder:
         self._threads = threads or max(1, min(4, os.cpu_count() or 1))
         self._fallback = fallback
         self._progress = progress
+        self._onnx_file = Path(onnx_file) if onnx_file is not None else None  # a variant (e.g. int8) instead of the export
         self._session = None
         self._delegate: SentenceTransformerEmbedder | None = None
         self._checksum: str | None = None
@@ -255,6 +256,13 @@ class OnnxEmbedder:
             raise ModelError(f"the onnx backend needs {' and '.join(missing)} (pip install onnxruntime)")
         from . import onnxexport
 
+        if self._onnx_file is not None:
+            try:
+                self._session = self._session_for(self._onnx_file)
+            except Exception as exc:
+                raise ModelError(f"cannot load the ONNX model {self._onnx_file}: {_first_line(exc)}") from exc
+            self._tokenizer, self._prompts, self._max_tokens, self._dim = _tokenizer_and_config(model_dir)
+            return
         path = onnxexport.ensure_export(model_dir, checksum, progress=self._progress)
         try:
             session = self._session_for(path)
