@@ -45,8 +45,10 @@ eval: $(STAMP)
 # Floors sit just under the figures in README.md (hybrid, all 142 questions), so a regression fails CI.
 EVAL_FLOORS ?= --min-success1 0.89 --min-mrr 0.92 --min-ndcg 0.85 --min-recall 0.95 --min-gold-recall 0.86 \
                --min-success400 0.95 --min-party1 0.98 --min-abstention 0.80 --max-false-abstention 0.03
+# Both backends: the shipped ONNX Runtime path and the torch one it falls back to.
 eval-check: $(STAMP)
-	$(VENV)/bin/chatbot eval $(EVAL_FLOORS)
+	$(VENV)/bin/chatbot eval --backend onnx $(EVAL_FLOORS)
+	$(VENV)/bin/chatbot eval --backend torch $(EVAL_FLOORS)
 
 ## bench: speed and scale benchmark beside the textbook pipeline (~10 min; BENCH_ARGS=--quick for <1 min)
 bench: $(DEVSTAMP)
