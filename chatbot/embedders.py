@@ -130,7 +130,8 @@ class SentenceTransformerEmbedder:
             raise
         except Exception as exc:  # any failure to load is one clear line for the user
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"cannot load embedding model {self.model_id!r}: {first}") from exc
+            hint = f"; delete {self._path} to convert the model again" if self.is_default and self._path else ""
+            raise ModelError(f"cannot load embedding model {self.model_id!r}: {first}{hint}") from exc
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = next((p for p in ("passage", "document") if p in prompts), None)
@@ -364,6 +365,14 @@ def make_embedder(model: str | None = None, backend: str | None = None, progress
 
 def _tokenizer_and_config(model_dir: Path):
     """The fast tokenizer (padding and truncation set as sentence-transformers does), prompts, length, dim."""
+    try:
+        return _read_tokenizer_and_config(model_dir)
+    except Exception as exc:  # a damaged model folder: say which, and how to get a fresh one
+        raise ModelError(f"cannot read the tokenizer or config of {model_dir}: {_first_line(exc)}; "
+                         f"delete that folder to convert the model again") from exc
+
+
+def _read_tokenizer_and_config(model_dir: Path):
     import json
 
     from tokenizers import Tokenizer

@@ -320,3 +320,10 @@ def test_a_given_onnx_file_is_used_as_is(tiny, tmp_path):
     assert calls == []
     with pytest.raises(ModelError, match=r"^cannot load the ONNX model .*missing\.onnx: "):
         OnnxEmbedder(onnx_file=tmp_path / "missing.onnx").warm_up()
+
+
+def test_a_damaged_tokenizer_says_which_folder_to_delete(tiny):
+    folder, _ = tiny
+    (folder / "tokenizer.json").write_text("{broken")
+    with pytest.raises(ModelError, match=rf"^cannot read the tokenizer or config of {folder}: .*; delete that folder to convert the model again$"):
+        OnnxEmbedder().warm_up()
