@@ -13,11 +13,15 @@ Three kinds, all inner product over L2-normalised vectors (= cosine):
           in well under a minute on two cores.
 
 ``choose_kind(n)`` picks one by size; the environment variable ``CHATBOT_DENSE_INDEX``
-(``flat``, ``hnsw``, ``ivf`` or ``auto``) overrides it. ``search()`` restricts results to
+(``flat``, ``hnsw``, ``ivf`` or ``auto``) overrides it. The manifest records the kind built, and
+an index whose kind differs from what ``requested_kind(n)`` asks for now is stale (rebuilt).
+``search()`` restricts results to
 allowed rows (a party filter) through a FAISS ``IDSelector`` passed in the search parameters
 of the index's kind, with the index's own ``efSearch``/``nprobe`` (FAISS's parameter objects
 default to efSearch=16 and nprobe=1, which would silently cut recall), widened in
 proportion to how few rows the filter allows so that filtered queries still find ``k``.
+A ``RowFilter`` holds the packed bitmap of a row set so that repeated searches with the same
+filter (a party) do not rebuild it per query.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ import math
 import os
 
 import numpy as np
+
+from .errors import ChatbotError
 
 KIND_ENV = "CHATBOT_DENSE_INDEX"
 KINDS = ("flat", "hnsw", "ivf")
@@ -47,6 +53,10 @@ IVF_TRAIN_ITERATIONS = 10
 MAX_EF_SEARCH = 2048  # how far a selective filter may widen an HNSW search
 
 
+class DenseKindError(ChatbotError, ValueError):
+    """An unknown index kind (argument or ``$CHATBOT_DENSE_INDEX``): a ValueError that the CLI prints as one line."""
+
+
 def choose_kind(n: int) -> str:
     """The index kind for ``n`` passages (``CHATBOT_DENSE_INDEX`` aside)."""
     if n < 0:
@@ -59,16 +69,29 @@ def choose_kind(n: int) -> str:
 
 
 def resolve_kind(n: int, kind: str | None = "auto") -> str:
-    """``kind`` if given, else ``$CHATBOT_DENSE_INDEX``, else ``choose_kind(n)``; ValueError if unknown."""
+    """``kind`` if given, else ``$CHATBOT_DENSE_INDEX``, else ``choose_kind(n)``; DenseKindError (a ValueError) if unknown."""
+    return _resolve(n, kind)[0]
+
+
+def requested_kind(n: int) -> tuple[str, str]:
+    """The kind a build of ``n`` passages would make now, and who asks for it (for messages):
+    ``("hnsw", "CHATBOT_DENSE_INDEX asks for 'hnsw'")`` or ``("flat", "the size rule asks for 'flat' (31 passages)")``."""
+    return _resolve(n, "auto")
+
+
+def _resolve(n: int, kind: str | None) -> tuple[str, str]:
     chosen = (kind or "auto").strip().lower()
+    who = "the argument"
     if chosen == "auto":
-        chosen = (os.environ.get(KIND_ENV) or "auto").strip().lower()
+        chosen = (os.environ.get(KIND_ENV) or "").strip().lower() or "auto"  # unset or blank: auto
+        who = KIND_ENV
     if chosen == "auto":
-        return choose_kind(n)
+        auto = choose_kind(n)
+        return auto, f"the size rule asks for {auto!r} ({n} passages)"
     if chosen not in KINDS:
-        raise ValueError(f"unknown dense index kind {chosen!r}; use one of auto, {', '.join(KINDS)} "
-                         f"(argument or ${KIND_ENV})")
-    return chosen
+        raise DenseKindError(f"unknown dense index kind {chosen!r}; use one of auto, {', '.join(KINDS)} "
+                             f"(argument or ${KIND_ENV})")
+    return chosen, f"{who} asks for {chosen!r}"
 
 
 def ivf_nlist(n: int) -> int:
@@ -130,6 +153,14 @@ def kind_of(index) -> str:
     return "flat"
 
 
+_KIND_OF_TYPE = {"IndexFlatIP": "flat", "IndexHNSWFlat": "hnsw", "IndexIVFScalarQuantizer": "ivf"}
+
+
+def manifest_kind(entry: dict) -> str | None:
+    """The kind recorded in a manifest's ``dense`` entry (older manifests name only the FAISS type)."""
+    return entry.get("kind") or _KIND_OF_TYPE.get(entry.get("type"))
+
+
 def describe(index) -> dict:
     """The manifest's ``dense`` entry: FAISS class, kind and search settings."""
     kind = kind_of(index)
@@ -141,8 +172,51 @@ def describe(index) -> dict:
     return out
 
 
-def search(index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """FAISS ``search`` (scores, rows), restricted to the rows in ``allowed`` when it is given.
+class RowFilter:
+    """A set of rows of an index of ``ntotal`` rows, prepared once for many searches.
+
+    Holds the boolean ``mask`` (``ntotal`` bytes) and FAISS's packed ``bitmap`` (``ntotal / 8``
+    bytes), both read-only; ``len()`` is the number of rows in range. Building one is O(ntotal);
+    searching with it is not. Rows outside ``0..ntotal-1`` are ignored, duplicates count once.
+    """
+
+    __slots__ = ("ntotal", "mask", "bitmap", "count", "_rows")
+
+    def __init__(self, rows: np.ndarray | None = None, ntotal: int = 0, *, mask: np.ndarray | None = None):
+        if mask is None:
+            rows = np.asarray(rows if rows is not None else (), dtype=np.int64)
+            mask = np.zeros(ntotal, dtype=bool)
+            mask[rows[(rows >= 0) & (rows < ntotal)]] = True
+        else:
+            mask = np.array(mask, dtype=bool)  # a copy: the filter owns it
+        mask.flags.writeable = False
+        self.ntotal = len(mask)
+        self.mask = mask
+        self.bitmap = np.packbits(mask, bitorder="little")  # must outlive every search that points at it
+        self.bitmap.flags.writeable = False
+        self.count = int(np.count_nonzero(mask))
+        self._rows = None
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The rows, sorted (int64, read-only; made on first use)."""
+        if self._rows is None:
+            rows = np.flatnonzero(self.mask).astype(np.int64, copy=False)
+            rows.flags.writeable = False
+            self._rows = rows
+        return self._rows
+
+    def complement(self) -> "RowFilter":
+        """Every other row of the index."""
+        return RowFilter(mask=~self.mask)
+
+
+def search(index, queries: np.ndarray, k: int, allowed: "np.ndarray | RowFilter | None" = None) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS ``search`` (scores, rows), restricted to the rows in ``allowed`` (an array of rows or a
+    ``RowFilter`` made for this index) when it is given.
 
     Rows are -1 (and scores -inf or similar) where fewer than ``k`` results exist.
     """
@@ -152,15 +226,16 @@ def search(index, queries: np.ndarray, k: int, allowed: np.ndarray | None = None
     if allowed is None:
         return index.search(q, k)
     ntotal = index.ntotal
-    allowed = np.asarray(allowed, dtype=np.int64)
-    allowed = allowed[(allowed >= 0) & (allowed < ntotal)]
-    if allowed.size == 0 or ntotal == 0:
+    if isinstance(allowed, RowFilter):
+        if allowed.ntotal != ntotal:
+            raise ValueError(f"the row filter is for {allowed.ntotal} rows, the index has {ntotal}")
+        rows = allowed
+    else:
+        rows = RowFilter(allowed, ntotal)
+    if rows.count == 0 or ntotal == 0:
         return np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
-    mask = np.zeros(ntotal, dtype=bool)
-    mask[allowed] = True
-    bitmap = np.packbits(mask, bitorder="little")  # must outlive the search: the selector only points at it
-    selector = faiss.IDSelectorBitmap(ntotal, faiss.swig_ptr(bitmap))
-    share = int(mask.sum()) / ntotal
+    selector = faiss.IDSelectorBitmap(ntotal, faiss.swig_ptr(rows.bitmap))
+    share = rows.count / ntotal
     kind = kind_of(index)
     if kind == "hnsw":
         ef = max(int(index.hnsw.efSearch), k)

@@ -9,8 +9,6 @@ import math
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import search
 from .embedders import Embedder
 from .errors import QuestionError
@@ -155,14 +153,14 @@ class Answerer:
         forms = query_forms(query, self.glossary, known=lambda w: bool(tokens(w)) and all(x in vocab for x in tokens(w)))
         text = f"{query} {forms.norwegian}".strip()
         timings["query"] = (time.perf_counter() - t) * 1000
-        allowed = search.allowed_ids(self.index, restrict or None)
+        # the rows of the asked-for parties and of all the others, made once per party set (no O(n) work here)
+        rows = self.index.party_rows(restrict) if restrict else None
+        allowed = rows.allowed if rows else None
         dense_hits: list[tuple[int, float]] = []
         lexical: list[tuple[int, float]] = []
         others_dense: list[tuple[int, float]] = []
         others_lexical: list[tuple[int, float]] = []
-        others = None
-        if restrict and mode == "hybrid":
-            others = np.setdiff1d(np.arange(len(self.index.passages)), allowed)
+        others = rows.others if rows and mode == "hybrid" else None
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
             vector = self.embedder.embed_queries([text])[0]

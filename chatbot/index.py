@@ -6,12 +6,19 @@ Layout (the bm25s idea, plus a checked manifest)::
       current -> build-20261125T120000-ab12cd   (symlink, swapped atomically)
       build-.../manifest.json    format, model, settings, source checksums, counts, file checksums
       build-.../passages.jsonl   one Passage per line, with its embedding key
-      build-.../dense.faiss      inner product over L2-normalised vectors
+      build-.../dense.faiss      inner product over L2-normalised vectors (flat, HNSW or IVF-SQ8: chatbot/ann.py)
+      build-.../embeddings.npy   the exact float32 passage vectors, rows aligned with passages.jsonl
       build-.../bm25/            bm25s files
 
 A build writes a fresh folder and then replaces the ``current`` link in one rename, so a
 reader sees the old index or the new one, never half of one. ``load`` checks every file's
-checksum and the manifest against the sources, model and settings in use.
+checksum and the manifest against the sources, model, settings and dense index kind in use.
+
+``embeddings.npy`` is only a cache for the next build, which re-embeds just the passages whose
+embedding key it lacks: ``load`` neither needs nor reads it (at a million passages of dimension
+384 it is 1.5 GB), and the build that reads it checks its checksum first and re-embeds when it
+differs. Indexes written before it existed (same format) still load; their next build reads the
+vectors back from a flat or HNSW index (exact) and re-embeds under IVF-SQ8 (lossy).
 """
 
 from __future__ import annotations
@@ -22,7 +29,10 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -41,6 +51,8 @@ CURRENT = "current"
 MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 DENSE = "dense.faiss"
+EMBEDDINGS = "embeddings.npy"
+NOT_CHECKED_BY_LOAD = frozenset({EMBEDDINGS})  # a cache for builds, verified when a build reads it
 BM25_DIR = "bm25"
 BM25_SETTINGS = {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75,
                  "stemmer": "snowball-norwegian", "stopwords": "bm25s-norwegian", "folding": "æøå",
@@ -60,10 +72,39 @@ class Index:
     dense: object  # faiss.Index
     bm25: object  # bm25s.BM25
     party_ids: dict[str, np.ndarray] = field(default_factory=dict)
+    _party_rows: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _party_rows_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+
+    PARTY_ROWS_CACHED = 32  # party sets kept; each costs ~2.25 bytes per passage (two masks, two bitmaps)
 
     @property
     def parties(self) -> tuple[str, ...]:
         return tuple(sorted({p.party for p in self.passages} | {d.party for d in self.documents.values()}))
+
+    def party_rows(self, parties) -> PartyRows:
+        """The rows of ``parties``' passages and of all others, as ``ann.RowFilter``s made once per
+        party set and reused, so that a party-restricted query does no work in proportion to the index."""
+        key = tuple(sorted({p for p in parties if p in self.party_ids}))
+        with self._party_rows_lock:
+            found = self._party_rows.get(key)
+            if found is not None:
+                self._party_rows.move_to_end(key)
+                return found
+            from .ann import RowFilter
+
+            n = len(self.passages)
+            allowed = RowFilter(np.concatenate([self.party_ids[p] for p in key]) if key else None, n)
+            found = PartyRows(allowed, allowed.complement())
+            self._party_rows[key] = found
+            while len(self._party_rows) > self.PARTY_ROWS_CACHED:
+                self._party_rows.popitem(last=False)
+            return found
+
+
+@dataclass(frozen=True)
+class PartyRows:
+    allowed: object  # ann.RowFilter: the passages of the parties
+    others: object  # ann.RowFilter: every other passage
 
 
 def embed_key(model_checksum: str, text: str) -> str:
@@ -87,6 +128,9 @@ def stale_reasons(manifest: dict, catalog: Catalog, embedder: Embedder, splitter
         reasons.append(f"the weights of model {embedder.model_id!r} changed")
     if manifest.get("settings") != expected_settings(splitter):
         reasons.append("passage or BM25 settings changed")
+    reason = _dense_kind_reason(manifest)
+    if reason:
+        reasons.append(reason)
     built = manifest.get("sources", {})
     current = {d.source: d.sha256 for d in catalog.documents}
     for name in sorted(set(built) | set(current)):
@@ -101,6 +145,21 @@ def stale_reasons(manifest: dict, catalog: Catalog, embedder: Embedder, splitter
     return reasons
 
 
+def _dense_kind_reason(manifest: dict) -> str | None:
+    """Why the dense index's kind is not the one a build would make now (``$CHATBOT_DENSE_INDEX`` or
+    the size rule), or None; DenseKindError (a ChatbotError) when ``$CHATBOT_DENSE_INDEX`` is invalid."""
+    from .ann import manifest_kind, requested_kind
+
+    n = manifest.get("counts", {}).get("passages")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        return None  # malformed counts: load refuses the index as inconsistent
+    wanted, who = requested_kind(n)
+    built = manifest_kind(manifest.get("dense") or {})
+    if built != wanted:
+        return f"dense index kind is {built!r} but {who}" if built else f"dense index kind is not recorded but {who}"
+    return None
+
+
 def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: SplitterSettings = SplitterSettings(),
           progress: Progress | None = None) -> Path:
     """Split, embed and index every catalogued document; swap the result in atomically."""
@@ -113,6 +172,9 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
         passages.extend(found)
     if not passages:
         raise IndexError_("the sources yield no passages; check sources/catalog.toml")
+    from .ann import resolve_kind
+
+    resolve_kind(len(passages))  # an invalid $CHATBOT_DENSE_INDEX fails now, not after embedding
     checksum = embedder.checksum
     texts = [p.embedding_text() for p in passages]
     keys = [embed_key(checksum, t) for t in texts]
@@ -171,37 +233,98 @@ def _build_lock(index_dir: Path):
 def _embed_with_cache(embedder: Embedder, texts: list[str], keys: list[str], index_dir: Path, say: Progress) -> np.ndarray:
     """Embed only texts whose key the current index does not already hold."""
     cached = _cached_vectors(index_dir, embedder.checksum)
-    todo = [i for i, k in enumerate(keys) if k not in cached]
+    todo: list[int] = []
+    reused: list[int] = []
+    for i, k in enumerate(keys):
+        (reused if k in cached else todo).append(i)
     say(f"embedding {len(todo)} of {len(texts)} passages with {embedder.model_id} "
-        f"({len(texts) - len(todo)} reused from the previous index)")
+        f"({len(reused)} reused from the previous index)")
     fresh = embedder.embed_passages([texts[i] for i in todo],
                                     progress=lambda done, total: say(f"  embedded {done}/{total}")) if todo else None
-    dim = fresh.shape[1] if fresh is not None else len(next(iter(cached.values())))
+    dim = fresh.shape[1] if fresh is not None else len(cached[keys[reused[0]]])
     vectors = np.zeros((len(texts), dim), dtype=np.float32)
-    for row, i in enumerate(todo):
-        vectors[i] = fresh[row]
-    for i, k in enumerate(keys):
-        if k in cached:
-            vectors[i] = cached[k]
+    if todo:
+        vectors[todo] = fresh
+    for start in range(0, len(reused), _GATHER_ROWS):  # in slices: no second full-size copy in memory
+        part = reused[start:start + _GATHER_ROWS]
+        vectors[part] = _gather(cached, [keys[i] for i in part])
     return vectors
 
 
-def _cached_vectors(index_dir: Path, checksum: str) -> dict[str, np.ndarray]:
+_GATHER_ROWS = 65_536
+
+
+class _VectorCache(Mapping):
+    """The previous build's vectors by embedding key (a row of a matrix, possibly memory-mapped)."""
+
+    def __init__(self, keys: list[str], matrix: np.ndarray):
+        self.rows = {k: i for i, k in enumerate(keys)}
+        self.matrix = matrix
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return np.asarray(self.matrix[self.rows[key]], dtype=np.float32)
+
+    def __contains__(self, key) -> bool:  # without reading the row
+        return key in self.rows
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _gather(cached: Mapping, keys: list[str]) -> np.ndarray:
+    if isinstance(cached, _VectorCache):  # one read of the rows needed (memory-mapped: only those are read)
+        return np.asarray(cached.matrix[np.array([cached.rows[k] for k in keys], dtype=np.int64)], dtype=np.float32)
+    return np.stack([np.asarray(cached[k], dtype=np.float32) for k in keys])
+
+
+def _cached_vectors(index_dir: Path, checksum: str) -> Mapping[str, np.ndarray]:
+    """The current build's passage vectors by embedding key, when made by the model with ``checksum``.
+
+    From its ``embeddings.npy`` (exact float32) if the manifest lists one and it matches its
+    checksum; from a build older than that file, read back from its flat or HNSW index (exact).
+    Empty, so that everything is embedded again, when neither is trustworthy: a checksum differs,
+    the file is missing, or the old index is IVF-SQ8 (quantised, not the model's vectors).
+    """
     try:
         path = (index_dir / CURRENT).resolve(strict=True)
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
         if manifest.get("format_version") != FORMAT_VERSION or manifest["model"]["checksum"] != checksum:
             return {}
-        import faiss
-
-        dense = faiss.read_index(str(path / DENSE))
-        keys = [json.loads(line)["embed_key"] for line in (path / PASSAGES).read_text(encoding="utf-8").splitlines()]
-        if len(keys) != dense.ntotal:
+        files = manifest["files"]
+        if not _file_matches(path, PASSAGES, files):
             return {}
-        matrix = dense.reconstruct_n(0, dense.ntotal)
-        return dict(zip(keys, matrix))
+        keys = [json.loads(line)["embed_key"] for line in (path / PASSAGES).read_text(encoding="utf-8").splitlines()]
+        if EMBEDDINGS in files:
+            if not _file_matches(path, EMBEDDINGS, files):
+                return {}
+            matrix = np.load(path / EMBEDDINGS, mmap_mode="r", allow_pickle=False)
+        else:  # built before embeddings.npy
+            import faiss
+
+            from .ann import kind_of
+
+            if not _file_matches(path, DENSE, files):
+                return {}
+            dense = faiss.read_index(str(path / DENSE))
+            if kind_of(dense) not in ("flat", "hnsw") or dense.ntotal != len(keys):
+                return {}
+            matrix = dense.reconstruct_n(0, dense.ntotal)
+        if (matrix.dtype != np.float32 or matrix.ndim != 2 or matrix.shape[0] != len(keys)
+                or matrix.shape[1] != manifest["model"]["dim"]):
+            return {}
+        return _VectorCache(keys, matrix)
     except Exception:  # no usable previous index: embed everything
         return {}
+
+
+def _file_matches(folder: Path, name: str, files: dict) -> bool:
+    meta = files.get(name)
+    path = folder / name
+    return (isinstance(meta, dict) and path.is_file() and path.stat().st_size == meta.get("bytes")
+            and _sha256_file(path) == meta.get("sha256"))
 
 
 def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,
@@ -214,6 +337,8 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
     with (folder / PASSAGES).open("w", encoding="utf-8") as fh:
         for p, key in zip(passages, keys):
             fh.write(json.dumps({**p.to_dict(), "embed_key": key}, ensure_ascii=False) + "\n")
+    # the exact vectors, for the next build's cache (dense.faiss may hold them quantised)
+    np.save(folder / EMBEDDINGS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     # --- dense index: kind chosen by corpus size (chatbot/ann.py; override with $CHATBOT_DENSE_INDEX) ---
     from .ann import describe, make_dense_index
 
@@ -325,8 +450,10 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
         raise IndexError_(f"the index in {folder} is inconsistent (counts differ); run `chatbot build`")
     documents = catalog.by_source()
     index = Index(path=folder, manifest=manifest, passages=passages, documents=documents, dense=dense, bm25=bm25)
-    for party in {p.party for p in passages}:
-        index.party_ids[party] = np.array([i for i, p in enumerate(passages) if p.party == party], dtype=np.int64)
+    rows: dict[str, list[int]] = {}
+    for i, p in enumerate(passages):
+        rows.setdefault(p.party, []).append(i)
+    index.party_ids.update({party: np.array(ids, dtype=np.int64) for party, ids in rows.items()})
     return index
 
 
@@ -335,6 +462,8 @@ def _verify_files(folder: Path, manifest: dict) -> None:
     if not isinstance(files, dict) or not files:
         raise IndexError_(f"the index manifest in {folder} lists no files; run `chatbot build`")
     for name, meta in files.items():
+        if name in NOT_CHECKED_BY_LOAD:
+            continue
         path = folder / name
         if not path.is_file():
             raise IndexError_(f"index file {name} is missing from {folder}; run `chatbot build`")

@@ -6,6 +6,7 @@ import bisect
 
 import numpy as np
 
+from .ann import RowFilter
 from .index import Index
 from .textnorm import tokens
 
@@ -13,15 +14,14 @@ RRF_K = 60
 
 
 def allowed_ids(index: Index, parties: tuple[str, ...] | None) -> np.ndarray | None:
-    """Row ids of the passages of ``parties`` (None: all passages)."""
+    """Row ids of the passages of ``parties``, sorted and read-only (None: all passages)."""
     if not parties:
         return None
-    parts = [index.party_ids[p] for p in parties if p in index.party_ids]
-    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+    return index.party_rows(parties).allowed.rows
 
 
-def dense(index: Index, query_vector: np.ndarray, allowed: np.ndarray | None, n: int) -> list[tuple[int, float]]:
-    """Top ``n`` (row, cosine) among ``allowed`` rows."""
+def dense(index: Index, query_vector: np.ndarray, allowed: "np.ndarray | RowFilter | None", n: int) -> list[tuple[int, float]]:
+    """Top ``n`` (row, cosine) among ``allowed`` rows (an array of rows or an ``ann.RowFilter``)."""
     from . import ann  # flat, HNSW or IVF: filtered search with each kind's own parameters
 
     total = index.dense.ntotal if allowed is None else len(allowed)
@@ -32,16 +32,18 @@ def dense(index: Index, query_vector: np.ndarray, allowed: np.ndarray | None, n:
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
 
 
-def bm25(index: Index, question: str, allowed: np.ndarray | None, n: int) -> list[tuple[int, float]]:
-    """Top ``n`` (row, BM25 score > 0) among ``allowed`` rows."""
+def bm25(index: Index, question: str, allowed: "np.ndarray | RowFilter | None", n: int) -> list[tuple[int, float]]:
+    """Top ``n`` (row, BM25 score > 0) among ``allowed`` rows (an array of rows or an ``ann.RowFilter``)."""
     terms = tokens(question)
     ids = index.bm25.get_tokens_ids(_with_compounds(index, terms)) if terms else []
     if not ids:
         return []
     scores = np.asarray(index.bm25.get_scores_from_ids(ids), dtype=np.float32)
-    if allowed is not None:
+    if isinstance(allowed, RowFilter) and allowed.ntotal == len(scores):
+        scores = np.where(allowed.mask, scores, 0.0)
+    elif allowed is not None:
         mask = np.zeros(len(scores), dtype=bool)
-        mask[allowed] = True
+        mask[allowed.rows if isinstance(allowed, RowFilter) else allowed] = True
         scores = np.where(mask, scores, 0.0)
     n = min(n, int((scores > 0).sum()))
     if n <= 0:

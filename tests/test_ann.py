@@ -203,3 +203,37 @@ def test_search_parameters_keep_the_index_settings(data, indexes):
         sel=faiss.IDSelectorBatch(allowed)))[1]
     truth = exact(x, q, 10, allowed)
     assert recall(filtered, truth) > recall(naive, truth)
+
+
+# ----------------------------------------------------------------------------- row filters made once
+
+
+def test_row_filter_holds_each_row_once_and_its_complement():
+    f = ann.RowFilter(np.array([7, 2, 2, -1, 10, 3], np.int64), 10)
+    assert len(f) == 3 and f.ntotal == 10
+    assert f.rows.tolist() == [2, 3, 7] and f.rows.dtype == np.int64
+    assert f.mask.tolist() == [i in (2, 3, 7) for i in range(10)]
+    assert f.bitmap.tolist() == [0b10001100, 0]  # little bit order: rows 2, 3 and 7
+    other = f.complement()
+    assert other.rows.tolist() == [0, 1, 4, 5, 6, 8, 9] and len(other) == 7
+    assert f.rows.tolist() == [2, 3, 7]  # the complement is a new filter
+    for array in (f.mask, f.bitmap, f.rows, other.mask):
+        assert not array.flags.writeable
+    assert len(ann.RowFilter(None, 5)) == 0 and ann.RowFilter(None, 5).complement().rows.tolist() == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("kind", ann.KINDS)
+@pytest.mark.parametrize("chosen", [(0,), (1, 4), (5,)])
+def test_row_filter_searches_exactly_like_rows(data, indexes, kind, chosen):
+    x, q = data
+    allowed = np.flatnonzero(np.isin(parties(len(x)), chosen)).astype(np.int64)
+    prepared = ann.RowFilter(allowed, len(x))
+    for rows, filt in ((allowed, prepared), (np.setdiff1d(np.arange(len(x)), allowed), prepared.complement())):
+        by_rows = ann.search(indexes[kind], q, 10, rows)
+        by_filter = ann.search(indexes[kind], q, 10, filt)
+        assert np.array_equal(by_rows[1], by_filter[1]) and np.array_equal(by_rows[0], by_filter[0])
+
+
+def test_row_filter_for_another_index_is_refused(indexes):
+    with pytest.raises(ValueError, match="the row filter is for 10 rows, the index has 4000"):
+        ann.search(indexes["flat"], np.ones((1, D), np.float32), 3, ann.RowFilter([1], 10))

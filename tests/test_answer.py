@@ -111,3 +111,76 @@ def test_json_shape(fake_bot):
     assert first["citation"].startswith("Helsepartiet, Prinsipprogram (vedtatt 8. februar 2017), «Rusomsorg», "
                                         "helsepartiet-rusomsorg.txt, linje 16, tegn ")
     json.dumps(data)
+
+
+# ---- party-restricted queries reuse the party's rows -------------------------------------------
+
+RESTRICTS = [("Venstre",), ("Helsepartiet",), ("Venstre", "Helsepartiet"), ("Helsepartiet", "Venstre"), ("Ukjent",)]
+QUERIES = ["brukerrom", "heroinassistert behandling", "behandlingsplasser", "LAR", "rusreform avkriminalisering"]
+
+
+def _fields(ev) -> tuple:
+    return (ev.query, ev.language, ev.ranked, ev.cosine, ev.bm25, ev.best_score, ev.best_dense, ev.best_bm25,
+            ev.other_party)
+
+
+def test_restricted_evidence_is_what_rows_and_their_complement_give(fake_bot, monkeypatch):
+    """The cached row filters find exactly what the sorted rows and np.setdiff1d (the old way) found."""
+    import numpy as np
+
+    from chatbot.index import PartyRows
+
+    answerer = fake_bot.answerer
+    index = answerer.index
+    got = {(q, r, m): _fields(answerer.evidence(q, r, m)) for q in QUERIES for r in RESTRICTS
+           for m in ("hybrid", "dense", "bm25")}
+
+    def old_way(parties):
+        parts = [index.party_ids[p] for p in parties if p in index.party_ids]
+        allowed = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+        return PartyRows(allowed, np.setdiff1d(np.arange(len(index.passages)), allowed))
+
+    monkeypatch.setattr(index, "party_rows", old_way)
+    expected = {(q, r, m): _fields(answerer.evidence(q, r, m)) for q in QUERIES for r in RESTRICTS
+                for m in ("hybrid", "dense", "bm25")}
+    assert got == expected
+    assert {got[(q, ("Venstre",), "hybrid")][-1] for q in QUERIES} == {None, "Helsepartiet"}  # both branches ran
+    assert got[("LAR", ("Ukjent",), "hybrid")][2] == ()  # an unknown party allows no rows
+
+
+def test_restricted_query_builds_no_row_set(fake_bot, monkeypatch):
+    """After the first question for a party, the next ones do no work in proportion to the index."""
+    import numpy as np
+
+    from chatbot import ann
+
+    index = fake_bot.answerer.index
+    first = fake_bot.ask("Hva vil Venstre med brukerrom?")
+    made: list[int] = []
+    init = ann.RowFilter.__init__
+    monkeypatch.setattr(ann.RowFilter, "__init__", lambda self, *a, **k: made.append(1) or init(self, *a, **k))
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("np.setdiff1d per query")
+
+    monkeypatch.setattr(np, "setdiff1d", forbidden)
+    again = fake_bot.ask("Hva vil Venstre med brukerrom?")
+    assert made == []
+    assert (again.answered, again.notice, [h.passage.id for h in again.hits]) == (
+        first.answered, first.notice, [h.passage.id for h in first.hits])
+    rows = index.party_rows(("Venstre", "Helsepartiet"))
+    assert index.party_rows(("Helsepartiet", "Venstre", "Ukjent")) is rows  # same set, same filters
+    assert len(made) == 2  # the pair's rows and their complement, once
+    venstre = index.party_rows(("Venstre",))
+    assert venstre.allowed.rows.tolist() == index.party_ids["Venstre"].tolist()
+    assert venstre.others.rows.tolist() == index.party_ids["Helsepartiet"].tolist()
+
+
+def test_party_row_cache_is_bounded(fake_bot, monkeypatch):
+    index = fake_bot.answerer.index
+    monkeypatch.setattr(index, "PARTY_ROWS_CACHED", 2)
+    a, b = index.party_rows(("Venstre",)), index.party_rows(("Helsepartiet",))
+    assert index.party_rows(("Venstre",)) is a  # now the most recently used
+    index.party_rows(("Venstre", "Helsepartiet"))  # evicts Helsepartiet, the least recently used
+    assert index.party_rows(("Venstre",)) is a
+    assert index.party_rows(("Helsepartiet",)) is not b

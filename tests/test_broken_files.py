@@ -3,8 +3,9 @@ message that says what to run. Never a traceback.
 
 Already covered elsewhere, so not repeated here: a changed source and another model make the index
 stale, format 0 is stale, a truncated index file and a garbled manifest are detected, a failing build
-keeps the previous index (tests/test_index.py); a model folder without its conversion marker is
-converted again, and an old converter version too (tests/test_e5convert.py).
+keeps the previous index (tests/test_index.py); a damaged or missing embeddings.npy is re-embedded,
+never refused (tests/test_index_kinds.py); a model folder without its conversion marker is converted
+again, and an old converter version too (tests/test_e5convert.py).
 """
 
 from __future__ import annotations
@@ -334,7 +335,7 @@ KILL_HELPER = textwrap.dedent("""
             reached("embedding")
             return super().embed_passages(texts, progress)
 
-    embedders.make_embedder = lambda model=None: Fake()
+    embedders.make_embedder = lambda model=None, **_: Fake()
     index_mod._cached_vectors = lambda index_dir, checksum: {}  # embed everything again
 
     import faiss
