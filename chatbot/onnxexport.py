@@ -20,6 +20,7 @@ finished one. Torch is imported only while exporting; nothing happens at import 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -49,7 +50,12 @@ Progress = Callable[[str], None]
 
 
 class ExportError(ModelError):
-    """The ONNX export could not be made or checked."""
+    """The ONNX export could not be made or checked. ``lasting``: it would fail the same way again
+    with these versions (not a full disk or a permission), so it is remembered and not retried."""
+
+    def __init__(self, message: str, lasting: bool = False):
+        super().__init__(message)
+        self.lasting = lasting
 
 
 def export_dir(model_dir: Path) -> Path:
@@ -59,11 +65,7 @@ def export_dir(model_dir: Path) -> Path:
 
 
 def read_marker(folder: Path) -> dict | None:
-    try:
-        marker = json.loads((Path(folder) / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None
+    return read_marker_file(Path(folder) / MARKER)
 
 
 def is_complete(folder: Path, source_checksum: str) -> bool:
@@ -87,14 +89,41 @@ def ensure_export(model_dir: Path, source_checksum: str, progress: Progress | No
     with _locked(target.parent / f".{target.name}.lock"):
         if is_complete(target, source_checksum):
             return target / MODEL_FILE
+        failed = failure_marker(model_dir)
+        earlier = read_marker_file(failed)
+        if earlier and earlier.get("source_checksum") == source_checksum and earlier.get("versions") == _versions():
+            raise ExportError(f"{earlier.get('error', 'the ONNX export failed')} (an earlier attempt with the same "
+                              f"versions failed; delete {failed} to try again)")
         for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a killed export
             shutil.rmtree(stale, ignore_errors=True)
         if target.exists():
             if progress:
                 progress(f"removing incomplete or outdated ONNX export {target}")
             shutil.rmtree(target)
-        export(model_dir, target, source_checksum, progress=progress)
+        try:
+            export(model_dir, target, source_checksum, progress=progress)
+        except ExportError as exc:
+            if exc.lasting:  # do not spend half a minute on the same failure at every start
+                with contextlib.suppress(OSError):
+                    failed.write_text(json.dumps({"error": str(exc), "source_checksum": source_checksum,
+                                                  "versions": _versions()}, indent=2), encoding="utf-8")
+            raise
+        failed.unlink(missing_ok=True)
     return target / MODEL_FILE
+
+
+def failure_marker(model_dir: Path) -> Path:
+    """Where a lasting export failure of ``model_dir`` is remembered."""
+    target = export_dir(model_dir)
+    return target.parent / f"{target.name}.failed.json"
+
+
+def read_marker_file(path: Path) -> dict | None:
+    try:
+        found = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def discard(model_dir: Path) -> None:
@@ -108,12 +137,11 @@ def export(model_dir: Path, target: Path, source_checksum: str, progress: Progre
     model_dir, target = Path(model_dir), Path(target)
     started = time.perf_counter()
     say(f"exporting {model_dir.name} to ONNX (once; about a minute)")
+    tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(4)}"
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir(parents=True)
     except OSError as exc:
         raise ExportError(f"cannot write the ONNX export to {target.parent}: {exc.strerror or exc}") from None
-    tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(4)}"
-    tmp.mkdir()
     try:
         stats, cosine = _export_into(model_dir, tmp)
         data_path = tmp / MODEL_FILE
@@ -143,7 +171,7 @@ def export(model_dir: Path, target: Path, source_checksum: str, progress: Progre
     except Exception as exc:  # torch/onnx failures: one clear line; torch stays the fallback
         shutil.rmtree(tmp, ignore_errors=True)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"cannot export {model_dir.name} to ONNX: {first}") from exc
+        raise ExportError(f"cannot export {model_dir.name} to ONNX: {first}", lasting=True) from exc
     say(f"ONNX export ready in {time.perf_counter() - started:.0f} s: {target / MODEL_FILE}")
     return target
 
@@ -193,7 +221,8 @@ def _export_into(model_dir: Path, out: Path) -> tuple[dict, float]:
     cosine = float(np.min(np.sum(got * want, axis=1) /
                           (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))))
     if not cosine >= MIN_PROBE_COSINE:
-        raise ExportError(f"the ONNX export disagrees with torch (probe cosine {cosine:.6f} < {MIN_PROBE_COSINE})")
+        raise ExportError(f"the ONNX export disagrees with torch (probe cosine {cosine:.6f} < {MIN_PROBE_COSINE})",
+                          lasting=True)
     return stats, cosine
 
 

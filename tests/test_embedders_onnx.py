@@ -217,8 +217,39 @@ def test_export_failure_is_an_error_without_fallback(tiny, monkeypatch):
     with pytest.raises(ModelError, match=r"^cannot export tiny-model to ONNX: tracing failed$"):
         OnnxEmbedder().warm_up()
     folder, _ = tiny
-    assert not onnxexport.export_dir(folder).exists()
-    assert list(onnxexport.export_dir(folder).parent.iterdir()) == [onnxexport.export_dir(folder).parent / ".tiny-model-export-v1.lock"]
+    parent = onnxexport.export_dir(folder).parent
+    assert sorted(p.name for p in parent.iterdir()) == [".tiny-model-export-v1.lock", "tiny-model-export-v1.failed.json"]
+
+
+def test_a_lasting_export_failure_is_not_retried_until_asked(tiny, monkeypatch):
+    folder, _ = tiny
+    attempts = []
+
+    def broken(model_dir, out):
+        attempts.append(1)
+        raise RuntimeError("tracing failed")
+
+    monkeypatch.setattr(onnxexport, "_export_into", broken)
+    with pytest.raises(ModelError):
+        OnnxEmbedder().warm_up()
+    marker = onnxexport.failure_marker(folder)
+    with pytest.raises(ModelError, match=rf"^cannot export tiny-model to ONNX: tracing failed \(an earlier attempt with the "
+                                         rf"same versions failed; delete {marker} to try again\)$"):
+        OnnxEmbedder().warm_up()
+    assert len(attempts) == 1
+    monkeypatch.setattr(onnxexport, "_versions", lambda: {"onnxruntime": "a newer one"})
+    with pytest.raises(ModelError, match="^cannot export tiny-model to ONNX: tracing failed$"):
+        OnnxEmbedder().warm_up()  # new versions: tried again
+    assert len(attempts) == 2
+
+
+def test_a_failure_remembered_for_another_model_is_ignored_and_success_clears_it(tiny, monkeypatch):
+    folder, calls = tiny
+    marker = onnxexport.failure_marker(folder)
+    marker.parent.mkdir(parents=True)
+    marker.write_text(json.dumps({"error": "old", "source_checksum": "someone else's", "versions": onnxexport._versions()}))
+    OnnxEmbedder().warm_up()
+    assert len(calls) == 1 and not marker.exists()
 
 
 def test_export_failure_falls_back_to_torch_and_says_so(tiny, monkeypatch):
