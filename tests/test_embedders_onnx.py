@@ -241,6 +241,10 @@ def test_a_lasting_export_failure_is_not_retried_until_asked(tiny, monkeypatch):
     with pytest.raises(ModelError, match="^cannot export tiny-model to ONNX: tracing failed$"):
         OnnxEmbedder().warm_up()  # new versions: tried again
     assert len(attempts) == 2
+    (folder / "config.json").write_text(json.dumps({"hidden_size": 4, "reconverted": True}))
+    with pytest.raises(ModelError, match="^cannot export tiny-model to ONNX: tracing failed$"):
+        OnnxEmbedder().warm_up()  # a changed model folder: tried again
+    assert len(attempts) == 3
 
 
 def test_a_failure_remembered_for_another_model_is_ignored_and_success_clears_it(tiny, monkeypatch):
