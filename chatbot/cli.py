@@ -121,6 +121,8 @@ def _build(args) -> int:
     embedder = embedders.make_embedder(args.model, backend=args.backend, progress=stderr_progress)
     stderr_progress(f"loading model {embedder.model_id} …")
     embedder.warm_up()
+    if getattr(embedder, "backend", None):
+        stderr_progress(f"model {embedder.model_id} runs on {embedder.backend}")
     index_mod.build(catalog, embedder, args.index or default_index_dir(), progress=stderr_progress)
     return 0
 

@@ -95,6 +95,8 @@ class SentenceTransformerEmbedder:
     "query"/"document") and never left to a default.
     """
 
+    backend = "torch"
+
     def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32):
         spec = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
         if not spec:
