@@ -9,6 +9,7 @@ from chatbot.catalog import load_catalog
 from chatbot.embedders import FakeEmbedder
 from chatbot.errors import IndexError_, StaleIndexError
 from chatbot.service import Chatbot
+from fakes import CountingEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,16 +19,6 @@ def sources(tmp_path) -> Path:
     dest = tmp_path / "sources"
     shutil.copytree(ROOT / "sources", dest)
     return dest
-
-
-class CountingEmbedder(FakeEmbedder):
-    def __init__(self):
-        super().__init__()
-        self.embedded: list[str] = []
-
-    def embed_passages(self, texts, progress=None):
-        self.embedded.extend(texts)
-        return super().embed_passages(texts, progress)
 
 
 def build(sources: Path, index_dir: Path, embedder=None):

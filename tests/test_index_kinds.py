@@ -19,6 +19,7 @@ from chatbot.embedders import FakeEmbedder
 from chatbot.errors import ChatbotError, StaleIndexError
 from chatbot.passages import SplitterSettings
 from chatbot.service import Chatbot
+from fakes import CountingEmbedder
 
 faiss = pytest.importorskip("faiss")
 
@@ -27,16 +28,6 @@ N = 31  # passages in sources/
 DIM = 256  # FakeEmbedder
 BAD_KIND = ("unknown dense index kind 'annoy'; use one of auto, flat, hnsw, ivf "
             "(argument or $CHATBOT_DENSE_INDEX)")
-
-
-class CountingEmbedder(FakeEmbedder):
-    def __init__(self):
-        super().__init__()
-        self.embedded: list[str] = []
-
-    def embed_passages(self, texts, progress=None):
-        self.embedded.extend(texts)
-        return super().embed_passages(texts, progress)
 
 
 @pytest.fixture()
