@@ -98,7 +98,7 @@ class SentenceTransformerEmbedder:
     backend = "torch"
 
     def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32):
-        spec = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+        spec = model_spec(model)
         if not spec:
             raise ModelError("the model name is empty; give a sentence-transformers model id or path")
         if batch_size < 1:
@@ -207,7 +207,7 @@ class OnnxEmbedder:
 
     def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32,
                  threads: int | None = None, fallback: bool = False, progress=None, onnx_file: Path | None = None):
-        spec = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+        spec = model_spec(model)
         if spec != DEFAULT_MODEL:
             raise ModelError(f"the onnx backend runs the default model ({DEFAULT_MODEL}) only; "
                              f"use --backend torch (or {BACKEND_ENV}=torch) for {spec!r}")
@@ -257,29 +257,32 @@ class OnnxEmbedder:
         missing = [m for m in ("onnxruntime", "tokenizers") if importlib.util.find_spec(m) is None]
         if missing:
             raise ModelError(f"the onnx backend needs {' and '.join(missing)} (pip install onnxruntime)")
+        if self._onnx_file is not None:
+            session = self._open_session(self._onnx_file, "ONNX model")
+        else:
+            session = self._export_and_open(model_dir, checksum)
+        self._tokenizer, self._prompts, self._max_tokens, self._dim = _tokenizer_and_config(model_dir)
+        self._session = session
+
+    def _export_and_open(self, model_dir: Path, checksum: str):
+        """A session on the cached export, made first if needed; a damaged one is made again, once."""
         from . import onnxexport
 
-        if self._onnx_file is not None:
-            try:
-                self._session = self._session_for(self._onnx_file)
-            except Exception as exc:
-                raise ModelError(f"cannot load the ONNX model {self._onnx_file}: {_first_line(exc)}") from exc
-            self._tokenizer, self._prompts, self._max_tokens, self._dim = _tokenizer_and_config(model_dir)
-            return
         path = onnxexport.ensure_export(model_dir, checksum, progress=self._progress)
         try:
-            session = self._session_for(path)
-        except Exception as first:  # a damaged cached export: it is only a cache, so make it again once
+            return self._session_for(path)
+        except Exception as first:  # it is only a cache: export again
             if self._progress:
                 self._progress(f"the cached ONNX export cannot be loaded ({_first_line(first)}); exporting again")
             onnxexport.discard(model_dir)
-            path = onnxexport.ensure_export(model_dir, checksum, progress=self._progress)
-            try:
-                session = self._session_for(path)
-            except Exception as exc:
-                raise ModelError(f"cannot load the ONNX export {path}: {_first_line(exc)}") from exc
-        self._tokenizer, self._prompts, self._max_tokens, self._dim = _tokenizer_and_config(model_dir)
-        self._session = session
+            return self._open_session(onnxexport.ensure_export(model_dir, checksum, progress=self._progress),
+                                      "ONNX export")
+
+    def _open_session(self, path: Path, what: str):
+        try:
+            return self._session_for(path)
+        except Exception as exc:
+            raise ModelError(f"cannot load the {what} {path}: {_first_line(exc)}") from exc
 
     def _session_for(self, path: Path):
         import onnxruntime as ort
@@ -342,6 +345,11 @@ class OnnxEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def model_spec(model: str | None = None) -> str:
+    """``model`` if given, else ``$CHATBOT_MODEL``, else the default model (may be empty: callers check)."""
+    return (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+
+
 def resolve_backend(backend: str | None = None) -> str:
     """``backend`` if given, else ``$CHATBOT_BACKEND``, else "auto"; ModelError if unknown."""
     chosen = (backend or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
@@ -358,7 +366,7 @@ def make_embedder(model: str | None = None, backend: str | None = None, progress
     torch if the export fails; sentence-transformers (torch) for every other model.
     """
     chosen = resolve_backend(backend)
-    spec = (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+    spec = model_spec(model)
     if chosen == "onnx":
         return OnnxEmbedder(spec, progress=progress)
     if chosen == "auto" and spec == DEFAULT_MODEL and importlib.util.find_spec("onnxruntime") is not None:
