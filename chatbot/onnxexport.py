@@ -81,12 +81,12 @@ def is_complete(folder: Path, source_checksum: str) -> bool:
 
 def ensure_export(model_dir: Path, source_checksum: str, progress: Progress | None = None) -> Path:
     """The path of ``model.onnx`` for ``model_dir``, exporting it first if needed (safe under concurrency)."""
-    from .e5convert import _locked
+    from .e5convert import cache_lock
 
     target = export_dir(model_dir)
     if is_complete(target, source_checksum):
         return target / MODEL_FILE
-    with _locked(target.parent / f".{target.name}.lock"):
+    with cache_lock(target.parent / f".{target.name}.lock"):
         if is_complete(target, source_checksum):
             return target / MODEL_FILE
         failed = failure_marker(model_dir)

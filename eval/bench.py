@@ -282,13 +282,13 @@ def ensure_int8(fp32: Path) -> Path:
     """
     import secrets
 
-    from chatbot.e5convert import _locked
+    from chatbot.e5convert import cache_lock
 
     target = int8_path(fp32)
     if target.is_file():
         return target
     prefix = f"{Path(fp32).parent.name}.{INT8_TAG}-"
-    with _locked(target.parent / f".{prefix}lock"):
+    with cache_lock(target.parent / f".{prefix}lock"):
         if target.is_file():
             return target
         for stale in [*target.parent.glob(f"{prefix}*.onnx"), *target.parent.glob(f".{prefix}*.tmp-*")]:
