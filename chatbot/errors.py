@@ -23,3 +23,9 @@ class ModelError(ChatbotError):
 
 class QuestionError(ChatbotError):
     """The question cannot be used (empty, only control characters, ...)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none): for one-line errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

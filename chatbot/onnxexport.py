@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-from .errors import ModelError
+from .errors import ModelError, first_line
 
 EXPORT_VERSION = 1
 MODEL_FILE = "model.onnx"
@@ -180,8 +180,7 @@ def export(model_dir: Path, target: Path, source_checksum: str, progress: Progre
         raise ExportError(f"cannot write the ONNX export to {target.parent}: {exc.strerror or exc}") from None
     except Exception as exc:  # torch/onnx failures: one clear line; torch stays the fallback
         shutil.rmtree(tmp, ignore_errors=True)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"cannot export {model_dir.name} to ONNX: {first}", lasting=True) from exc
+        raise ExportError(f"cannot export {model_dir.name} to ONNX: {first_line(exc)}", lasting=True) from exc
     say(f"ONNX export ready in {time.perf_counter() - started:.0f} s: {target / MODEL_FILE}")
     return target
 
