@@ -106,7 +106,15 @@ def _document(root: Path, entry: dict, where: str) -> Document:
         url=_optional(entry, "url"),
         cite_as=_optional(entry, "cite_as"),
         excluded=excluded,
+        fictitious=_flag(entry, "fictitious", where),
     )
+
+
+def _flag(entry: dict, key: str, where: str) -> bool:
+    value = entry.get(key, False)
+    if not isinstance(value, bool):
+        raise CatalogError(f"{where}: {key} must be true or false, not {value!r}")
+    return value
 
 
 def _optional(entry: dict, key: str) -> str | None:

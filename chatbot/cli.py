@@ -79,9 +79,20 @@ def _eval_options(e: argparse.ArgumentParser) -> None:
                        help=f"exit 1 when {figure} falls below X")
     e.add_argument("--max-false-abstention", type=float, default=None, metavar="X",
                    help="exit 1 when false abstention exceeds X")
+    e.add_argument("--corpus", default=None, metavar="NAME|all",
+                   help="score the evaluation collections in eval/corpora/ (a name, names separated by commas, "
+                        "or all: every collection that is not sealed), with the textbook pipeline beside them")
+    e.add_argument("--leave-one-out", action="store_true",
+                   help="with --corpus: fit the decision on the other collections and score each held-out one")
+    e.add_argument("--include-sealed", action="store_true",
+                   help="with --corpus all: include sealed collections (held out from development)")
+    e.add_argument("--no-baseline", action="store_true", help="with --corpus: skip the textbook pipeline")
     e.add_argument("--calibrate", action="store_true",
-                   help="instead of scoring: sweep min_dense (min_bm25 with --mode bm25) over the chosen split and "
-                        "print abstention and false abstention per threshold")
+                   help="instead of scoring: fit the answer/decline decision on the collections (--corpus, "
+                        "default all) and write it (--write-decision, default: the package's decision.json for "
+                        "the default model, the cache folder for another)")
+    e.add_argument("--write-decision", type=Path, default=None, metavar="PATH",
+                   help="with --calibrate: where to write the fitted decision")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,11 +52,14 @@ MANIFEST = "manifest.json"
 PASSAGES = "passages.jsonl"
 DENSE = "dense.faiss"
 EMBEDDINGS = "embeddings.npy"
-NOT_CHECKED_BY_LOAD = frozenset({EMBEDDINGS})  # a cache for builds, verified when a build reads it
+LEXICON = "lexicon.json"
+VOCAB = "vocab.json"
+VOCAB_VECTORS = "vocab.npy"
+NOT_CHECKED_BY_LOAD = frozenset({EMBEDDINGS, VOCAB_VECTORS})  # a cache for builds, verified when a build reads it
 BM25_DIR = "bm25"
 BM25_SETTINGS = {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75,
                  "stemmer": "snowball-norwegian", "stopwords": "bm25s-norwegian", "folding": "æøå",
-                 "tokens": 2}  # bump when textnorm.tokens changes
+                 "tokens": 3}  # bump when textnorm.tokens changes
 
 Progress = Callable[[str], None]
 
@@ -71,6 +74,7 @@ class Index:
     documents: dict[str, Document]
     dense: object  # faiss.Index
     bm25: object  # bm25s.BM25
+    lexicon: dict = field(default_factory=dict)  # English word -> Norwegian corpus words (chatbot/lexicon.py)
     party_ids: dict[str, np.ndarray] = field(default_factory=dict)
     _party_rows: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
     _party_rows_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
@@ -112,7 +116,11 @@ def embed_key(model_checksum: str, text: str) -> str:
 
 
 def expected_settings(splitter: SplitterSettings) -> dict:
-    return {"splitter": splitter.to_dict(), "bm25": BM25_SETTINGS}
+    from . import lexicon as lx
+
+    return {"splitter": splitter.to_dict(), "bm25": BM25_SETTINGS,
+            "lexicon": {"english_words": lx.ENGLISH_WORDS, "max_vocab": lx.MAX_VOCAB, "hub": lx.HUB_NEIGHBOURS,
+                        "mutual_top": lx.MUTUAL_TOP, "min_cosine": lx.MIN_COSINE}}
 
 
 def stale_reasons(manifest: dict, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings) -> list[str]:
@@ -179,13 +187,18 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
     texts = [p.embedding_text() for p in passages]
     keys = [embed_key(checksum, t) for t in texts]
     vectors = _embed_with_cache(embedder, texts, keys, index_dir, say)
+    from . import lexicon as lexicon_mod
+    from .e5convert import default_cache_dir
+
+    previous = (index_dir / CURRENT).resolve() if (index_dir / CURRENT).exists() else None
+    lexicon = lexicon_mod.build(embedder, [p.text for p in passages], previous, default_cache_dir(), say)
     _prepare_dir(index_dir)
     with _build_lock(index_dir):
         _remove_leftovers(index_dir)
         tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
         tmp.mkdir()
         try:
-            _write(tmp, catalog, embedder, splitter, passages, keys, vectors)
+            _write(tmp, catalog, embedder, splitter, passages, keys, vectors, lexicon)
             final = index_dir / f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             os.rename(tmp, final)
             _swap_current(index_dir, final.name)
@@ -328,7 +341,7 @@ def _file_matches(folder: Path, name: str, files: dict) -> bool:
 
 
 def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,
-           passages: list[Passage], keys: list[str], vectors: np.ndarray) -> None:
+           passages: list[Passage], keys: list[str], vectors: np.ndarray, lexicon=None) -> None:
     import bm25s
     import faiss
 
@@ -348,6 +361,10 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
     retriever = bm25s.BM25(method=BM25_SETTINGS["method"], k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"])
     retriever.index([tokens(p.text + " " + p.section) for p in passages], show_progress=False)
     retriever.save(str(folder / BM25_DIR))
+    pairs, vocab, vocab_vectors = lexicon or ({}, [], np.zeros((0, vectors.shape[1]), np.float32))
+    (folder / LEXICON).write_text(json.dumps(pairs, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    (folder / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    np.save(folder / VOCAB_VECTORS, np.ascontiguousarray(vocab_vectors, dtype=np.float32), allow_pickle=False)
     counts: dict[str, int] = {}
     for p in passages:
         counts[p.source] = counts.get(p.source, 0) + 1
@@ -440,6 +457,9 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
                     for line in (folder / PASSAGES).read_text(encoding="utf-8").splitlines()]
         dense = faiss.read_index(str(folder / DENSE))
         bm25 = bm25s.BM25.load(str(folder / BM25_DIR))
+        lexicon = json.loads((folder / LEXICON).read_text(encoding="utf-8"))
+        if not isinstance(lexicon, dict):
+            raise ValueError("lexicon.json is not an object")
     except Exception as exc:
         raise IndexError_(f"the index in {folder} cannot be read ({type(exc).__name__}: {exc}); run `chatbot build`") from None
     try:
@@ -449,7 +469,8 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
     if not consistent:
         raise IndexError_(f"the index in {folder} is inconsistent (counts differ); run `chatbot build`")
     documents = catalog.by_source()
-    index = Index(path=folder, manifest=manifest, passages=passages, documents=documents, dense=dense, bm25=bm25)
+    index = Index(path=folder, manifest=manifest, passages=passages, documents=documents, dense=dense, bm25=bm25,
+                  lexicon=lexicon)
     rows: dict[str, list[int]] = {}
     for i, p in enumerate(passages):
         rows.setdefault(p.party, []).append(i)

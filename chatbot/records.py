@@ -23,6 +23,7 @@ class Document:
     url: str | None = None
     cite_as: str | None = None  # short name in citations, e.g. "Rusomsorg"
     excluded: tuple[tuple[int, int], ...] = ()  # character ranges that are not programme text
+    fictitious: bool = False  # written for a test, for an invented party (catalog: fictitious = true)
 
     def citation_label(self) -> str:
         """Party and document as a librarian would cite them, e.g. 'Helsepartiet, Prinsipprogram (vedtatt 8. februar 2017)'."""

@@ -53,7 +53,7 @@ class Chatbot:
     @classmethod
     def open(cls, *, sources_dir: Path | None = None, index_dir: Path | None = None, model: str | None = None,
              backend: str | None = None, embedder: Embedder | None = None, rebuild: bool = True, splitter: SplitterSettings = SplitterSettings(),
-             settings: AnswerSettings | None = None, progress: Callable[[str], None] | None = stderr_progress) -> "Chatbot":
+             settings: AnswerSettings | None = None, decision=None, progress: Callable[[str], None] | None = stderr_progress) -> "Chatbot":
         sources_dir = sources_dir or default_sources_dir()
         index_dir = index_dir or default_index_dir()
         catalog = load_catalog(sources_dir)
@@ -72,7 +72,8 @@ class Chatbot:
                 progress(f"The index is {kind} ({reason}); rebuilding it now.")
             index_mod.build(catalog, embedder, index_dir, splitter, progress=progress)
             loaded = index_mod.load(index_dir, catalog, embedder, splitter)
-        answerer = Answerer(loaded, embedder, parties, settings or AnswerSettings(), load_glossary(sources_dir))
+        answerer = Answerer(loaded, embedder, parties, settings or AnswerSettings(), load_glossary(sources_dir),
+                            decision=decision)
         return cls(catalog=catalog, embedder=embedder, answerer=answerer, rebuilt_because=reason)
 
     def ask(self, question: str, k: int = 5, party=None, mode: str = "hybrid") -> Answer:

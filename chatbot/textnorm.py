@@ -59,16 +59,73 @@ def _stemmer():
 
 
 def tokens(text: str) -> list[str]:
-    """BM25 terms: folded, stopwords dropped, stemmed; compound parts of hyphenated words too."""
+    """BM25 terms: folded, stopwords dropped, stemmed; the parts of hyphenated words and of
+    closed compounds too ("døgnbehandling" also counts as "døgn" and "behandling")."""
     out: list[str] = []
     for word in words(text):
-        folded = fold(word)
-        pieces = [p for p in re.split(r"[-'’]", folded) if p]
+        lower = unicodedata.normalize("NFKC", word).casefold()
+        pieces = [p for p in re.split(r"[-'’]", lower) if p]
         # a hyphenated compound also counts as its parts and as one word ("medleve-kollektiv",
         # "medleve", "kollektiv", "medlevekollektiv"), so each spelling finds the others
-        parts = [folded] + (pieces + ["".join(pieces)] if len(pieces) > 1 else [])
-        for part in parts:
+        parts = [lower] + (pieces + ["".join(pieces)] if len(pieces) > 1 else [])
+        for piece in pieces:
+            parts.extend(compound_parts(piece))
+        for part in dict.fromkeys(fold(p) for p in parts):
             if part in _stopwords() or (len(part) < 2 and not part.isdigit()):
                 continue
             out.append(part)
-    return _stemmer().stemWords(out) if out else []
+    if not out:
+        return []
+    stems = [_undouble(s) for s in _stemmer().stemWords(out)]
+    return stems if len(stems) == 1 else list(dict.fromkeys(stems))
+
+
+def _undouble(stem: str) -> str:
+    """'sprøyteromm' (from 'sprøyterommene') and 'sprøyterom' meet: a final double consonant counts once."""
+    if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiouyæøå0123456789":
+        return stem[:-1]
+    return stem
+
+
+COMPOUND_MIN_CHARS = 8  # shorter words are not split
+COMPOUND_PART_ZIPF = 3.0  # each part must be an ordinary word (wordfreq, Norwegian bokmål)
+
+
+@lru_cache(maxsize=200_000)
+def compound_parts(word: str) -> tuple[str, ...]:
+    """The parts of a closed Norwegian compound, found with general-language word frequencies:
+    "behandlingsplasser" -> ("behandling", "plasser"). Empty when no split into common words exists."""
+    if len(word) < COMPOUND_MIN_CHARS or not word.isalpha():
+        return ()
+    best: tuple[float, tuple[str, ...]] | None = None
+    for i in range(3, len(word) - 2):
+        left, rest = word[:i], word[i:]
+        for link in ("", "s", "e"):
+            if link and not rest.startswith(link):
+                continue
+            right = rest[len(link):]
+            if len(right) < 3:
+                continue
+            score = min(_zipf(left), _zipf(right))
+            if score >= COMPOUND_PART_ZIPF and (best is None or score > best[0]):
+                best = (score, (left, right))
+    if best is None:
+        return ()
+    left, right = best[1]
+    return (left, *compound_parts(left), right, *compound_parts(right))
+
+
+@lru_cache(maxsize=400_000)
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "nb")
+
+
+def zipf(word: str, language: str = "nb") -> float:
+    """General-language frequency of ``word`` on the Zipf scale (0: unknown, 7: the commonest words)."""
+    if language == "nb":
+        return _zipf(word.casefold())
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word.casefold(), language)

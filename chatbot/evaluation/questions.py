@@ -1,7 +1,8 @@
 """Load and validate the evaluation questions (JSON Lines, one question per line).
 
-Each line: ``{"id", "q", "lang", "category", "party", "gold": [{"party", "quote"}],
-"answerable", "split"}``. A bad line raises ``QuestionsFileError`` naming the file and line.
+Each line: ``{"q", "gold": [{"party", "quote"}]}``, and optionally ``id`` (default
+``line-N``), ``lang`` (default: detected), ``party``, ``answerable`` (default: gold is not
+empty), ``category`` and ``split`` (default ``test``). A bad line raises ``QuestionsFileError`` naming the file and line.
 """
 
 from __future__ import annotations
@@ -53,17 +54,26 @@ def parse_line(line: str, n: int, path: Path | str = "<questions>") -> Question:
         raise bad(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(obj, dict):
         raise bad("not a JSON object")
-    for key in ("id", "q", "lang", "category", "split"):
-        if key not in obj:
-            raise bad(f"missing field {key!r}")
-        if not isinstance(obj[key], str) or not obj[key].strip():
+    if not isinstance(obj.get("q"), str) or not obj["q"].strip():
+        raise bad("missing field 'q' (the question, non-empty text)" if "q" not in obj else "field 'q' must be non-empty text")
+    if "gold" not in obj:
+        raise bad("missing field 'gold' (a list of {party, quote}; [] when the sources cannot answer)")
+    defaults = {"id": f"line-{n}", "category": "unspecified", "split": "test"}
+    for key in ("id", "lang", "category", "split"):
+        if key in obj and (not isinstance(obj[key], str) or not obj[key].strip()):
             raise bad(f"field {key!r} must be non-empty text")
-    if obj["split"] not in SPLITS:
-        raise bad(f"split {obj['split']!r} is not one of {', '.join(SPLITS)}")
+    fields = {key: obj.get(key, defaults.get(key)) for key in ("id", "category", "split")}
+    if fields["split"] not in SPLITS:
+        raise bad(f"split {fields['split']!r} is not one of {', '.join(SPLITS)}")
+    lang = obj.get("lang")
+    if lang is None:
+        from ..querylang import detect_language
+
+        lang = detect_language(obj["q"])
     party = obj.get("party")
     if party is not None and (not isinstance(party, str) or not party.strip()):
         raise bad("field 'party' must be null or non-empty text")
-    if not isinstance(obj.get("answerable"), bool):
+    if "answerable" in obj and not isinstance(obj["answerable"], bool):
         raise bad("field 'answerable' must be true or false")
     gold_raw = obj.get("gold")
     if not isinstance(gold_raw, list):
@@ -77,12 +87,13 @@ def parse_line(line: str, n: int, path: Path | str = "<questions>") -> Question:
         if quote in gold:
             raise bad(f"gold quote {i} repeats an earlier one")
         gold.append(quote)
-    if obj["answerable"] and not gold:
+    answerable = obj.get("answerable", bool(gold))
+    if answerable and not gold:
         raise bad("an answerable question needs at least one gold quote")
-    if not obj["answerable"] and gold:
+    if not answerable and gold:
         raise bad("an unanswerable question cannot have gold quotes")
-    return Question(id=obj["id"], q=obj["q"], lang=obj["lang"], category=obj["category"], party=party,
-                    gold=tuple(gold), answerable=obj["answerable"], split=obj["split"], line=n)
+    return Question(id=fields["id"], q=obj["q"], lang=lang, category=fields["category"], party=party,
+                    gold=tuple(gold), answerable=answerable, split=fields["split"], line=n)
 
 
 def select_split(questions: list[Question], split: str) -> list[Question]:

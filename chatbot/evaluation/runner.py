@@ -243,16 +243,20 @@ def run_cli(args, *, bot=None, open_bot: OpenBot | None = None, out=None, err=No
     k = args.k
     if not isinstance(k, int) or not 1 <= k <= 50:
         raise ChatbotError("--k must be between 1 and 50")
+    if getattr(args, "corpus", None) or getattr(args, "calibrate", False):
+        from . import crosscorpus
+
+        if not getattr(args, "corpus", None):
+            args.corpus = "all"
+        embedder = bot.embedder if bot is not None else None
+        return crosscorpus.run_cli(args, out=out, err=err, embedder=embedder)
+    if getattr(args, "leave_one_out", False):
+        raise ChatbotError("--leave-one-out goes with --corpus NAME|all")
     path = Path(args.questions) if args.questions else default_questions_path()
     questions = select_split(load_questions(path), args.split)
     if not questions:
         raise QuestionsFileError(f"{path} has no questions in the {args.split} split")
     opener = _opener(args, bot, open_bot)
-
-    if getattr(args, "calibrate", False):
-        from .calibrate import run_calibration
-
-        return run_calibration(opener(args.model), questions, args, out=out)
 
     configs = configurations(args)
     bots: dict = {}

@@ -1,0 +1,210 @@
+"""The evaluation across collections: each collection's questions through the chatbot's own
+query path, the decision fitted on the other collections (leave one collection out), and the
+textbook pipeline on the same questions in the same run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..query.decide import DecisionModel
+from . import fit as fit_mod
+from .baseline import Textbook
+from .corpora import Corpus
+from .questions import load_questions
+from .records import Outcome, Question, Returned
+from .relevance import Judge
+
+MRR_DEPTH = 10
+HEADLINE = ("success@1", "mrr@10", "recall@{k}", "recall@{k} en", "gold_recall@{k}", "party@1", "abstention",
+            "false_abstention")
+
+
+@dataclass
+class Loaded:
+    corpus: Corpus
+    bot: object
+    questions: list[Question]
+    judgements: dict
+    examples: dict  # mode -> list[fit.Example]
+
+
+def index_dir_for(corpus: Corpus, cache_root: Path, model_id: str) -> Path:
+    key = hashlib.sha256(f"{corpus.sources}\0{model_id}".encode()).hexdigest()[:10]
+    return cache_root / "eval-index" / f"{corpus.name}-{key}"
+
+
+def load_all(corpora: list[Corpus], embedder, cache_root: Path, modes: tuple[str, ...], err=sys.stderr,
+             questions_override: Path | None = None) -> list[Loaded]:
+    from ..service import Chatbot
+
+    out = []
+    for c in corpora:
+        bot = Chatbot.open(sources_dir=c.sources, index_dir=index_dir_for(c, cache_root, embedder.model_id),
+                           embedder=embedder, progress=None)
+        questions = load_questions(questions_override or c.questions)
+        judge = Judge(bot.answerer.index.passages)
+        judgements = {q.id: judge.judge(q) for q in questions if q.answerable}
+        examples = {m: fit_mod.collect(bot, c.name, questions, judgements, m) for m in modes}
+        print(f"eval: {c.name}: {len(questions)} questions, {len(bot.answerer.index.passages)} passages", file=err, flush=True)
+        out.append(Loaded(c, bot, questions, judgements, examples))
+    return out
+
+
+def decision_without(loaded: list[Loaded], held_out: str | None, model_id: str, modes: tuple[str, ...]) -> DecisionModel:
+    """The decision fitted on every collection except ``held_out`` (None: on all of them)."""
+    train = [l for l in loaded if l.corpus.name != held_out]
+    if not train:
+        raise ValueError("leave-one-out needs at least two collections")
+    by_mode = {m: [e for l in train for e in l.examples[m]] for m in modes}
+    if "hybrid" in by_mode:
+        for m in ("dense", "bm25"):
+            by_mode.setdefault(m, by_mode["hybrid"] if m not in modes else by_mode[m])
+    return fit_mod.fit(by_mode, model_id, tuple(l.corpus.name for l in train))
+
+
+def outcomes(l: Loaded, decision: DecisionModel, mode: str, k: int) -> list[Outcome]:
+    depth = max(k, MRR_DEPTH)
+    out = []
+    for ex in l.examples[mode]:
+        if ex.searched is None:
+            out.append(Outcome(ex.question, False, ()))
+            continue
+        answer = l.bot.answerer.decide(ex.searched, depth, mode, decision)
+        out.append(to_outcome(ex.question, answer, l.judgements))
+    return out
+
+
+def to_outcome(q: Question, answer, judgements: dict) -> Outcome:
+    found = judgements.get(q.id, {})
+    returned = tuple(Returned(rank=i, doc_id=h.passage.id, party=h.passage.party, text=h.passage.text,
+                              gold_hits=found.get(h.passage.id, frozenset()), score=h.score, dense=h.dense, bm25=h.bm25)
+                     for i, h in enumerate(answer.hits, 1)) if answer.answered else ()
+    return Outcome(q, bool(answer.answered), returned, float(answer.timings_ms.get("total", 0.0)))
+
+
+def baseline_outcomes(l: Loaded, k: int) -> tuple[list[Outcome], dict]:
+    tb = Textbook(l.bot.catalog, l.bot.embedder)
+    judgements = tb.judge_all(l.questions)
+    return tb.ask_all(l.questions, max(k, MRR_DEPTH), judgements), judgements
+
+
+def headline(figs: dict, k: int) -> dict:
+    out = {}
+    for name in HEADLINE:
+        key = name.format(k=k)
+        if key.endswith(" en"):
+            out[key] = figs.get("by_lang", {}).get("en", {}).get(key[:-3])
+        else:
+            out[key] = figs.get(key)
+    return out
+
+
+# --------------------------------------------------------------------------- command line
+
+def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
+    """``chatbot eval --corpus NAME|all [--leave-one-out] [--calibrate]``."""
+    import json
+
+    from .. import embedders as embedders_mod
+    from ..errors import ChatbotError
+    from ..query import decide as decide_mod
+    from . import corpora as corpora_mod
+    from .runner import check_floors, figures, per_query_values
+
+    k = args.k
+    chosen = corpora_mod.select(args.corpus)
+    if args.corpus == "all" and not getattr(args, "include_sealed", False):
+        chosen = [c for c in chosen if not c.sealed] or chosen
+    modes = ("hybrid", "dense", "bm25") if (args.calibrate or args.mode != "hybrid") else ("hybrid",)
+    if args.calibrate or args.leave_one_out:
+        modes = ("hybrid", "dense", "bm25")
+    embedder = embedder or embedders_mod.make_embedder(args.model, backend=getattr(args, "backend", None))
+    embedder.warm_up()
+    from ..e5convert import default_cache_dir
+
+    cache_root = default_cache_dir()
+    loaded = load_all(chosen, embedder, cache_root, modes, err, Path(args.questions) if args.questions else None)
+
+    if args.calibrate:
+        model = decision_without(loaded, None, embedder.model_id, modes)
+        target = Path(args.write_decision) if getattr(args, "write_decision", None) else decide_mod.default_path(embedder.model_id)
+        model.save(target)
+        print(f"eval: decision fitted on {', '.join(model.fitted_on)} ({model.meta['questions']['hybrid']} questions); "
+              f"written to {target}", file=err)
+        for m, mm in model.modes.items():
+            print(f"  {m}: answer_at {mm.answer_at:.3f}, show_at {mm.show_at:.3f}", file=out)
+        return 0
+
+    if args.leave_one_out and len(loaded) < 2:
+        raise ChatbotError("--leave-one-out needs at least two collections (--corpus all)")
+    rows = []
+    for l in loaded:
+        if args.leave_one_out:
+            decision = decision_without(loaded, l.corpus.name, embedder.model_id, modes)
+        else:
+            decision = l.bot.answerer.decision
+        outs = outcomes(l, decision, args.mode, k)
+        values = per_query_values(outs, l.judgements, k)
+        figs = figures(outs, values, k)
+        row = {"corpus": l.corpus.name, "language": l.corpus.language, "fictitious": l.corpus.fictitious,
+               "sealed": l.corpus.sealed, "fitted_on": list(decision.fitted_on), "ours": figs}
+        if not getattr(args, "no_baseline", False):
+            b_outs, b_judged = baseline_outcomes(l, k)
+            row["textbook"] = figures(b_outs, per_query_values(b_outs, b_judged, k), k)
+        rows.append(row)
+    summary = _mean_rows(rows, k)
+    if args.json:
+        print(json.dumps({"k": k, "mode": args.mode, "leave_one_out": bool(args.leave_one_out),
+                          "collections": [{**r, "ours": r["ours"], "headline": headline(r["ours"], k),
+                                           "textbook_headline": headline(r["textbook"], k) if "textbook" in r else None}
+                                          for r in rows],
+                          "mean": summary}, ensure_ascii=False, indent=1, default=str), file=out)
+    else:
+        print(table_text(rows, summary, k, args), file=out)
+    failed = check_floors(summary["ours"], args, k)
+    if failed:
+        print("chatbot: eval (mean over collections): " + "; ".join(failed), file=err)
+        return 1
+    return 0
+
+
+def _mean_rows(rows: list[dict], k: int) -> dict:
+    out = {}
+    for side in ("ours", "textbook"):
+        heads = [headline(r[side], k) for r in rows if side in r]
+        if not heads:
+            continue
+        keys = heads[0].keys()
+        out[side] = {key: (sum(h[key] for h in heads if h[key] is not None) / max(1, sum(h[key] is not None for h in heads)))
+                     for key in keys}
+        out[side]["recall@%d" % k] = out[side].get("recall@%d" % k)
+    # check_floors reads the figure names; give it the mean headline figures
+    return out
+
+
+def table_text(rows: list[dict], summary: dict, k: int, args) -> str:
+    names = [n.format(k=k) for n in HEADLINE]
+    short = {"success@1": "s@1", "mrr@10": "MRR", f"recall@{k}": f"R@{k}", f"recall@{k} en": f"R@{k} en",
+             f"gold_recall@{k}": f"gold R@{k}", "party@1": "party@1", "abstention": "abst", "false_abstention": "false abst"}
+    head = ["collection", "lang", "run"] + [short[n] for n in names]
+    lines = [" | ".join(head), " | ".join("---" for _ in head)]
+
+    def fmtv(v):
+        return "–" if v is None else f"{v:.2f}"
+
+    for r in rows:
+        label = r["corpus"] + (" (sealed)" if r["sealed"] else "")
+        h = headline(r["ours"], k)
+        lines.append(" | ".join([label, r["language"], "ours" + (" (held out)" if args.leave_one_out else "")]
+                                + [fmtv(h[n]) for n in names]))
+        if "textbook" in r:
+            t = headline(r["textbook"], k)
+            lines.append(" | ".join(["", "", "textbook"] + [fmtv(t[n]) for n in names]))
+    for side in ("ours", "textbook"):
+        if side in summary:
+            lines.append(" | ".join(["mean", "", side] + [fmtv(summary[side].get(n)) for n in names]))
+    return "\n".join("| " + line + " |" for line in lines)

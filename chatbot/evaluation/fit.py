@@ -1,0 +1,157 @@
+"""Fit the decision (``chatbot/query/decide.py``) on evaluation questions.
+
+Every question goes through the chatbot's own query path (``Answerer.search``); each
+candidate it retrieves becomes one example, labelled relevant when it hits a gold quote.
+A logistic model per retrieval mode is fitted on all examples of the given collections, and
+then the two cut-offs on the same data: ``answer_at`` to weigh abstention against false
+abstention, ``show_at`` for the passages shown. Nothing is fitted on the collection scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..query import features as F
+from ..query.decide import DecisionModel, ModeModel, QuestionModel
+from .records import Question
+
+# abstention - FALSE_ABSTENTION_COST * false abstention is what answer_at maximises
+FALSE_ABSTENTION_COST = 3.0
+REGULARISATION = 1.0  # sklearn's C
+
+
+@dataclass(frozen=True)
+class Example:
+    """One question's candidates through the query path: the features and their labels."""
+
+    corpus: str
+    question: Question
+    searched: object | None  # answer.Searched, or None when the question stopped before retrieval
+    x: np.ndarray
+    y: np.ndarray  # 1 where the candidate hits a gold quote
+
+
+def collect(bot, corpus: str, questions: list[Question], judgements: dict, mode: str) -> list[Example]:
+    """Run every question through ``bot``'s query path (no decision yet)."""
+    from ..answer import Searched
+
+    out = []
+    for q in questions:
+        found = bot.answerer.search(q.q, None, mode)
+        if not isinstance(found, Searched):
+            out.append(Example(corpus, q, None, np.zeros((0, len(F.NAMES))), np.zeros(0)))
+            continue
+        hits = judgements.get(q.id, {})
+        passages = bot.answerer.index.passages
+        y = np.array([1.0 if passages[c.row].id in hits else 0.0 for c in found.own.candidates])
+        out.append(Example(corpus, q, found, found.own.x, y))
+    return out
+
+
+def fit_mode(examples: list[Example], mode: str) -> ModeModel:
+    from sklearn.linear_model import LogisticRegression
+
+    names = F.MODE_FEATURES[mode]
+    cols = F.columns(mode)
+    rows = [e for e in examples if len(e.y)]
+    x = np.vstack([e.x[:, cols] for e in rows])
+    y = np.concatenate([e.y for e in rows])
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    clf = LogisticRegression(C=REGULARISATION, max_iter=2000)
+    clf.fit((x - mean) / scale, y)
+    draft = ModeModel(tuple(names), tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, clf.coef_[0])),
+                      float(clf.intercept_[0]), 0.5, 0.5)
+    question = _fit_question(examples, draft)
+    answer_at, show_at = _cutoffs(examples, draft, question)
+    return ModeModel(draft.features, draft.mean, draft.scale, draft.coef, draft.intercept, answer_at, show_at,
+                     question)
+
+
+def _question_rows(examples: list[Example], model: ModeModel) -> np.ndarray:
+    rows = []
+    for e in examples:
+        probs = model.probabilities(e.x) if len(e.y) else np.zeros(0)
+        if e.searched is None:
+            rows.append(F.question_row(np.zeros((0, len(F.NAMES))), probs, False, None))
+        else:
+            rows.append(e.searched.question_row(probs))
+    return np.vstack(rows)
+
+
+def _fit_question(examples: list[Example], model: ModeModel) -> QuestionModel | None:
+    from sklearn.linear_model import LogisticRegression
+
+    kept = [e for e in examples if e.searched is not None]
+    y = np.array([1.0 if e.question.answerable else 0.0 for e in kept])
+    if len(set(y)) < 2:
+        return None
+    x = _question_rows(kept, model)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    clf = LogisticRegression(C=REGULARISATION, max_iter=2000)
+    clf.fit((x - mean) / scale, y)
+    q = QuestionModel(tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, clf.coef_[0])),
+                      float(clf.intercept_[0]), 0.5)
+    best = np.array([q.probability(r) for r in x])
+    grid = np.unique(np.concatenate([best, np.linspace(0.02, 0.98, 49)]))
+    grid = grid[(grid > 0) & (grid < 1)]
+    at = max(grid, key=lambda t: (_utility(best >= t, y > 0), -t))
+    return QuestionModel(q.mean, q.scale, q.coef, q.intercept, float(at))
+
+
+def _utility(answered: np.ndarray, answerable: np.ndarray) -> float:
+    abst = float((~answered[~answerable]).mean()) if (~answerable).any() else 1.0
+    false_abst = float((~answered[answerable]).mean()) if answerable.any() else 0.0
+    return abst - FALSE_ABSTENTION_COST * false_abst
+
+
+def _cutoffs(examples: list[Example], model: ModeModel, question: QuestionModel | None = None) -> tuple[float, float]:
+    probs = [model.probabilities(e.x) if len(e.y) else np.zeros(0) for e in examples]
+    best = [float(p.max()) if len(p) else 0.0 for p in probs]
+    answerable = np.array([e.question.answerable for e in examples])
+    best = np.array(best)
+    if question is not None:
+        rows = _question_rows(examples, model)
+        asked = np.array([question.probability(r) >= question.answer_at for r in rows])
+        best = np.where(asked, np.maximum(best, 1e-4), 0.0)  # the passage cut-offs then only choose what to show
+    grid = np.unique(np.round(np.concatenate([best, np.linspace(0.02, 0.98, 49)]), 4))
+    grid = grid[(grid > 0.0) & (grid < 1.0)]
+
+    def utility(t: float) -> float:
+        answered = best >= t
+        abst = float((~answered[~answerable]).mean()) if (~answerable).any() else 1.0
+        false_abst = float((~answered[answerable]).mean()) if answerable.any() else 0.0
+        return abst - FALSE_ABSTENTION_COST * false_abst
+
+    answer_at = max(grid, key=lambda t: (utility(t), -t))
+    # show_at: passage F1 over the candidates of answered, answerable questions
+    pairs = [(p, e.y) for p, e, b in zip(probs, examples, best) if e.question.answerable and b >= answer_at and len(p)]
+    if not pairs:
+        return float(answer_at), float(answer_at)
+    p_all = np.concatenate([p for p, _ in pairs])
+    y_all = np.concatenate([y for _, y in pairs])
+
+    def f1(t: float) -> float:
+        shown = p_all >= t
+        tp = float((shown & (y_all > 0)).sum())
+        if tp == 0:
+            return 0.0
+        precision = tp / float(shown.sum())
+        recall = tp / float((y_all > 0).sum())
+        return 2 * precision * recall / (precision + recall)
+
+    show_grid = [t for t in grid if t <= answer_at] or [answer_at]
+    show_at = max(show_grid, key=lambda t: (f1(t), t))
+    return float(answer_at), float(show_at)
+
+
+def fit(examples_by_mode: dict[str, list[Example]], model_id: str, fitted_on: tuple[str, ...]) -> DecisionModel:
+    modes = {mode: fit_mode(ex, mode) for mode, ex in examples_by_mode.items()}
+    return DecisionModel(model_id, modes, fitted_on, note="fitted by `chatbot eval --calibrate`",
+                         meta={"examples": {m: int(sum(len(e.y) for e in ex)) for m, ex in examples_by_mode.items()},
+                               "questions": {m: len(ex) for m, ex in examples_by_mode.items()}})

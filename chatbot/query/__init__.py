@@ -1,0 +1,1 @@
+"""The query path: prepare a question, retrieve candidates, decide what to show."""

@@ -1,0 +1,88 @@
+"""Retrieve candidate passages for a prepared query: dense (FAISS) and lexical (BM25) lists,
+merged, every candidate scored by both, with the coverage of the question's content words.
+
+What comes out is the raw material of the decision (``decide.py``); nothing is cut here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import search
+from ..index import Index
+from ..textnorm import tokens
+from . import features as F
+from .terms import Term, coverage, log_weight
+
+CANDIDATES = 30  # from each retriever
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """Every candidate for one question within the allowed rows, with the feature matrix."""
+
+    candidates: tuple[F.Candidate, ...]
+    x: np.ndarray  # features.matrix of the candidates
+    english: bool
+    timings: dict
+
+
+class PassageKeys:
+    """The BM25 keys of each passage, made on first use and kept (the decision's coverage reads them)."""
+
+    def __init__(self, index: Index):
+        self._index = index
+        self._keys: dict[int, frozenset[str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, row: int) -> frozenset[str]:
+        found = self._keys.get(row)
+        if found is None:
+            p = self._index.passages[row]
+            found = frozenset(tokens(p.text + " " + p.section))
+            with self._lock:
+                self._keys[row] = found
+        return found
+
+
+def retrieve(index: Index, passage_keys: PassageKeys, vector: np.ndarray | None, lexical_query: str,
+             terms: tuple[Term, ...], english: bool, allowed, mode: str, n: int = CANDIDATES) -> Retrieved:
+    """Candidates among ``allowed`` rows (None: all). ``vector`` is the query embedding (None in bm25 mode)."""
+    timings: dict[str, float] = {}
+    dense_hits: list[tuple[int, float]] = []
+    lexical: list[tuple[int, float]] = []
+    scores = None
+    if vector is not None and mode in ("dense", "hybrid"):
+        t = time.perf_counter()
+        dense_hits = search.dense(index, vector, allowed, n)
+        timings["dense"] = (time.perf_counter() - t) * 1000
+    expansions: dict[str, tuple[str, ...]] = {}
+    if mode in ("bm25", "hybrid") or terms:
+        t = time.perf_counter()
+        scores, expansions = search.bm25_scores(index, lexical_query, allowed)
+        if mode in ("bm25", "hybrid") and scores is not None:
+            lexical = search.top(scores, n)
+        timings["bm25"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    dense_rank = {r: i for i, (r, _) in enumerate(dense_hits)}
+    lex_rank = {r: i for i, (r, _) in enumerate(lexical)}
+    rows = list(dense_rank) + [r for r in lex_rank if r not in dense_rank]
+    cosines = dict(dense_hits)
+    if vector is not None and mode == "hybrid":
+        missing = [r for r in rows if r not in cosines]
+        if missing:  # exact cosines of lexical-only candidates
+            cosines.update(search.dense(index, vector, np.asarray(sorted(missing), dtype=np.int64), len(missing)))
+    candidates = []
+    for r in rows:
+        cov, rarest = coverage(terms, passage_keys(r), expansions)
+        candidates.append(F.Candidate(row=r, cos=cosines.get(r) if mode != "bm25" else None,
+                                      bm25=float(scores[r]) if scores is not None and mode != "dense" else 0.0,
+                                      coverage=cov if mode != "dense" else 0.0, rarest=rarest if mode != "dense" else 0.0,
+                                      dense_rank=dense_rank.get(r), bm25_rank=lex_rank.get(r)))
+    x = F.matrix(candidates, english, log_weight(terms))
+    timings["features"] = (time.perf_counter() - t) * 1000
+    return Retrieved(tuple(candidates), x, english, timings)

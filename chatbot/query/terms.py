@@ -1,0 +1,111 @@
+"""The content terms of a question, each with its BM25 keys and a weight from general-language
+frequency (wordfreq): rare words carry a match, generic words ("flere", "gratis", "bruke",
+"want") barely count. Nothing here is written for one programme or topic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ..textnorm import fold, tokens, words, zipf
+
+# Words that frame a question rather than name its topic, in both languages (general, not topical).
+FRAME_WORDS = frozenset("""
+parti partiet partiene partier partia partiets partienes partis program programmet programmer
+mener meiner mene vil ville ønsker ønskjer ønske foreslår foreslå sier seier seie si tenker tenkjer
+syn standpunkt politikk politikken hvem kven hva kva hvilke kva for hvordan korleis hvorfor kvifor
+noen nokon andre begge enige einige uenige ueinige forskjellen skilnaden skiller
+party parties partys programme program programmes manifesto want wants wanted think thinks say says
+said propose proposes proposed position positions stance view views policy policies plan plans stand
+stands what which who whom whose how why does do did about any anyone anybody someone both agree
+agrees disagree differ difference differences between their they them there
+""".split())
+_EN_STOP = None
+
+MAX_WEIGHT = 5.0
+MIN_WEIGHT = 0.1
+COMMON_ZIPF = 6.5  # weight = COMMON_ZIPF - zipf, clipped: a word as common as "og" weighs nothing
+
+
+@dataclass(frozen=True)
+class Term:
+    """One content word of a question."""
+
+    text: str  # as written, lower case
+    keys: tuple[str, ...]  # BM25 keys: the whole word's stem first, then its compound parts
+    weight: float  # rarity in general language, MIN_WEIGHT..MAX_WEIGHT
+    translated: tuple[str, ...] = ()  # Norwegian keys added for an English word
+
+
+def _en_stopwords() -> frozenset[str]:
+    global _EN_STOP
+    if _EN_STOP is None:
+        from bm25s.stopwords import STOPWORDS_EN
+
+        _EN_STOP = frozenset(STOPWORDS_EN)
+    return _EN_STOP
+
+
+@lru_cache(maxsize=50_000)
+def weight(word: str, language: str) -> float:
+    """How much a match on ``word`` says: high for rare words, near zero for generic ones."""
+    z = zipf(word, "en" if language == "en" else "nb")
+    if language == "en":
+        z = max(z, zipf(word, "nb")) if zipf(word, "nb") > 0 and z == 0 else z
+    return min(MAX_WEIGHT, max(MIN_WEIGHT, COMMON_ZIPF - z))
+
+
+def question_terms(query: str, language: str, translations: dict[str, tuple[str, ...]] | None = None) -> tuple[Term, ...]:
+    """Content terms of ``query`` (party names already cut out), without stopwords and frame words.
+
+    ``translations`` maps an English word (lower case) to Norwegian words; their keys count as
+    the word's own, so an English question can cover Norwegian text."""
+    translations = translations or {}
+    out: list[Term] = []
+    seen: set[str] = set()
+    for word in words(query):
+        lower = word.casefold()
+        if lower in FRAME_WORDS or fold(lower) in FRAME_WORDS or lower in seen:
+            continue
+        if language == "en" and lower in _en_stopwords():
+            continue
+        keys = tuple(tokens(word))
+        extra = tuple(k for t in translations.get(lower, ()) for k in tokens(t) if k not in keys)
+        if not keys and not extra:
+            continue  # a Norwegian stopword or a one-letter word
+        seen.add(lower)
+        out.append(Term(lower, keys, weight(lower, language), tuple(dict.fromkeys(extra))))
+    return tuple(out)
+
+
+def total_weight(terms: tuple[Term, ...]) -> float:
+    return sum(t.weight for t in terms)
+
+
+def coverage(terms: tuple[Term, ...], passage_keys: frozenset[str], expansions: dict[str, tuple[str, ...]] | None = None) -> tuple[float, float]:
+    """(share of the question's weight the passage covers, the weight of its rarest covered term).
+
+    A term is covered by its whole-word key or a Norwegian translation (1.0), by a key the index
+    finds through compounds or spelling (``expansions``, 0.8), or by its compound parts (their share, halved)."""
+    expansions = expansions or {}
+    total = covered = best = 0.0
+    for t in terms:
+        total += t.weight
+        match = 0.0
+        if t.keys and t.keys[0] in passage_keys or any(k in passage_keys for k in t.translated):
+            match = 1.0
+        elif t.keys and any(e in passage_keys for e in expansions.get(t.keys[0], ())):
+            match = 0.8
+        elif len(t.keys) > 1:
+            parts = t.keys[1:]
+            match = 0.5 * sum(p in passage_keys for p in parts) / len(parts)
+        covered += t.weight * match
+        if match >= 0.8:
+            best = max(best, t.weight)
+    return (covered / total if total else 0.0), best
+
+
+def log_weight(terms: tuple[Term, ...]) -> float:
+    return math.log1p(total_weight(terms))
