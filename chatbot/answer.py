@@ -88,7 +88,7 @@ class Answerer:
     def ask(self, question: str, k: int = 5, party: str | tuple[str, ...] | list[str] | None = None,
             mode: str = "hybrid", decision: "decide_mod.DecisionModel | None" = None) -> Answer:
         t0 = time.perf_counter()
-        found = self.search(question, party, mode)
+        found = self.search(question, party, mode, k)
         if isinstance(found, Answer):
             return found
         answer = self.decide(found, k, mode, decision)

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlencode
 
 from .records import Answer, Document, Hit, Passage, citation
-from .textnorm import fold, tokens
+from .textnorm import fold, tokens, words
 
 # Colours for party badges: dark enough for white text (WCAG AA, contrast >= 4.5:1), none of
 # them a party's own campaign colour on purpose. A party gets one by a stable hash of its
@@ -57,7 +57,18 @@ def sort_parties(parties: Iterable[str]) -> list[str]:
 def query_terms(question: str, exclude: Iterable[str] = ()) -> frozenset[str]:
     """The question's folded, stemmed content words, minus those of ``exclude`` (party names)."""
     skip = {t for name in exclude for t in tokens(name)}
-    return frozenset(t for t in tokens(question or "") if t not in skip)
+    return frozenset(t for w in words(question or "") for t in _word_keys(w) if t not in skip)
+
+
+def _word_keys(word: str) -> set[str]:
+    """A word's own stem and those of its hyphenated parts, not its closed-compound parts
+    ("LAR-behandling" marks "LAR"; "sprøyterom" does not mark "rom")."""
+    out = set()
+    for piece in [word, *re.split(r"[-'’]", word)]:
+        found = tokens(piece) if piece else []
+        if found:
+            out.add(found[0])
+    return out
 
 
 def highlight(text: str, terms: Iterable[str] = ()) -> str:
@@ -68,7 +79,7 @@ def highlight(text: str, terms: Iterable[str] = ()) -> str:
     out: list[str] = []
     pos = 0
     for m in _WORD.finditer(text):
-        if terms.isdisjoint(tokens(m.group())):
+        if terms.isdisjoint(_word_keys(m.group())):
             continue
         out.append(esc(text[pos:m.start()]))
         out.append(f'<mark class="hl">{esc(m.group())}</mark>')

@@ -76,8 +76,8 @@ class Chatbot:
                             decision=decision)
         return cls(catalog=catalog, embedder=embedder, answerer=answerer, rebuilt_because=reason)
 
-    def ask(self, question: str, k: int = 5, party=None, mode: str = "hybrid") -> Answer:
-        return self.answerer.ask(question, k=k, party=self.resolve_parties(party), mode=mode)
+    def ask(self, question: str, k: int = 5, party=None, mode: str = "hybrid", decision=None) -> Answer:
+        return self.answerer.ask(question, k=k, party=self.resolve_parties(party), mode=mode, decision=decision)
 
     def resolve_parties(self, party) -> tuple[str, ...] | None:
         """Map filter names case-insensitively (and by alias) to the parties' own names."""

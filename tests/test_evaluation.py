@@ -15,7 +15,7 @@ import pytest
 
 from chatbot.cli import main, parser
 from chatbot.errors import ChatbotError
-from chatbot.evaluation import calibrate, metrics, relevance, report
+from chatbot.evaluation import metrics, relevance, report
 from chatbot.evaluation.metrics import standard
 from chatbot.evaluation.questions import QuestionsFileError, load_questions, parse_line
 from chatbot.evaluation.records import GoldQuote, Outcome, Question, Returned
@@ -255,8 +255,12 @@ def test_malformed_questions_file(tmp_path, bad, message):
 
 def test_missing_field_names_it():
     obj = json.loads(_line())
-    del obj["lang"]
-    with pytest.raises(QuestionsFileError, match=r"x line 4: missing field 'lang'"):
+    del obj["q"]
+    with pytest.raises(QuestionsFileError, match=r"x line 4: missing field 'q'"):
+        parse_line(json.dumps(obj), 4, "x")
+    obj = json.loads(_line())
+    del obj["gold"]
+    with pytest.raises(QuestionsFileError, match=r"x line 4: missing field 'gold'"):
         parse_line(json.dumps(obj), 4, "x")
 
 
@@ -452,62 +456,87 @@ def test_report_escapes_pipes_and_lists_top3(tmp_path):
 
 # --------------------------------------------------------------------------- calibration
 
-def _best(qid, answerable, dense, declined=None):
-    return calibrate.BestScores(qid, answerable, "dev", "no", declined, dense, None)
+def test_decision_file_round_trip(tmp_path):
+    from chatbot.query import decide
+    from fakes import FAKE_DECISION
+
+    path = tmp_path / "d.json"
+    FAKE_DECISION.save(path)
+    assert decide.load(path) == FAKE_DECISION
+    path.write_text('{"format": 99}', encoding="utf-8")
+    with pytest.raises(decide.DecisionError, match="not a decision file of format 1"):
+        decide.load(path)
+    path.write_text("{", encoding="utf-8")
+    with pytest.raises(decide.DecisionError, match="cannot read the decision file"):
+        decide.load(path)
 
 
-def test_calibration_sweep_and_choice():
-    records = [_best("a1", True, 0.90), _best("a2", True, 0.85), _best("a3", True, 0.80),
-               _best("u1", False, 0.70), _best("u2", False, 0.78), _best("u3", False, 0.95),
-               _best("u4", False, None, "only parties missing from the sources")]
-    rows = calibrate.sweep(records, [0.70, 0.75, 0.80, 0.81], "dense")
-    assert [(r.threshold, r.abstention, r.false_abstention) for r in rows] == [
-        (0.70, 0.25, 0.0), (0.75, 0.5, 0.0), (0.80, 0.75, 0.0), (0.81, 0.75, 1 / 3)]
-    chosen, ties = calibrate.choose(rows)
-    assert chosen.threshold == 0.80 and ties == [rows[2]]
-    assert calibrate.choose([rows[3]]) == (None, [])
-    flat = [calibrate.SweepRow(t, 0.5, 0.0) for t in (0.1, 0.2, 0.3)]
-    assert calibrate.choose(flat)[0].threshold == 0.2  # the middle of a tie
-    grid = calibrate.candidate_thresholds(records, "dense")
-    assert grid[0] == 0.695 and grid[-1] == 0.955 and grid[1] == 0.7
+def test_shipped_decision_is_fitted_for_the_default_model():
+    from chatbot.embedders import DEFAULT_MODEL
+    from chatbot.query import decide
+
+    shipped = decide.shipped()
+    assert shipped.model_id == DEFAULT_MODEL
+    assert set(shipped.fitted_on) == {"helse", "innvandring", "kultur", "rusomsorg", "skatt"}  # never the sealed one
+    for mode in ("hybrid", "dense", "bm25"):
+        m = shipped.for_mode(mode)
+        assert 0 < m.show_at <= m.answer_at < 1 and m.question is not None
 
 
-def test_calibration_matches_the_answerer(fake_bot):
-    """Answered in dense mode exactly when the recorded best cosine reaches min_dense."""
+def test_fitted_decision_is_the_answerers_own(fake_bot):
+    """The evaluation scores through the answerer: asking with a fitted decision gives exactly what
+    deciding on the collected candidates gives."""
+    from chatbot.evaluation import fit
+    from chatbot.evaluation.relevance import Judge
     from chatbot.evaluation.runner import default_questions_path
 
-    questions = load_questions(default_questions_path())
-    records = calibrate.best_scores(fake_bot, questions, "dense")
-    min_dense = fake_bot.answerer.settings.min_dense
-    assert fake_bot.answerer.settings.passage_floor <= min_dense
-    for q, r in zip(questions, records):
-        predicted = r.declined is None and r.dense is not None and r.dense >= min_dense
-        assert fake_bot.ask(q.q, k=10, mode="dense").answered == predicted, q.id
-    assert next(r for r, q in zip(records, questions) if q.id == "en-unans-frp-drug-policy").declined
+    questions = load_questions(default_questions_path())[:60]
+    judge = Judge(fake_bot.answerer.index.passages)
+    judged = {q.id: judge.judge(q) for q in questions if q.answerable}
+    examples = fit.collect(fake_bot, "rus", questions, judged, "hybrid")
+    model = fit.fit({m: examples for m in ("hybrid", "dense", "bm25")}, "fake-256", ("rus",))
+    assert model.fitted_on == ("rus",) and model.meta["questions"]["hybrid"] == 60
+    for ex in examples:
+        asked = fake_bot.ask(ex.question.q, k=10, decision=model)
+        if ex.searched is None:
+            assert asked.answered is False
+            continue
+        decided = fake_bot.answerer.decide(ex.searched, 10, "hybrid", model)
+        assert (asked.answered, [h.passage.id for h in asked.hits]) == (decided.answered, [h.passage.id for h in decided.hits])
 
 
-def test_hybrid_calibration_matches_the_answerer(fake_bot):
-    """Answered in hybrid mode exactly when the best combined score reaches min_score and no other party fits better."""
-    from chatbot.evaluation.runner import default_questions_path
+def test_leave_one_out_fits_on_the_other_collections(tmp_path, monkeypatch):
+    from chatbot.embedders import FakeEmbedder
+    from chatbot.evaluation import crosscorpus
 
-    questions = load_questions(default_questions_path())
-    records = calibrate.best_scores(fake_bot, questions, "hybrid")
-    settings = fake_bot.answerer.settings
-    assert settings.passage_floor <= settings.min_score
-    for q, r in zip(questions, records):
-        predicted = r.declined is None and r.other_party is None and r.score is not None and r.score >= settings.min_score
-        assert fake_bot.ask(q.q, k=10, mode="hybrid").answered == predicted, q.id
+    monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path / "cache"))
+    args = parser().parse_args(["eval", "--corpus", "helse,kultur,skatt", "--leave-one-out", "--json"])
+    out, err = io.StringIO(), io.StringIO()
+    assert crosscorpus.run_cli(args, out=out, err=err, embedder=FakeEmbedder()) == 0
+    data = json.loads(out.getvalue())
+    assert [c["corpus"] for c in data["collections"]] == ["helse", "kultur", "skatt"]
+    assert [sorted(c["fitted_on"]) for c in data["collections"]] == [["kultur", "skatt"], ["helse", "skatt"], ["helse", "kultur"]]
+    assert all(c["fictitious"] and c["textbook_headline"]["abstention"] == 0.0 for c in data["collections"])
+    assert set(data["mean"]) == {"ours", "textbook"}
 
 
-def test_calibrate_cli(tmp_path, fake_bot):
-    rc, out, _ = _run(["eval", "--calibrate", "--split", "dev"], fake_bot)
-    assert rc == 0
-    assert out.startswith("calibration of min_score on split dev: 59 questions (49 answerable, 10 unanswerable)")
-    assert "best min_score = " in out or "no threshold keeps false abstention" in out
-    rc, out, _ = _run(["eval", "--calibrate", "--split", "dev", "--json"], fake_bot)
-    data = json.loads(out)
-    assert rc == 0 and data["setting"] == "min_score" and len(data["questions"]) == 59
-    assert all(row["false_abstention"] <= 0.03 for row in data["sweep"] if row["threshold"] == data["chosen"])
+def test_corpus_selection_errors():
+    from chatbot.evaluation import corpora
+
+    with pytest.raises(corpora.CorpusError, match="unknown collection"):
+        corpora.select("nope")
+    names = [c.name for c in corpora.all_corpora()]
+    assert {"rusomsorg", "helse", "skatt", "innvandring", "kultur", "energi"} <= set(names)
+    assert [c.name for c in corpora.all_corpora() if c.sealed] == ["energi"]
+
+
+def test_questions_file_with_only_q_and_gold(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"q": "Hva vil Venstre med LAR?", "gold": [{"party": "Venstre", "quote": "LAR bør anses"}]}\n'
+                    '{"q": "What about road tolls?", "gold": []}\n', encoding="utf-8")
+    a, b = load_questions(path)
+    assert (a.id, a.lang, a.category, a.split, a.answerable, a.party) == ("line-1", "nb", "unspecified", "test", True, None)
+    assert (b.id, b.lang, b.answerable) == ("line-2", "en", False)
 
 
 # --------------------------------------------------------------------------- imports

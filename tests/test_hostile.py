@@ -46,7 +46,8 @@ from chatbot.embedders import FakeEmbedder  # noqa: E402
 from chatbot.service import Chatbot  # noqa: E402
 from chatbot.textnorm import valid_text  # noqa: E402
 from chatbot.webui import WebHandlers  # noqa: E402
-from conftest import FAKE_SETTINGS, SOURCES  # noqa: E402
+from conftest import SOURCES  # noqa: E402
+from fakes import FAKE_DECISION  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS_PATH = Path(__file__).with_name("hostile_questions.jsonl")
@@ -133,7 +134,7 @@ def texts() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def bot(fake_index_dir) -> Chatbot:
     return Chatbot.open(sources_dir=SOURCES, index_dir=fake_index_dir, embedder=FakeEmbedder(),
-                        settings=FAKE_SETTINGS, rebuild=False, progress=None)
+                        decision=FAKE_DECISION, rebuild=False, progress=None)
 
 
 @pytest.fixture(scope="module")
@@ -273,11 +274,11 @@ HELPER = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from chatbot import embedders, service
     from chatbot.embedders import FakeEmbedder
-    from conftest import FAKE_SETTINGS
+    from fakes import FAKE_DECISION
 
     embedders.make_embedder = lambda model=None, **_: FakeEmbedder()
     original = service.Chatbot.open.__func__
-    service.Chatbot.open = classmethod(lambda cls, **kw: original(cls, **{{"settings": FAKE_SETTINGS, **kw}}))
+    service.Chatbot.open = classmethod(lambda cls, **kw: original(cls, **{{"decision": FAKE_DECISION, **kw}}))
     from chatbot.cli import main
     sys.exit(main(sys.argv[1:]))
 """)

@@ -20,7 +20,8 @@ from chatbot.embedders import FakeEmbedder
 from chatbot.errors import QuestionError
 from chatbot.service import Chatbot
 from chatbot.textnorm import clean_question, valid_text
-from conftest import FAKE_SETTINGS, SOURCES
+from conftest import SOURCES
+from fakes import FAKE_DECISION
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 FEW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -47,7 +48,7 @@ QUESTIONS = st.one_of(TEXT, TEXT, TEXT, HUGE)
 @pytest.fixture(scope="module")
 def bot(fake_index_dir) -> Chatbot:
     return Chatbot.open(sources_dir=SOURCES, index_dir=fake_index_dir, embedder=FakeEmbedder(),
-                        settings=FAKE_SETTINGS, rebuild=False, progress=None)
+                        decision=FAKE_DECISION, rebuild=False, progress=None)
 
 
 @pytest.fixture(scope="module")
