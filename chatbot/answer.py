@@ -175,7 +175,16 @@ class Answerer:
         if not other.candidates:
             return ()
         probs = model.probabilities(other.x)
-        parties = {self.index.passages[c.row].party for c, pr in zip(other.candidates, probs) if pr >= model.answer_at}
+        if model.question is not None:
+            from .query.features import question_row
+
+            if model.question.probability(question_row(other.x, probs, False, None)) < model.question.answer_at:
+                return ()
+            cut = model.show_at
+        else:
+            cut = model.answer_at
+        best = float(probs.max())
+        parties = {self.index.passages[c.row].party for c, pr in zip(other.candidates, probs) if pr >= max(cut, best / 2)}
         return tuple(sorted(parties))
 
     def _translations(self, query: str) -> dict[str, tuple[str, ...]]:
