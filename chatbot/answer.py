@@ -114,7 +114,7 @@ class Answerer:
         vector = None
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
-            vector = self.embedder.embed_queries([prepared.query])[0]
+            vector = self.embedder.embed_queries([self._dense_text(prepared.query, forms, translations)])[0]
             timings["embed"] = (time.perf_counter() - t) * 1000
         allowed = self.index.party_rows(prepared.restrict).allowed if prepared.restrict else None
         own = retrieve(self.index, self.passage_keys, vector, lexical_query, terms, english, allowed, mode,
@@ -187,8 +187,13 @@ class Answerer:
         parties = {self.index.passages[c.row].party for c, pr in zip(other.candidates, probs) if pr >= max(cut, best / 2)}
         return tuple(sorted(parties))
 
+    def _dense_text(self, query: str, forms, translations: dict) -> str:
+        """What the embedder reads: the question without party names (the model is cross-lingual)."""
+        return query
+
     def _translations(self, query: str) -> dict[str, tuple[str, ...]]:
         from .lexicon import lookup
+        from .query.terms import is_content_word
         from .textnorm import words
 
         lexicon = getattr(self.index, "lexicon", None)
@@ -196,6 +201,8 @@ class Answerer:
             return {}
         out = {}
         for word in words(query):
+            if not is_content_word(word, "en"):
+                continue
             found = lookup(lexicon, word)
             if found:
                 out[word.casefold()] = found

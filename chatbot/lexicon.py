@@ -21,7 +21,7 @@ import numpy as np
 ENGLISH_WORDS = 20_000  # the most common English words (wordfreq) that may be looked up
 MAX_VOCAB = 50_000  # corpus words embedded, most frequent first
 HUB_NEIGHBOURS = 10  # CSLS: the mean similarity to this many nearest words on the other side
-MUTUAL_TOP = 3  # the English word must be among the corpus word's nearest this many
+MUTUAL_TOP = 10  # the English word must be among the corpus word's nearest this many
 MIN_COSINE = 0.80
 LEXICON = "lexicon.json"
 VOCAB = "vocab.json"
@@ -64,14 +64,16 @@ def english_vectors(embedder, cache_dir: Path | None) -> tuple[list[str], np.nda
 
 def corpus_vocabulary(texts: list[str]) -> list[str]:
     """Content words of the passages (lower case), most frequent first."""
-    from .textnorm import tokens, words
+    from .textnorm import compound_parts, tokens, words
 
     counts: dict[str, int] = {}
     for text in texts:
         for w in words(text):
             lower = w.casefold()
-            if _ALPHA.match(lower):
-                counts[lower] = counts.get(lower, 0) + 1
+            # the word and the parts of a compound: "formuesskatten" also offers "formue" and "skatten"
+            for form in (lower, *compound_parts(lower)):
+                if _ALPHA.match(form):
+                    counts[form] = counts.get(form, 0) + 1
     found = [w for w in sorted(counts, key=lambda w: (-counts[w], w)) if tokens(w)]
     return found[:MAX_VOCAB]
 

@@ -57,6 +57,14 @@ def weight(word: str, language: str) -> float:
     return min(MAX_WEIGHT, max(MIN_WEIGHT, COMMON_ZIPF - z))
 
 
+def is_content_word(word: str, language: str) -> bool:
+    """Not a frame word ("party", "want", "mener") nor, in an English question, an English stopword."""
+    lower = word.casefold()
+    if lower in FRAME_WORDS or fold(lower) in FRAME_WORDS:
+        return False
+    return not (language == "en" and lower in _en_stopwords())
+
+
 def question_terms(query: str, language: str, translations: dict[str, tuple[str, ...]] | None = None) -> tuple[Term, ...]:
     """Content terms of ``query`` (party names already cut out), without stopwords and frame words.
 
