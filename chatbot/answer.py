@@ -55,7 +55,7 @@ class Searched:
     def question_row(self, probs):
         from .query.features import question_row
 
-        return question_row(self.own.x, probs, bool(self.prepared.restrict), self.best_all_cos)
+        return question_row(self.own.x, probs, bool(self.prepared.restrict), self.best_all_cos, self.own.unknown)
 
 
 class Answerer:
@@ -178,7 +178,7 @@ class Answerer:
         if model.question is not None:
             from .query.features import question_row
 
-            if model.question.probability(question_row(other.x, probs, False, None)) < model.question.answer_at:
+            if model.question.probability(question_row(other.x, probs, False, None, other.unknown)) < model.question.answer_at:
                 return ()
             cut = model.show_at
         else:

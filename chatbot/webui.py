@@ -29,6 +29,9 @@ from .textnorm import clean_question, valid_text
 if TYPE_CHECKING:  # pragma: no cover
     import gradio as gr
 
+    from .chat import Conversation
+    from .followup import Reading
+
     from .service import Chatbot
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported anywhere through us
@@ -192,6 +195,59 @@ class WebHandlers:
         note = f"Partifilter: bare {', '.join(party)}." if party and answer.answered else None
         return cards.turn(question, answer, self.documents, self.terms(question), filter_note=note)
 
+    def conversation_turn(self, question: str, checked: Any = None, conversation: "Conversation | None" = None,
+                          literal: bool = False) -> tuple[str, "Conversation", "Reading | None"]:
+        """A chat turn read in the light of the conversation so far (follow-ups): (html, conversation, reading)."""
+        from .chat import Conversation, take_turn
+
+        conversation = conversation if isinstance(conversation, Conversation) else Conversation()
+        question = valid_text(question) if isinstance(question, str) else ""
+        if checked is not None and not checked:
+            return cards.message_turn(question, cards.EMPTY_FILTER), conversation, None
+        party = self.party_filter(checked) if checked is not None else None
+        try:
+            with self._lock:
+                turn = take_turn(self.bot, conversation, question, k=self.k, party=party, literal=literal,
+                                 compare_k=self.compare_k)
+        except QuestionError as exc:
+            return cards.message_turn(question, str(exc)), conversation, None
+        reading = turn.reading
+        terms = self.terms(reading.interpreted)
+        if turn.by_party:
+            html = cards.compare_turn(question, turn.by_party, self.documents, terms, reading_note=reading.note())
+        else:
+            note = f"Partifilter: bare {', '.join(party)}." if party and turn.answer.answered else None
+            html = cards.turn(question, turn.answer, self.documents, terms, filter_note=note, reading_note=reading.note())
+        return html, conversation, reading
+
+    def api_chat(self, question: str, history: Any = None, k: int = DEFAULT_K, party: str | None = None,
+                 mode: str = "hybrid", literal: bool = False) -> dict:
+        """One chat turn: the /ask object plus "interpreted", "context_used", "rule" and "history" (send it back
+        with the next turn). `history`: the earlier turns, as the user's texts or as the "history" returned."""
+        import gradio as gr
+
+        from .chat import replay, take_turn
+
+        try:
+            k = _whole(k)
+            parties = [p.strip() for p in party.split(",") if p.strip()] if isinstance(party, str) else None
+            if history is not None and not isinstance(history, list):
+                raise QuestionError("history must be a list of earlier turns")
+            with self._lock:
+                conversation = replay(self.bot, history or [], k=k, mode=mode or "hybrid")
+                turn = take_turn(self.bot, conversation, question if isinstance(question, str) else "", k=k,
+                                 party=parties or None, mode=mode or "hybrid", literal=bool(literal),
+                                 compare_k=self.compare_k)
+        except ChatbotError as exc:
+            raise gr.Error(str(exc)) from None
+        out = turn.to_dict(self.documents)
+        kept = [item for item in (history or []) if isinstance(item, (str, dict))]
+        out["history"] = kept + [{"question": out["question"], "interpreted": out["interpreted"],
+                                  "context_used": out["context_used"], "rule": out["rule"],
+                                  "reading_parties": out["reading_parties"],
+                                  "passages": [{"party": p["party"]} for p in out["passages"]]}]
+        return out
+
     def compare_answers(self, question: str, checked: Any = None) -> dict[str, Answer]:
         parties = self.parties if checked is None else [p for p in self.parties if p in set(checked)]
         return {p: self.answer(question, k=self.compare_k, party=p) for p in parties}
@@ -260,6 +316,7 @@ def build_ui(bot: "Chatbot", handlers: WebHandlers | None = None) -> "gr.Blocks"
             elem_id="app-title", js_on_load=None)
         turns = gr.State([])
         last_question = gr.State("")
+        conversation = gr.State(None)  # chatbot.chat.Conversation of this browser session
         with gr.Tabs(selected=TAB_CHAT) as tabs:
             with gr.Tab("Samtale", id=TAB_CHAT):
                 with gr.Row(equal_height=False):
@@ -272,6 +329,8 @@ def build_ui(bot: "Chatbot", handlers: WebHandlers | None = None) -> "gr.Blocks"
                             ask_btn = gr.Button("Spør", variant="primary", elem_id="ask", scale=2)
                             compare_btn = gr.Button("Sammenlign partiene", variant="secondary", elem_id="compare", scale=2)
                             clear_btn = gr.Button("Tøm samtalen", variant="secondary", elem_id="clear", scale=1)
+                        literal_btn = gr.Button("Søk på ordene slik de står", variant="secondary", size="sm",
+                                                elem_id="literal", visible=False)
                     with gr.Column(scale=1, min_width=240):
                         party_filter = gr.CheckboxGroup(
                             choices=list(h.parties), value=list(h.parties), label="Partier",
@@ -288,27 +347,45 @@ def build_ui(bot: "Chatbot", handlers: WebHandlers | None = None) -> "gr.Blocks"
                 source_view = gr.HTML(view_html, elem_id="source-view", js_on_load=_SOURCE_JS)
 
         # ---- events (private: the page's own plumbing) ------------------------------------
-        def on_ask(q, checked, history, last):
-            history = list(history or []) + [h.chat_turn(q, checked)]
-            return cards.transcript(history), history, "", (q or "").strip() or last
+        def on_ask(q, checked, history, last, conv):
+            html, conv, reading = h.conversation_turn(q, checked, conv)
+            history = list(history or []) + [html]
+            searched = reading.interpreted if reading is not None else (q or "").strip()
+            rewritten = bool(reading is not None and reading.context_used)
+            return (cards.transcript(history), history, "", searched or last, conv, gr.Button(visible=rewritten))
+
+        def on_literal(checked, history, last, conv):
+            """Search the last turn's words as typed, in place of the follow-up reading."""
+            if conv is None or not getattr(conv, "turns", None):
+                return cards.transcript(history or []), history, last, conv, gr.Button(visible=False)
+            typed = conv.turns[-1].question
+            conv.turns.pop()
+            conv.contexts.pop()
+            html, conv, _ = h.conversation_turn(typed, checked, conv, literal=True)
+            history = list(history or [])[:-1] + [html]
+            return cards.transcript(history), history, typed, conv, gr.Button(visible=False)
 
         def on_compare(q, checked, history, last):
             q = q if (q or "").strip() else (last or "")
             history = list(history or []) + [h.compare_turn(q, checked)]
             return cards.transcript(history), history, ""
 
-        ask_inputs = [question, party_filter, turns, last_question]
-        ask_outputs = [transcript, turns, question, last_question]
+        ask_inputs = [question, party_filter, turns, last_question, conversation]
+        ask_outputs = [transcript, turns, question, last_question, conversation, literal_btn]
         for trigger in (ask_btn.click, question.submit):
             trigger(on_ask, inputs=ask_inputs, outputs=ask_outputs, **private
                     ).then(None, js=_SCROLL_TO_LAST_TURN, **private)
-        compare_btn.click(on_compare, inputs=ask_inputs, outputs=[transcript, turns, question], **private
+        compare_btn.click(on_compare, inputs=ask_inputs[:4], outputs=[transcript, turns, question], **private
+                          ).then(None, js=_SCROLL_TO_LAST_TURN, **private)
+        literal_btn.click(on_literal, inputs=[party_filter, turns, last_question, conversation],
+                          outputs=[transcript, turns, last_question, conversation, literal_btn], **private
                           ).then(None, js=_SCROLL_TO_LAST_TURN, **private)
         for btn, text in zip(example_btns, EXAMPLES):
-            btn.click(lambda c, t, last, text=text: on_ask(text, c, t, last),
-                      inputs=[party_filter, turns, last_question], outputs=ask_outputs, **private
+            btn.click(lambda c, t, last, conv, text=text: on_ask(text, c, t, last, conv),
+                      inputs=[party_filter, turns, last_question, conversation], outputs=ask_outputs, **private
                       ).then(None, js=_SCROLL_TO_LAST_TURN, **private)
-        clear_btn.click(lambda: (cards.transcript([]), [], ""), outputs=[transcript, turns, last_question], **private)
+        clear_btn.click(lambda: (cards.transcript([]), [], "", None, gr.Button(visible=False)),
+                        outputs=[transcript, turns, last_question, conversation, literal_btn], **private)
 
         def open_cited(evt: gr.EventData):
             data = getattr(evt, "_data", None) or {}
@@ -345,8 +422,16 @@ def build_ui(bot: "Chatbot", handlers: WebHandlers | None = None) -> "gr.Blocks"
             """Each party's best passages for the same question, as {party: the /ask JSON object}."""
             return h.api_compare(question, k, mode)
 
+        def chat(question: str, history: list | None = None, k: int = DEFAULT_K, party: str | None = None,
+                 mode: str = "hybrid", literal: bool = False) -> dict:
+            """One turn of a conversation: follow-ups ("Og Helsepartiet?", "Er de enige?") are read in the light of
+            `history`, the earlier turns (the user's texts, or the "history" the previous call returned). Returns the
+            /ask object plus "interpreted" (the question searched), "context_used", "rule" and "history"."""
+            return h.api_chat(question, history, k, party, mode, literal)
+
         gr.api(ask, api_name="ask")
         gr.api(compare, api_name="compare")
+        gr.api(chat, api_name="chat")
     demo.webui_handlers = h  # for tests and embedding
     return demo
 

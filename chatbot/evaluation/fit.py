@@ -20,6 +20,7 @@ from .records import Question
 # abstention - FALSE_ABSTENTION_COST * false abstention is what answer_at maximises
 FALSE_ABSTENTION_COST = 3.0
 REGULARISATION = 1.0  # sklearn's C
+SHOW_BETA = 2.0  # show_at maximises F-beta of the passages shown (beta > 1 weighs recall more)
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,8 @@ def _cutoffs(examples: list[Example], model: ModeModel, question: QuestionModel 
             return 0.0
         precision = tp / float(shown.sum())
         recall = tp / float((y_all > 0).sum())
-        return 2 * precision * recall / (precision + recall)
+        b2 = SHOW_BETA ** 2
+        return (1 + b2) * precision * recall / (b2 * precision + recall)
 
     show_grid = [t for t in grid if t <= answer_at] or [answer_at]
     show_at = max(show_grid, key=lambda t: (f1(t), t))

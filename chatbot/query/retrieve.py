@@ -29,6 +29,7 @@ class Retrieved:
     x: np.ndarray  # features.matrix of the candidates
     english: bool
     timings: dict
+    unknown: float = 0.0  # share of the question's content weight no passage of the index contains
 
 
 class PassageKeys:
@@ -85,4 +86,17 @@ def retrieve(index: Index, passage_keys: PassageKeys, vector: np.ndarray | None,
                                       dense_rank=dense_rank.get(r), bm25_rank=lex_rank.get(r)))
     x = F.matrix(candidates, english, log_weight(terms))
     timings["features"] = (time.perf_counter() - t) * 1000
-    return Retrieved(tuple(candidates), x, english, timings)
+    return Retrieved(tuple(candidates), x, english, timings, unknown_share(index, terms, expansions))
+
+
+def unknown_share(index: Index, terms: tuple[Term, ...], expansions: dict) -> float:
+    """The share of the question's content weight that no passage contains in any form (its own
+    key, a compound or near spelling, its parts, or a translation): a topic the sources lack."""
+    vocab = index.bm25.vocab_dict
+    total = unknown = 0.0
+    for t in terms:
+        total += t.weight
+        keys = list(t.keys) + list(t.translated) + [e for k in t.keys[:1] for e in expansions.get(k, ())]
+        if not any(k in vocab for k in keys):
+            unknown += t.weight
+    return unknown / total if total else 0.0
