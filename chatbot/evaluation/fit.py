@@ -18,7 +18,7 @@ from ..query.decide import DecisionModel, ModeModel, QuestionModel
 from .records import Question
 
 # abstention - FALSE_ABSTENTION_COST * false abstention is what answer_at maximises
-FALSE_ABSTENTION_COST = 3.0
+FALSE_ABSTENTION_COST = 4.0
 REGULARISATION = 1.0  # sklearn's C
 SHOW_BETA = 2.0  # show_at maximises F-beta of the passages shown (beta > 1 weighs recall more)
 
