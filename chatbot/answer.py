@@ -156,10 +156,11 @@ class Answerer:
             return []
         probs = model.probabilities(found.x)
         order = sorted(range(len(probs)), key=lambda i: (-probs[i], found.candidates[i].row))
-        if model.question is not None:
-            if model.question.probability(searched.question_row(probs)) < model.question.answer_at:
-                return []
-        elif probs[order[0]] < model.answer_at:
+        if model.question is not None and model.question.probability(searched.question_row(probs)) < model.question.answer_at:
+            return []
+        if model.question is None and probs[order[0]] < model.answer_at:
+            return []
+        if model.question is not None and model.gate and probs[order[0]] < model.answer_at:
             return []
         shown = [(found.candidates[i], float(probs[i])) for n, i in enumerate(order) if n == 0 or probs[i] >= model.show_at]
         return with_each_party(shown, k, self.index, restrict)

@@ -20,7 +20,8 @@ from .records import Question
 # abstention - FALSE_ABSTENTION_COST * false abstention is what answer_at maximises
 FALSE_ABSTENTION_COST = 4.0
 REGULARISATION = 1.0  # sklearn's C
-SHOW_BETA = 2.0  # show_at maximises F-beta of the passages shown (beta > 1 weighs recall more)
+TWO_GATES = True  # with a question model, whether the best passage must also reach answer_at
+SHOW_BETA = 1.0  # show_at maximises F-beta of the passages shown (beta > 1 weighs recall more)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def fit_mode(examples: list[Example], mode: str) -> ModeModel:
     question = _fit_question(examples, draft)
     answer_at, show_at = _cutoffs(examples, draft, question)
     return ModeModel(draft.features, draft.mean, draft.scale, draft.coef, draft.intercept, answer_at, show_at,
-                     question)
+                     question, gate=bool(question is not None and TWO_GATES))
 
 
 def _question_rows(examples: list[Example], model: ModeModel) -> np.ndarray:
@@ -130,8 +131,12 @@ def _cutoffs(examples: list[Example], model: ModeModel, question: QuestionModel 
         return abst - FALSE_ABSTENTION_COST * false_abst
 
     answer_at = max(grid, key=lambda t: (utility(t), -t))
+    if question is not None and not TWO_GATES:
+        answer_at = float(grid.max())  # the question model alone decides; the passage cut-off only shows
+        pairs = [(p, e.y) for p, e, b in zip(probs, examples, best) if e.question.answerable and b > 0 and len(p)]
     # show_at: passage F1 over the candidates of answered, answerable questions
-    pairs = [(p, e.y) for p, e, b in zip(probs, examples, best) if e.question.answerable and b >= answer_at and len(p)]
+    else:
+        pairs = [(p, e.y) for p, e, b in zip(probs, examples, best) if e.question.answerable and b >= answer_at and len(p)]
     if not pairs:
         return float(answer_at), float(answer_at)
     p_all = np.concatenate([p for p, _ in pairs])

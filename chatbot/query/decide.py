@@ -39,6 +39,7 @@ class ModeModel:
     answer_at: float  # answer when the best candidate's probability reaches this
     show_at: float  # show candidates whose probability reaches this (<= answer_at)
     question: QuestionModel | None = None  # answer or decline, over question-level features
+    gate: bool = False  # with a question model: the best passage must also reach answer_at
 
     def __post_init__(self):
         n = len(self.features)
@@ -109,7 +110,7 @@ class DecisionModel:
             modes = {m: ModeModel(features=tuple(v["features"]), mean=tuple(map(float, v["mean"])),
                                   scale=tuple(map(float, v["scale"])), coef=tuple(map(float, v["coef"])),
                                   intercept=float(v["intercept"]), answer_at=float(v["answer_at"]),
-                                  show_at=float(v["show_at"]),
+                                  show_at=float(v["show_at"]), gate=bool(v.get("gate", False)),
                                   question=QuestionModel(**{k2: (tuple(map(float, x)) if isinstance(x, list) else float(x))
                                                             for k2, x in v["question"].items()}) if v.get("question") else None)
                      for m, v in data["modes"].items()}
