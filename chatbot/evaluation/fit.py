@@ -120,7 +120,7 @@ def _cutoffs(examples: list[Example], model: ModeModel, question: QuestionModel 
     if question is not None:
         rows = _question_rows(examples, model)
         asked = np.array([question.probability(r) >= question.answer_at for r in rows])
-        best = np.where(asked, np.maximum(best, 1e-4), 0.0)  # the passage cut-offs then only choose what to show
+        best = np.where(asked, best, 0.0)  # declined by the question model: no passage cut-off answers it
     grid = np.unique(np.round(np.concatenate([best, np.linspace(0.02, 0.98, 49)]), 4))
     grid = grid[(grid > 0.0) & (grid < 1.0)]
 
