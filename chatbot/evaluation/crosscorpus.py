@@ -19,8 +19,8 @@ from .records import Outcome, Question, Returned
 from .relevance import Judge
 
 MRR_DEPTH = 10
-HEADLINE = ("success@1", "mrr@10", "recall@{k}", "recall@{k} en", "gold_recall@{k}", "party@1", "abstention",
-            "false_abstention")
+HEADLINE = ("success@1", "mrr@10", "recall@{k}", "recall@{k} en", "gold_recall@{k}", "shown_precision@{k}", "party@1",
+            "abstention", "false_abstention")
 
 
 @dataclass
@@ -149,12 +149,12 @@ def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
             decision = l.bot.answerer.decision
         outs = outcomes(l, decision, args.mode, k)
         values = per_query_values(outs, l.judgements, k)
-        figs = figures(outs, values, k)
+        figs = _with_precision(figures(outs, values, k), outs, k)
         row = {"corpus": l.corpus.name, "language": l.corpus.language, "fictitious": l.corpus.fictitious,
                "sealed": l.corpus.sealed, "fitted_on": list(decision.fitted_on), "ours": figs}
         if not getattr(args, "no_baseline", False):
             b_outs, b_judged = baseline_outcomes(l, k)
-            row["textbook"] = figures(b_outs, per_query_values(b_outs, b_judged, k), k)
+            row["textbook"] = _with_precision(figures(b_outs, per_query_values(b_outs, b_judged, k), k), b_outs, k)
         rows.append(row)
     summary = _mean_rows(rows, k)
     if args.json:
@@ -170,6 +170,13 @@ def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
         print("chatbot: eval (mean over collections): " + "; ".join(failed), file=err)
         return 1
     return 0
+
+
+def _with_precision(figs: dict, outs: list[Outcome], k: int) -> dict:
+    from .metrics import calc_aggregate
+    from .metrics.shown_precision import ShownPrecision
+
+    return {**figs, **calc_aggregate([ShownPrecision(k)], outs)}
 
 
 def _mean_rows(rows: list[dict], k: int) -> dict:
@@ -189,7 +196,7 @@ def _mean_rows(rows: list[dict], k: int) -> dict:
 def table_text(rows: list[dict], summary: dict, k: int, args) -> str:
     names = [n.format(k=k) for n in HEADLINE]
     short = {"success@1": "s@1", "mrr@10": "MRR", f"recall@{k}": f"R@{k}", f"recall@{k} en": f"R@{k} en",
-             f"gold_recall@{k}": f"gold R@{k}", "party@1": "party@1", "abstention": "abst", "false_abstention": "false abst"}
+             f"gold_recall@{k}": f"gold R@{k}", f"shown_precision@{k}": "prec shown", "party@1": "party@1", "abstention": "abst", "false_abstention": "false abst"}
     head = ["collection", "lang", "run"] + [short[n] for n in names]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
 
