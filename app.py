@@ -1,7 +1,8 @@
 """Serve the chatbot's web page: ``python app.py [--host H] [--port P] [--model M] [--index DIR] [--sources DIR]``.
 
 Opens the chatbot once (rebuilding a stale index, and saying so on stderr), then serves the
-page and the ``/ask`` API with Gradio. No share link, no analytics. A start-up error is one
+page and the ``/ask``, ``/compare`` and ``/chat`` (follow-up questions) API with Gradio. No share
+link, no analytics. A start-up error is one
 line on stderr and exit status 1.
 """
 

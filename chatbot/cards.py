@@ -172,9 +172,10 @@ def question_bubble(question: str, label: str | None = None) -> str:
 
 
 def turn(question: str, answer: Answer, documents: Mapping[str, Document], terms: Iterable[str] = (),
-         filter_note: str | None = None) -> str:
-    """One exchange: the question, then the answer cards."""
+         filter_note: str | None = None, reading_note: str | None = None) -> str:
+    """One exchange: the question, then (for a follow-up) how it was read, then the answer cards."""
     note = f'<p class="filter-note">{esc(filter_note)}</p>' if filter_note else ""
+    note = interpreted_note(reading_note) + note
     return (f'<section class="turn" data-answered="{str(answer.answered).lower()}">{question_bubble(question)}'
             f'<div class="msg-bot">{note}{answer_body(answer, documents, terms)}</div></section>')
 
@@ -185,8 +186,13 @@ def message_turn(question: str, message: str, label: str | None = None) -> str:
             f'<div class="msg-bot">{notice(message, "none")}</div></section>')
 
 
+def interpreted_note(text: str | None) -> str:
+    """'Tolket som: «…»' above the answer to a follow-up (escaped)."""
+    return f'<p class="interpreted-note" role="note">{esc(text)}</p>' if text else ""
+
+
 def compare_turn(question: str, answers: Mapping[str, Answer], documents: Mapping[str, Document],
-                 terms: Iterable[str] = ()) -> str:
+                 terms: Iterable[str] = (), reading_note: str | None = None) -> str:
     """The same question put to each party: one column per party, alphabetical."""
     terms = frozenset(terms)
     columns: list[str] = []
@@ -201,7 +207,7 @@ def compare_turn(question: str, answers: Mapping[str, Answer], documents: Mappin
                        f'<h3 class="compare-head">{badge(party)}</h3>{body}</div>')
     grid = (f'<div class="compare-grid" style="--cols:{max(1, len(columns))}">{"".join(columns)}</div>')
     return (f'<section class="turn turn-compare">{question_bubble(question, "Sammenlign partiene")}'
-            f'<div class="msg-bot">{grid}</div></section>')
+            f'<div class="msg-bot">{interpreted_note(reading_note)}{grid}</div></section>')
 
 
 WELCOME = (
@@ -341,6 +347,7 @@ CSS = """
   color: var(--body-text-color-subdued); margin-bottom: 0.15rem; }
 .msg-bot { display: flex; flex-direction: column; gap: 0.7rem; }
 .answer-summary, .filter-note { margin: 0; font-size: 0.85rem; color: var(--body-text-color-subdued); }
+.interpreted-note { margin: 0 0 0.3rem 0; font-size: 0.85rem; font-style: italic; color: var(--body-text-color-subdued); }
 .party-group { display: flex; flex-direction: column; gap: 0.7rem; }
 .notice { border-radius: 8px; padding: 0.6rem 0.9rem; border: 1px solid var(--border-color-primary);
   background: var(--background-fill-secondary); color: var(--body-text-color); }

@@ -50,6 +50,27 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print one JSON object per question (JSON Lines)")
     a.add_argument("--no-rebuild", action="store_true", help="refuse a missing or stale index instead of rebuilding it")
 
+    v = sub.add_parser("verify", help="check whether a quote is in the sources: exactly, nearly or not at all",
+                       description="Check a quote against the source texts (no model, no index). Exit code 0 when "
+                                   "found exactly or nearly, 1 when not found (or on an error), 3 when found only "
+                                   "under another party than --party.")
+    v.add_argument("quote", nargs="?", help="the quote; without it, all of stdin is the quote")
+    v.add_argument("--party", help="the party the quote is attributed to (a name or alias, e.g. 'the Health Party')")
+    v.add_argument("--json", action="store_true", help="print one JSON object")
+    v.add_argument("--sources", type=Path, default=None,
+                   help="sources folder with catalog.toml (env CHATBOT_SOURCES; default: ./sources)")
+
+    c = sub.add_parser("chat", help="a conversation: follow-up questions are read in the light of the earlier turns")
+    _common(c)
+    c.add_argument("--k", type=int, default=int(os.environ.get("CHATBOT_K", "5")), help="most passages to show (default 5)")
+    c.add_argument("--party", action="append", help="only this party's passages (repeatable)")
+    c.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default=os.environ.get("CHATBOT_MODE", "hybrid"))
+    c.add_argument("--json", action="store_true", help="read one user turn per line from stdin (an empty line starts "
+                   "a new conversation) and print one JSON object per turn: the ask --json object plus "
+                   "\"interpreted\" and \"context_used\"")
+    c.add_argument("--literal", action="store_true", help="search every turn's words as typed (no follow-up reading)")
+    c.add_argument("--no-rebuild", action="store_true", help="refuse a missing or stale index instead of rebuilding it")
+
     e = sub.add_parser("eval", help="score the evaluation questions (see eval/)")
     _common(e)
     from_eval = _eval_options
@@ -93,6 +114,15 @@ def _eval_options(e: argparse.ArgumentParser) -> None:
                         "the default model, the cache folder for another)")
     e.add_argument("--write-decision", type=Path, default=None, metavar="PATH",
                    help="with --calibrate: where to write the fitted decision")
+    e.add_argument("--conversations", type=Path, default=None, metavar="FILE",
+                   help="score dialogues (eval/conversations/*.jsonl): follow-up and standalone turns, how often a "
+                        "follow-up was recognised and a standalone question rewritten")
+    from .evaluation.conversations import FLOORS as conversation_floors
+
+    for attr, _group, figure, _kind, option in conversation_floors:
+        label = figure.replace("{k}", "k") if _group == "rules" else f"{_group} turns' {figure.replace('{k}', 'k')}"
+        e.add_argument(option, type=float, default=None, metavar="X", dest=attr,
+                       help=f"with --conversations: exit 1 when {label} is {'below' if _kind == 'min' else 'above'} X")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
             return _build(args)
         if args.command == "ask":
             return _ask(args)
+        if args.command == "chat":
+            from .chat import run_cli as chat_cli
+
+            return chat_cli(args)
+        if args.command == "verify":
+            return _verify(args)
         if args.command == "eval":
             from .evaluation.runner import run_cli
 
@@ -160,6 +196,28 @@ def _ask(args) -> int:
             if args.question is None:
                 print(flush=True)
     return 0
+
+
+def _verify(args) -> int:
+    from . import quotecheck
+    from .parties import load_parties
+
+    # as chatbot.service.default_sources_dir, without importing the query path (numpy, faiss)
+    sources = args.sources or Path(os.environ.get("CHATBOT_SOURCES") or Path(__file__).resolve().parents[1] / "sources")
+    for stream in (sys.stdin, sys.stdout):  # undecodable bytes in or out become U+FFFD / "?", not a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
+    corpus = quotecheck.load_corpus(sources)
+    party = None
+    if args.party is not None:
+        party = quotecheck.resolve_party(args.party, load_parties(sources), corpus.parties)
+    quote = args.quote if args.quote is not None else sys.stdin.read(quotecheck.MAX_RAW_CHARS + 1)
+    verdict = quotecheck.verify(quote, corpus, party)
+    if args.json:
+        print(json.dumps(verdict.to_dict(), ensure_ascii=False), flush=True)
+    else:
+        print(quotecheck.plain(verdict, corpus), flush=True)
+    return verdict.exit_code
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ from .errors import ChatbotError
 NEAR_THRESHOLD = 0.75  # one edit in four words; measured in tests/test_quotecheck.py (README "Quote check")
 MIN_NEAR_MATCHED = 3  # a near match shares at least this many words with the quote
 MAX_ELLIPSIS_GAP = 80  # words an ellipsis may stand for between two pieces
+MAX_PIECES = 21  # pieces of a quote between ellipses (at most 20 ellipses)
 MAX_QUOTE_CHARS = 5000  # about a page; longer text is refused with a message
 MAX_RAW_CHARS = 100_000  # refused before any work (pasted documents, binary junk)
 CLOSEST_MIN_MATCHED = 2  # a "none" answer shows the closest span only when it shares this many words
@@ -62,7 +63,9 @@ def _kind(ch: str) -> int:
     kind = _CATEGORY.get(ch)
     if kind is None:
         cat = unicodedata.category(ch)
-        if cat[0] in "LNM":
+        if ch in "ʼʻ":  # modifier-letter apostrophes (category Lm) are apostrophes: they separate, as ' does
+            kind = _SEP
+        elif cat[0] in "LNM":
             kind = _WORD
         elif cat == "Cf":  # soft hyphen, zero-width space/joiners, bidi marks: invisible, not a break
             kind = _SKIP
@@ -274,6 +277,9 @@ def parse_quote(raw: str) -> Quote:
             pos = m.end()
     if not pieces:
         raise QuoteError("the quote has no words to check (only punctuation, symbols or invisible characters)")
+    if len(pieces) > MAX_PIECES:
+        raise QuoteError(f"the quote has {len(pieces) - 1} ellipses; the check takes at most {MAX_PIECES - 1} "
+                         "(check the parts separately)")
     first, last = pieces[0], pieces[-1]
     lead = _punct(text[_piece_start(text, first):first.starts[0]])
     trail = _punct(text[last.ends[-1]:_piece_end(text, last)])
@@ -370,9 +376,16 @@ class Verdict:
 
     def to_dict(self) -> dict[str, Any]:
         return {"found": self.found, "claimed_party": self.claimed_party, "party_match": self.party_match,
-                "found_parties": sorted({m.party for m in self.matches}) if self.found != FOUND_NONE else [],
-                "notice": self.notice, "notes": list(self.notes), "quote": self.quote,
-                "quote_words": self.quote_words, "total_matches": self.total_matches, "matches": [m.to_dict() for m in self.matches]}
+                "found_parties": list(self.found_parties), "notice": self.notice, "notes": list(self.notes),
+                "quote": self.quote, "quote_words": self.quote_words, "total_matches": self.total_matches,
+                "matches": [m.to_dict() for m in self.matches]}
+
+    @property
+    def found_parties(self) -> tuple[str, ...]:
+        """The parties the quote is found under, as ``found`` says (for exact: word for word)."""
+        if self.found == FOUND_NONE:
+            return ()
+        return tuple(sorted({m.party for m in self.matches if m.exact or self.found == FOUND_NEAR}))
 
 
 # ----------------------------------------------------------------------------- search
@@ -397,32 +410,39 @@ def _exact(quote: Quote, corpus: SourceCorpus) -> list[tuple[Segment, list[tuple
         for p in seg.positions.get(first[0], ()):
             if words[p:p + len(first)] != first:
                 continue
-            spans = _rest(quote.pieces[1:], seg, [(p, p + len(first))])
-            if spans:
-                found.append((seg, spans))
+            rest = _rest(quote.pieces, 1, seg, p + len(first), set())
+            if rest is not None:
+                found.append((seg, [(p, p + len(first))] + rest))
     return found
 
 
-def _rest(pieces: tuple[Words, ...], seg: Segment, spans: list[tuple[int, int]]) -> list[tuple[int, int]] | None:
-    """The remaining pieces in order after ``spans``, each within MAX_ELLIPSIS_GAP words of the last."""
-    if not pieces:
-        return spans
-    words, pw, prev = seg.words.words, pieces[0].words, spans[-1][1]
+def _rest(pieces: tuple[Words, ...], k: int, seg: Segment, prev: int,
+          failed: set[tuple[int, int]]) -> list[tuple[int, int]] | None:
+    """Spans for pieces[k:] in order after word ``prev``, each within MAX_ELLIPSIS_GAP words of the last."""
+    if k == len(pieces):
+        return []
+    if (k, prev) in failed:
+        return None
+    words, pw = seg.words.words, pieces[k].words
     for q in seg.positions.get(pw[0], ()):
         if prev <= q <= prev + MAX_ELLIPSIS_GAP and words[q:q + len(pw)] == pw:
-            done = _rest(pieces[1:], seg, spans + [(q, q + len(pw))])
-            if done:
-                return done
+            rest = _rest(pieces, k + 1, seg, q + len(pw), failed)
+            if rest is not None:
+                return [(q, q + len(pw))] + rest
+    failed.add((k, prev))
     return None
 
 
-def _windows(quote: Quote, corpus: SourceCorpus, count: int) -> list[tuple[Segment, int, int]]:
+def _windows(quote: Quote, corpus: SourceCorpus, count: int,
+             party: str | None = None) -> list[tuple[Segment, int, int]]:
     """The stretches of source text richest in the quote's words, weighted by rarity."""
     qwords = set(quote.words)
     m = len(quote.words)
     length = m + (len(quote.pieces) - 1) * MAX_ELLIPSIS_GAP
     scored = []
     for seg in corpus.segments:
+        if party is not None and corpus.documents[seg.doc].party != party:
+            continue
         # positions of the quote's words, with their rarity; a best window starts at one of them
         hits = sorted((p, corpus.weights.get(w, 0.0)) for w in qwords for p in seg.positions.get(w, ()))
         if not hits:
@@ -523,6 +543,11 @@ def _align(quote: Quote, seg: Segment, lo: int, hi: int) -> _Alignment | None:
     src = [o for o in ops if o[0] in ("=", "s", "m", "e")]
     if not src:
         return None
+    elided = 0
+    for o in ops:  # an ellipsis stands for at most MAX_ELLIPSIS_GAP words, as for exact quotes
+        elided = elided + 1 if o[0] == "e" else 0
+        if elided > MAX_ELLIPSIS_GAP:
+            return None
     matched = sum(1 for o in ops if o[0] == "=")
     span_words = sum(1 for o in ops if o[0] in ("=", "s", "m"))
     similarity = matched / max(m, span_words)
@@ -546,11 +571,12 @@ def _loose_ends(ops: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     return head + ops[first:last + 1] + tail
 
 
-def _best_alignments(quote: Quote, corpus: SourceCorpus) -> list[_Alignment]:
+def _best_alignments(quote: Quote, corpus: SourceCorpus, party: str | None = None) -> list[_Alignment]:
+    """Aligned candidate spans, best first (in ``party``'s documents only, if given)."""
     m = len(quote.words)
     count = max(2, min(_CANDIDATES, 6000 // max(m, 1)))  # long quotes: fewer, costlier windows
     found = []
-    for seg, lo, hi in _windows(quote, corpus, count):
+    for seg, lo, hi in _windows(quote, corpus, count, party):
         a = _align(quote, seg, lo, hi)
         if a is not None and a.matched:
             found.append(a)
@@ -570,16 +596,20 @@ def verify(raw_quote: str, corpus: SourceCorpus, party: str | None = None) -> Ve
     quote = parse_quote(raw_quote)
     parties = corpus.parties
     exact = _exact(quote, corpus)
+    aligned: list[_Alignment] = []
     if exact:
         matches = sorted((_exact_match(quote, corpus, seg, spans) for seg, spans in exact),
                          key=lambda m: (m.party, m.source, m.start))  # party order: alphabetical
         found = FOUND_EXACT
     else:
         aligned = _best_alignments(quote, corpus)
-        near = [a for a in aligned
-                if a.similarity >= NEAR_THRESHOLD and a.matched >= MIN_NEAR_MATCHED]
-        matches = [_near_match(quote, corpus, a) for a in near]
+        matches = [_near_match(quote, corpus, a) for a in aligned if _is_near(a)]
         found = FOUND_NEAR if matches else FOUND_NONE
+    if party is not None and party in parties and not any(m.party == party for m in matches):
+        # the best spans elsewhere can crowd out the claimed party's: look at its documents alone
+        matches += [_near_match(quote, corpus, a) for a in _best_alignments(quote, corpus, party) if _is_near(a)]
+        if found == FOUND_NONE and matches:
+            found = FOUND_NEAR
     if found == FOUND_NONE:
         closest = [a for a in aligned
                    if a.matched >= CLOSEST_MIN_MATCHED and a.similarity >= CLOSEST_MIN_SIMILARITY][:1]
@@ -587,12 +617,19 @@ def verify(raw_quote: str, corpus: SourceCorpus, party: str | None = None) -> Ve
     party_match = None
     if party is not None and found != FOUND_NONE:
         ours = [x for x in matches if x.party == party]
-        party_match = bool(ours)
+        # an exact quote is the claimed party's only if its exact words are there
+        party_match = any(x.exact for x in ours) if found == FOUND_EXACT else bool(ours)
         matches = ours + [x for x in matches if x.party != party]
+        if found == FOUND_EXACT and not party_match:
+            matches = [x for x in matches if x.exact] + [x for x in matches if not x.exact]
     notice = _notice(found, party, party_match, matches, parties)
     return Verdict(found=found, claimed_party=party, party_match=party_match, matches=tuple(matches[:MAX_MATCHES]),
                    quote=quote.text.strip(), quote_words=len(quote.words), notice=notice, notes=quote.notes,
                    parties=parties, total_matches=len(matches) if found != FOUND_NONE else 0)
+
+
+def _is_near(a: _Alignment) -> bool:
+    return a.similarity >= NEAR_THRESHOLD and a.matched >= MIN_NEAR_MATCHED
 
 
 def _notice(found: str, party: str | None, party_match: bool | None, matches: list[Match],
@@ -616,6 +653,11 @@ def _notice(found: str, party: str | None, party_match: bool | None, matches: li
             text += f" Nærmere hos {best.party} (likhet {best.similarity * 100:.0f} %)."
         return text
     missing = f" ({party} har ingen dokumenter i kildene)" if party not in parties else ""
+    ours = [m for m in matches if m.party == party]
+    if ours:  # exact elsewhere, near in the claimed party's documents
+        where = _join(sorted({m.party for m in matches if m.exact}))
+        return (f"Sitatet finnes ordrett, men hos {where}, ikke hos {party}. Hos {party} finnes det nesten "
+                f"ordrett (likhet {ours[0].similarity * 100:.0f} %).")
     return f"Sitatet finnes {how}, men hos {where}, ikke hos {party}{missing}."
 
 

@@ -4,7 +4,8 @@
 functions, so importing this module is cheap. All HTML comes from :mod:`chatbot.cards`, which
 escapes every piece of outside text.
 
-Machines use the one public endpoint ``/ask`` (and ``/compare``); the page's own event
+Machines use the public endpoints ``/ask``, ``/compare`` and ``/chat`` (a conversation turn with
+its ``history``: follow-up questions, :mod:`chatbot.chat`); the page's own event
 handlers are private (not in the API docs, not callable by the Gradio clients).
 
 Citation → source: each citation is a link ``?source=FILE&start=N&end=M``. A plain click is
@@ -41,6 +42,8 @@ COMPARE_K = 3
 CONCURRENCY = 4  # events the queue runs at once; answering itself is serialised by a lock
 QUEUE_SIZE = 256  # events waiting beyond that are refused with "queue full"
 TAB_CHAT = "samtale"
+LITERAL_LABEL = {"nb": "Søk på ordene slik de står: «{q}»", "nn": "Søk på orda slik dei står: «{q}»",
+                 "en": "Search the words as typed: «{q}»"}
 TAB_SOURCES = "kilder"
 
 EXAMPLES = (
@@ -352,7 +355,9 @@ def build_ui(bot: "Chatbot", handlers: WebHandlers | None = None) -> "gr.Blocks"
             history = list(history or []) + [html]
             searched = reading.interpreted if reading is not None else (q or "").strip()
             rewritten = bool(reading is not None and reading.context_used)
-            return (cards.transcript(history), history, "", searched or last, conv, gr.Button(visible=rewritten))
+            label = LITERAL_LABEL.get(reading.language if reading is not None else "nb", LITERAL_LABEL["nb"])
+            button = gr.Button(value=label.format(q=(q or "").strip()[:80]), visible=rewritten)
+            return (cards.transcript(history), history, "", searched or last, conv, button)
 
         def on_literal(checked, history, last, conv):
             """Search the last turn's words as typed, in place of the follow-up reading."""

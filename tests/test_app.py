@@ -75,7 +75,7 @@ def expected(bot: Chatbot, question: str, **kw) -> dict:
 
 def test_only_the_api_endpoints_are_public(client):
     info = client.view_api(return_format="dict", print_info=False)
-    assert set(info["named_endpoints"]) == {"/ask", "/compare"}
+    assert set(info["named_endpoints"]) == {"/ask", "/compare", "/chat"}
     assert not info["unnamed_endpoints"]
     params = [p["parameter_name"] for p in info["named_endpoints"]["/ask"]["parameters"]]
     assert params == ["question", "k", "party", "mode"]

@@ -240,6 +240,9 @@ def run_cli(args, *, bot=None, open_bot: OpenBot | None = None, out=None, err=No
 
     out = out or sys.stdout
     err = err or sys.stderr
+    if getattr(args, "conversations", None):
+        from . import conversations
+        return conversations.run_cli(args, bot=bot, out=out, err=err)
     k = args.k
     if not isinstance(k, int) or not 1 <= k <= 50:
         raise ChatbotError("--k must be between 1 and 50")

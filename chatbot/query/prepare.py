@@ -71,7 +71,7 @@ def prepare(question: str, party, parties: PartyDirectory, available: tuple[str,
     if missing:
         notices.append(missing_notice(missing, available))
     query = without_mentions(cleaned, mentions)
-    if not any(ch.isalnum() for ch in query):
+    if not any(ch.isalnum() for ch in query) or (mentions and not _has_topic(query)):
         if mentions:
             only = NOTICE_ONLY_PARTIES if len(named) > 1 else NOTICE_ONLY_PARTY
             notice = only.format(party=present[0] if present else named[0])
@@ -79,6 +79,13 @@ def prepare(question: str, party, parties: PartyDirectory, available: tuple[str,
             notice = NOTICE_NONE
         return Answer(question, False, " ".join(notices + [notice]), named, missing_parties=missing, mode=mode)
     return Prepared(question, query, detect_language(cleaned), named, requested or present, missing, tuple(notices))
+
+
+def _has_topic(query: str) -> bool:
+    """Whether anything but stopwords and question-frame words ("og", "hva mener", "what about") is left."""
+    from .terms import question_terms
+
+    return bool(question_terms(query, detect_language(query)))
 
 
 def requested_parties(party) -> tuple[str, ...]:

@@ -1,0 +1,399 @@
+"""The conversation evaluation: ``chatbot eval --conversations FILE [--json]``.
+
+A dialogue file has one JSON object per line (``eval/conversations/*.jsonl``)::
+
+    {"id": "t-rus-01", "corpus": "rusomsorg",
+     "turns": [{"q": "Hva vil Helsepartiet med sprøyterom?", "gold": [{"party": "Helsepartiet", "quote": "…"}],
+                "followup": false, "standalone": "Hva vil Helsepartiet med sprøyterom?", "answerable": true},
+               {"q": "og Venstre?", "gold": [], "followup": true,
+                "standalone": "Hva vil Venstre med sprøyterom?", "answerable": false}]}
+
+``corpus`` names a collection of ``eval/corpora/`` (its sources and its own index). Every turn
+is asked three ways, with the same gold and the usual relevance rule:
+
+- in the conversation (``chatbot.chat.take_turn``: the follow-up rules, then ``bot.ask``);
+- alone, as typed, without the conversation (what the chat did before follow-ups were read);
+- as the hand-written ``standalone`` question (the reference: what a perfect reading would get).
+
+Reported separately for follow-up turns and for standalone turns: success@1, MRR@10,
+recall@k and the other usual figures, abstention and false abstention; how often a follow-up
+was recognised (earlier turns changed the question), how often a standalone question was
+rewritten (it must not be), and the time the rules take per turn.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import ChatbotError
+from .records import GoldQuote, Outcome, Question, Returned
+from .relevance import Judge
+
+# (argparse attribute, group, figure with {k}, "min"/"max", option)
+FLOORS = (
+    ("min_followup_success1", "followup", "success@1", "min", "--min-followup-success1"),
+    ("min_followup_mrr", "followup", "mrr@10", "min", "--min-followup-mrr"),
+    ("min_followup_recall", "followup", "recall@{k}", "min", "--min-followup-recall"),
+    ("min_followup_abstention", "followup", "abstention", "min", "--min-followup-abstention"),
+    ("max_followup_false_abstention", "followup", "false_abstention", "max", "--max-followup-false-abstention"),
+    ("min_standalone_success1", "standalone", "success@1", "min", "--min-standalone-success1"),
+    ("min_recognised", "rules", "recognised", "min", "--min-recognised"),
+    ("max_rewritten", "rules", "wrongly_rewritten", "max", "--max-rewritten"),
+)
+SHOWN = ("success@1", "mrr@10", "recall@{k}", "gold_recall@{k}", "party@1", "abstention", "false_abstention")
+
+
+class DialoguesFileError(ChatbotError):
+    """A conversation file that cannot be read or is badly formed."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    q: str
+    gold: tuple[GoldQuote, ...]
+    followup: bool
+    standalone: str
+    answerable: bool
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    id: str
+    corpus: str
+    turns: tuple[Turn, ...]
+    line: int = 0
+
+
+def load_dialogues(path: Path) -> list[Dialogue]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DialoguesFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise DialoguesFileError(f"{path} is not UTF-8") from None
+    out: list[Dialogue] = []
+    seen: set[str] = set()
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        out.append(parse_dialogue(line, n, path))
+        if out[-1].id in seen:
+            raise DialoguesFileError(f"{path}:{n}: the id {out[-1].id!r} is used twice")
+        seen.add(out[-1].id)
+    if not out:
+        raise DialoguesFileError(f"{path} has no dialogues")
+    return out
+
+
+def parse_dialogue(line: str, n: int = 1, path: Path | str = "<dialogues>") -> Dialogue:
+    def bad(msg: str) -> DialoguesFileError:
+        return DialoguesFileError(f"{path}:{n}: {msg}")
+
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise bad(f"not JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise bad("each line must be a JSON object")
+    turns = data.get("turns")
+    if not isinstance(turns, list) or not turns:
+        raise bad('"turns" must be a non-empty list')
+    out = []
+    for i, t in enumerate(turns, 1):
+        if not isinstance(t, dict) or not isinstance(t.get("q"), str):
+            raise bad(f'turn {i} needs "q" (text)')
+        gold = t.get("gold", [])
+        if not isinstance(gold, list) or not all(isinstance(g, dict) and isinstance(g.get("party"), str)
+                                                 and isinstance(g.get("quote"), str) for g in gold):
+            raise bad(f'turn {i}: "gold" must be a list of {{"party", "quote"}}')
+        standalone = t.get("standalone", t["q"])
+        if not isinstance(standalone, str):
+            raise bad(f'turn {i}: "standalone" must be text')
+        followup = t.get("followup", i > 1)
+        answerable = t.get("answerable", bool(gold))
+        out.append(Turn(t["q"], tuple(GoldQuote(g["party"], g["quote"]) for g in gold), bool(followup), standalone,
+                        bool(answerable)))
+    return Dialogue(str(data.get("id") or f"line-{n}"), str(data.get("corpus") or "rusomsorg"), tuple(out), n)
+
+
+# --------------------------------------------------------------------------- running
+
+@dataclass(frozen=True)
+class TurnResult:
+    dialogue: str
+    index: int  # 0-based
+    turn: Turn
+    interpreted: str
+    context_used: bool
+    rule: str
+    rules_ms: float
+    chat: Outcome  # in the conversation
+    alone: Outcome  # the typed words alone
+    reference: Outcome  # the hand-written standalone question
+
+
+def _question(qid: str, text: str, turn: Turn, party: str | None, category: str) -> Question:
+    from ..querylang import detect_language
+
+    return Question(qid, text, detect_language(turn.standalone), category, party, turn.gold, turn.answerable, "test")
+
+
+def _outcome(q: Question, answer, found: dict) -> Outcome:
+    returned = tuple(Returned(rank=i, doc_id=h.passage.id, party=h.passage.party, text=h.passage.text,
+                              gold_hits=found.get(h.passage.id, frozenset()), score=h.score, dense=h.dense, bm25=h.bm25)
+                     for i, h in enumerate(answer.hits, 1)) if answer.answered else ()
+    return Outcome(q, bool(answer.answered), returned, float(answer.timings_ms.get("total", 0.0)))
+
+
+def run_dialogue(bot, dialogue: Dialogue, k: int = 5, mode: str = "hybrid", judge: Judge | None = None) -> list[TurnResult]:
+    from ..chat import Conversation, take_turn
+
+    depth = max(k, 10)
+    judge = judge or Judge(bot.answerer.index.passages)
+    conversation = Conversation()
+    out = []
+    for i, turn in enumerate(dialogue.turns):
+        qid = f"{dialogue.id}#{i + 1}"
+        named = list(dict.fromkeys(m.party for m in bot.answerer.parties.find(turn.standalone)))
+        party = named[0] if len(named) == 1 else None
+        category = "followup" if turn.followup else "standalone"
+        base = _question(qid, turn.q, turn, party, category)
+        found = judge.judge(base) if turn.answerable else {}
+        chat_turn = take_turn(bot, conversation, turn.q, k=depth, mode=mode)
+        alone = bot.ask(turn.q, k=depth, mode=mode)
+        reference = bot.ask(turn.standalone, k=depth, mode=mode)
+        out.append(TurnResult(
+            dialogue.id, i, turn, chat_turn.reading.interpreted, chat_turn.reading.context_used, chat_turn.reading.kind,
+            chat_turn.rules_ms, _outcome(base, chat_turn.answer, found),
+            _outcome(base._replace(q=turn.q), alone, found),
+            _outcome(base._replace(q=turn.standalone), reference, found)))
+    return out
+
+
+def judgements_of(results: list[TurnResult], judges: dict) -> dict:
+    return {r.chat.question.id: judges[r.dialogue].judge(r.chat.question) for r in results if r.turn.answerable}
+
+
+def summarise(results: list[TurnResult], judgements: dict, k: int) -> dict:
+    from .runner import aggregate, per_query_values
+
+    def figs(outcomes: list[Outcome]) -> dict:
+        if not outcomes:
+            return {"n_questions": 0}
+        return aggregate(outcomes, per_query_values(outcomes, judgements, k), k)
+
+    follow = [r for r in results if r.turn.followup]
+    alone = [r for r in results if not r.turn.followup]
+    later = [r for r in alone if r.index > 0]
+    unanswerable_follow = [r for r in follow if not r.turn.answerable]
+    mean = lambda xs: (sum(xs) / len(xs)) if xs else None  # noqa: E731
+    kinds: dict[str, int] = {}
+    for r in follow:
+        kinds[r.rule] = kinds.get(r.rule, 0) + 1
+    rules = {
+        "recognised": mean([1.0 if r.context_used else 0.0 for r in follow]),
+        "wrongly_rewritten": mean([1.0 if r.context_used else 0.0 for r in alone]),
+        "wrongly_rewritten_after_first": mean([1.0 if r.context_used else 0.0 for r in later]),
+        "interpreted_as_written": mean([1.0 if _same(r.interpreted, r.turn.standalone) else 0.0 for r in follow]),
+        "abstention_party_without_topic": mean([0.0 if r.chat.answered else 1.0 for r in unanswerable_follow]),
+        "rules_ms_mean": mean([r.rules_ms for r in results]),
+        "rules_ms_median": _median([r.rules_ms for r in results]),
+        "rules_ms_max": max((r.rules_ms for r in results), default=None),
+        "n_followup": len(follow), "n_standalone": len(alone), "n_standalone_after_first": len(later),
+        "followup_rules": dict(sorted(kinds.items())),
+    }
+    out = {
+        "followup": figs([r.chat for r in follow]),
+        "followup_alone": figs([r.alone for r in follow]),
+        "followup_reference": figs([r.reference for r in follow]),
+        "standalone": figs([r.chat for r in alone]),
+        "standalone_alone": figs([r.alone for r in alone]),
+        "standalone_reference": figs([r.reference for r in alone]),
+        "all": figs([r.chat for r in results]),
+        "rules": rules,
+    }
+    by_lang: dict[str, list[TurnResult]] = {}
+    for r in follow:
+        by_lang.setdefault(r.chat.question.lang, []).append(r)
+    out["followup_by_lang"] = {lang: figs([r.chat for r in rs]) for lang, rs in sorted(by_lang.items())}
+    return out
+
+
+def _median(xs: list[float]) -> float | None:
+    xs = sorted(xs)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def _same(a: str, b: str) -> bool:
+    norm = lambda s: " ".join(s.casefold().replace("?", " ").replace(".", " ").split())  # noqa: E731
+    return norm(a) == norm(b)
+
+
+def misses(results: list[TurnResult], judgements: dict) -> list[dict]:
+    """Follow-up turns the conversation got wrong: an answerable turn whose first passage misses,
+    or an unanswerable one that was answered."""
+    out = []
+    for r in results:
+        if not r.turn.followup:
+            continue
+        first = r.chat.returned[0].relevant if r.chat.returned else False
+        wrong = (r.turn.answerable and not first) or (not r.turn.answerable and r.chat.answered)
+        if wrong:
+            out.append({"id": r.chat.question.id, "q": r.turn.q, "interpreted": r.interpreted, "rule": r.rule,
+                        "standalone": r.turn.standalone, "answerable": r.turn.answerable,
+                        "answered": r.chat.answered,
+                        "reference_first_hit": bool(r.reference.returned and r.reference.returned[0].relevant)})
+    for r in results:
+        if not r.turn.followup and r.context_used:
+            out.append({"id": r.chat.question.id, "q": r.turn.q, "interpreted": r.interpreted, "rule": r.rule,
+                        "standalone": r.turn.standalone, "rewritten_standalone": True})
+    return out
+
+
+# --------------------------------------------------------------------------- command line
+
+def check_floors(summary: dict, args, k: int) -> list[str]:
+    from .runner import check_floors as usual
+
+    failed = []
+    for attr, group, name, kind, option in FLOORS:
+        floor = getattr(args, attr, None)
+        if floor is None:
+            continue
+        name = name.format(k=k)
+        value = summary.get(group, {}).get(name)
+        label = f"{group} {name}" if group != "rules" else name
+        if value is None:
+            failed.append(f"{label} is undefined but {option} {floor:g} is set")
+        elif kind == "min" and value < floor:
+            failed.append(f"{label} {value:.3f} is below the floor {option} {floor:g}")
+        elif kind == "max" and value > floor:
+            failed.append(f"{label} {value:.3f} is above the ceiling {option} {floor:g}")
+    failed.extend(f"all turns: {f}" for f in usual(summary["all"], args, k))  # --min-success1 … over every turn
+    return failed
+
+
+def text_report(summary: dict, meta: dict, k: int, missed: list[dict]) -> str:
+    names = [n.format(k=k) for n in SHOWN]
+    head = f"{'turns':<34}" + "".join(f"{n:>17}" for n in names) + f"{'n':>6}"
+    lines = [f"conversations: {meta['file']} ({meta['dialogues']} dialogues, {meta['turns']} turns), k={k}, "
+             f"mode {meta['mode']}, model {meta['model']}", "", head]
+    rows = (("follow-up, in the conversation", "followup"), ("follow-up, alone as typed", "followup_alone"),
+            ("follow-up, hand-written standalone", "followup_reference"),
+            ("standalone, in the conversation", "standalone"), ("standalone, alone", "standalone_alone"),
+            ("standalone, hand-written", "standalone_reference"))
+    for label, key in rows:
+        f = summary[key]
+        cells = "".join(f"{_fmt(f.get(n)):>17}" for n in names)
+        lines.append(f"{label:<34}{cells}{f.get('n_questions', 0):>6}")
+    r = summary["rules"]
+    lines += ["",
+              f"follow-ups recognised: {_fmt(r['recognised'])} of {r['n_followup']}; read exactly as hand-written: "
+              f"{_fmt(r['interpreted_as_written'])}; rules used: "
+              + ", ".join(f"{kind} {n}" for kind, n in r["followup_rules"].items()),
+              f"standalone questions rewritten: {_fmt(r['wrongly_rewritten'])} of {r['n_standalone']} "
+              f"({_fmt(r['wrongly_rewritten_after_first'])} of the {r['n_standalone_after_first']} after a first turn)",
+              f"abstention on follow-ups the sources cannot answer: {_fmt(r['abstention_party_without_topic'])}",
+              f"time of the follow-up rules per turn: median {_fmt(r['rules_ms_median'], 3)} ms, mean {_fmt(r['rules_ms_mean'], 3)} ms, "
+              f"max {_fmt(r['rules_ms_max'], 3)} ms (the first turn loads the word lists)"]
+    if summary.get("followup_by_lang"):
+        lines.append("follow-up success@1 by language: " + ", ".join(
+            f"{lang} {_fmt(f.get('success@1'))} (n={f.get('n_questions')})" for lang, f in summary["followup_by_lang"].items()))
+    if missed:
+        lines += ["", "misses:"]
+        for m in missed:
+            if m.get("rewritten_standalone"):
+                lines.append(f"  {m['id']}: standalone rewritten: «{m['q']}» -> «{m['interpreted']}»")
+            else:
+                lines.append(f"  {m['id']} [{m['rule']}]: «{m['q']}» -> «{m['interpreted']}» (written: «{m['standalone']}»"
+                             f"{'' if m['answerable'] else ', unanswerable, answered'})")
+    return "\n".join(lines)
+
+
+def _fmt(v, digits: int = 2) -> str:
+    return "–" if v is None else f"{v:.{digits}f}"
+
+
+def run_cli(args, *, bot=None, open_bot: Callable | None = None, out=None, err=None) -> int:
+    """``chatbot eval --conversations FILE``. Tests pass ``bot`` (used for every collection) or
+    ``open_bot(corpus) -> Chatbot``."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    k = args.k
+    if not isinstance(k, int) or not 1 <= k <= 50:
+        raise ChatbotError("--k must be between 1 and 50")
+    path = Path(args.conversations)
+    dialogues = load_dialogues(path)
+    bots: dict[str, object] = {}
+
+    def get(corpus: str):
+        if corpus not in bots:
+            if bot is not None:
+                bots[corpus] = bot
+            elif open_bot is not None:
+                bots[corpus] = open_bot(corpus)
+            else:
+                bots[corpus] = _open(corpus, args, bots)
+        return bots[corpus]
+
+    judges: dict[str, Judge] = {}
+    results: list[TurnResult] = []
+    t0 = time.perf_counter()
+    for d in dialogues:
+        b = get(d.corpus)
+        if id(b) not in judges:
+            judges[id(b)] = Judge(b.answerer.index.passages)
+        results.extend(run_dialogue(b, d, k, args.mode, judges[id(b)]))
+        for r in results[-len(d.turns):]:
+            judges.setdefault(r.dialogue, judges[id(b)])
+    judgements = judgements_of(results, judges)
+    unreachable = sorted(r.chat.question.id for r in results if r.turn.answerable and not judgements.get(r.chat.question.id))
+    if unreachable:
+        print(f"eval: warning: no passage of the index hits the gold of {len(unreachable)} turn(s): "
+              f"{', '.join(unreachable)}", file=err)
+    summary = summarise(results, judgements, k)
+    model = next(iter(bots.values())).embedder.model_id if bots else ""
+    meta = {"file": str(path), "dialogues": len(dialogues), "turns": len(results), "mode": args.mode, "model": model,
+            "seconds": round(time.perf_counter() - t0, 1)}
+    missed = misses(results, judgements)
+    if args.json:
+        turns = [{"id": r.chat.question.id, "q": r.turn.q, "followup": r.turn.followup, "interpreted": r.interpreted,
+                  "context_used": r.context_used, "rule": r.rule, "answered": r.chat.answered,
+                  "first_hit": bool(r.chat.returned and r.chat.returned[0].relevant),
+                  "reference_first_hit": bool(r.reference.returned and r.reference.returned[0].relevant),
+                  "alone_first_hit": bool(r.alone.returned and r.alone.returned[0].relevant)} for r in results]
+        print(json.dumps({**meta, "k": k, **summary, "misses": missed, "turns_detail": turns}, ensure_ascii=False,
+                         indent=1, default=str), file=out)
+    else:
+        print(text_report(summary, meta, k, missed), file=out)
+    failed = check_floors(summary, args, k)
+    if failed:
+        print("chatbot: eval --conversations: " + "; ".join(failed), file=err)
+        return 1
+    return 0
+
+
+def _open(corpus_name: str, args, bots: dict):
+    from .. import embedders as embedders_mod
+    from ..e5convert import default_cache_dir
+    from ..service import Chatbot
+    from . import corpora as corpora_mod
+    from .crosscorpus import index_dir_for
+
+    corpus = corpora_mod.select(corpus_name)[0]
+    if corpus.sealed:
+        raise ChatbotError(f"collection {corpus.name} is sealed; conversations are not run on it")
+    embedder = next((b.embedder for b in bots.values()), None)
+    if embedder is None:
+        embedder = embedders_mod.make_embedder(getattr(args, "model", None), backend=getattr(args, "backend", None))
+        embedder.warm_up()
+    return Chatbot.open(sources_dir=corpus.sources, index_dir=index_dir_for(corpus, default_cache_dir(), embedder.model_id),
+                        embedder=embedder, progress=None)

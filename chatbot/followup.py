@@ -1,0 +1,483 @@
+"""Follow-up questions: read a chat turn in the light of the turns before it, by transparent rules.
+
+No text is generated. A follow-up is rewritten into the standalone question a person would
+have asked, from pieces that are already there: the party names of the party directory
+(``sources/parties.toml``), the previous question's own words, and a fixed question frame
+("Hva mener {parti} om {tema}?"). The rules look at what the turn itself contains:
+
+- the parties it names (the party directory), or a group ("de andre", "begge", "the other party");
+- a reference to the parties in play ("de", "dem", "partiet", "they", "them", "their");
+- a request to compare ("Er de enige?", "Do they agree?", "Hva er forskjellen?");
+- whether it has a topic of its own: content words with weight (``chatbot.query.terms``:
+  rarity in general language), after the follow-up's own framing words are set aside;
+- a follow-up opening ("og …", "hva med …", "what about …", "and …").
+
+Rules, in order (``Rules.read``):
+
+1. No earlier turn, or nothing to refer to: the question stands as asked (``standalone``).
+2. A request to compare: the parties named, else the parties in play (the turns on the same
+   topic, else the parties of the last answer, else every party), on the turn's own topic or
+   the previous one (``compare``).
+3. A party named (or a group), no topic of its own: the previous question for that party
+   (``party_swap``). A named party with a topic of its own is a complete question.
+4. A reference (pronoun), no party named: the parties in play put in place of the pronoun, on
+   the turn's own topic, or the previous question for them when it has none (``reference``).
+5. A follow-up opening with a topic of its own and no party: the previous question's parties on
+   the new topic (``topic_swap``); when the previous question named no party, nothing carries
+   over and the question stands as asked.
+6. Anything else stands as asked: context never leaks into a question that stands on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+from .parties import PartyDirectory
+from .querylang import detect_language
+from .query.prepare import without_mentions
+from .query.terms import FRAME_WORDS, question_terms
+from .textnorm import clean_question, fold, tokens, valid_text
+
+STANDALONE = "standalone"
+PARTY_SWAP = "party_swap"
+TOPIC_SWAP = "topic_swap"
+REFERENCE = "reference"
+COMPARE = "compare"
+LITERAL = "literal"  # the user asked for the words as typed
+KINDS = (STANDALONE, PARTY_SWAP, TOPIC_SWAP, REFERENCE, COMPARE, LITERAL)
+
+# A topic of its own: the content words' weights (rarity) add up to at least this.
+MIN_TOPIC_WEIGHT = 1.0
+
+# Words that frame a follow-up rather than name a topic (general, in bokmål, nynorsk and English).
+FILLER = frozenset("""
+og and men but enn så da då også òg too also as well then again more mer meir else other others
+rest resten ellers elles samme same gjøre gjere gjør gjer do done doing synes syns synest tykkjer tenker
+tenkjer meining meininga mening meningen meninger standpunkt standpunktet standpunkta syn synet opinion
+opinions stance idea ideas view views side sider sides ok okay takk thanks thank please vær så snill gjerne
+supports support støtter støttar går inn for imot mot against favour favor one ones thing things sak saken
+saka
+""".split())
+
+# Asking to compare (the stem of each word is enough: "enig", "enige", "uenige" …).
+COMPARE_WORDS = frozenset("""
+enig enige einig einige uenig uenige ueinig ueinige forskjell forskjellen forskjeller forskjellene skilnad
+skilnaden skilnader skilnadene sammenlign sammenlikn samanlikn samanlikne sammenligne sammenlikne agree
+agrees agreed disagree disagrees differ differs difference differences compare comparison contrast
+""".split())
+
+# Pronouns that point at the parties in play. "de"/"dei" also serve as articles ("de fleste"),
+# so they count only right after a verb or at the end ("vil de …", "hva mener de om …", "er de enige").
+PRONOUNS_ALWAYS = frozenset("dem deres deira they them their theirs".split())
+PRONOUNS_AFTER_VERB = frozenset("de dei".split())
+POSSESSIVE = frozenset("deres deira their theirs".split())
+VERBS_BEFORE_PRONOUN = frozenset("""
+vil mener meiner sier seier ønsker ønskjer er har synes syns synest tenker tenkjer foreslår gjer gjør
+skal kan bør går støtter støttar vel mente sa ville
+""".split())
+SINGULAR_REFERENCES = (r"\bpartiet\b", r"\bthe party\b", r"\bthis party\b", r"\bthat party\b", r"\bsame party\b")
+
+# Groups of parties, relative to the parties in play.
+_OTHER = re.compile(r"\b(?:de|dei|det|den|dem)\s+andre\b|\bthe\s+others?\b|\bthe\s+rest\b|\bresten\b|\bother\s+part(?:y|ies)\b",
+                    re.IGNORECASE)
+_BOTH = re.compile(r"\bbegge\b|\bboth\b", re.IGNORECASE)
+_ALL = re.compile(r"\balle\b|\ball\b|\bpartiene\b|\bpartia\b|\bparties\b|\beveryone\b|\beverybody\b", re.IGNORECASE)
+
+# A follow-up opening: the first words of the turn.
+_OPENING = re.compile(
+    r"^\s*(?:og|and|men|but|så|then|også|also|"
+    r"hva\s+med|kva\s+med|hva\s+om|kva\s+om|hva\s+så\s+med|kva\s+så\s+med|"
+    r"what\s+about|how\s+about|and\s+what\s+about|and\s+how\s+about|"
+    r"enn|same\s+for|samme\s+for|likeså)\b",
+    re.IGNORECASE)
+_CUE_WORDS = frozenset("og and men but så then også also hva kva med om what how about enn same samme for likeså".split())
+
+# Language hints for turns too short to tell ("begge?", "both?"): inherit the previous turn's.
+_NB_HINTS = frozenset("og om hva med vil mener er de dem deres hvem hvilke partiet partiene begge andre enige forskjellen".split())
+_NN_HINTS = frozenset("kva kven korleis kvifor meiner seier dei deira ikkje eg ho partia einige skilnaden òg".split())
+_EN_HINTS = frozenset("and what about the they them their both others do does agree difference how who which party".split())
+_WHO = re.compile(r"^\s*(?:hvem|kven|who|hvilket\s+parti|kva\s+parti|which\s+party|what\s+party)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[\s?!.…]+$")
+
+TEMPLATES = {
+    "nb": ("Hva mener {parties} om {topic}?", "Hva mener partiene om {topic}?"),
+    "nn": ("Kva meiner {parties} om {topic}?", "Kva meiner partia om {topic}?"),
+    "en": ("What does {parties} say about {topic}?", "What do the parties say about {topic}?"),
+}
+INTERPRETED_AS = {"nb": "Tolket som: «{q}»", "nn": "Tolka som: «{q}»", "en": "Interpreted as: «{q}»"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the rules keep of an earlier turn."""
+
+    question: str  # as the user typed it
+    interpreted: str  # the standalone question searched
+    parties: tuple[str, ...]  # the parties that question is about (named or carried over); () = all
+    shown: tuple[str, ...] = ()  # parties whose passages the answer showed, best first
+    language: str = "nb"  # "nb", "nn" or "en"
+    topic: str = ""  # the topic phrase of the interpreted question ("bolig for rusavhengige")
+    topic_key: frozenset[str] = frozenset()  # its content words, to tell the same topic
+    who: bool = False  # the question asked which party ("Hvem vil …?"): "they" is the party that answered
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one turn was read: the question actually searched, and why."""
+
+    question: str  # as typed
+    interpreted: str  # the standalone question searched
+    parties: tuple[str, ...]  # parties the searched question is about; () = all
+    context_used: bool  # earlier turns changed the question
+    kind: str  # one of KINDS
+    compare: tuple[str, ...] = ()  # for a compare request: the parties side by side
+    language: str = "nb"
+    topic: str = ""  # the topic phrase searched
+    topic_from_context: bool = False
+    parties_from_context: bool = False
+    signals: tuple[str, ...] = field(default=(), compare=False)  # what the rules saw, for display and tests
+
+    def note(self) -> str | None:
+        """'Tolket som: «…»' / 'Interpreted as: «…»' when earlier turns changed the question."""
+        if not self.context_used:
+            return None
+        return INTERPRETED_AS.get(self.language, INTERPRETED_AS["nb"]).format(q=self.interpreted)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["parties"] = list(self.parties)
+        out["compare"] = list(self.compare)
+        out["signals"] = list(self.signals)
+        return out
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one turn contains, before any context."""
+
+    text: str  # cleaned
+    language: str
+    mentions: tuple  # PartyMention
+    named: tuple[str, ...]
+    rest: str  # the text with party names cut out
+    group: str | None  # "other", "both", "all"
+    pronoun: bool  # "de", "dem", "they", "partiet" …
+    compare: bool
+    opening: bool  # "og …", "what about …"
+    topic: str  # the topic phrase ('' when none)
+    topic_weight: float
+    language_hinted: bool
+
+
+class Rules:
+    """The follow-up rules over one party directory and the parties that have sources."""
+
+    def __init__(self, directory: PartyDirectory, available: Sequence[str], max_chars: int = 2000):
+        self.directory = directory
+        self.available = tuple(available)
+        self.max_chars = max_chars  # as the answerer: a longer question is cut
+
+    # ------------------------------------------------------------------ parsing
+
+    def parse(self, question: str) -> Parsed:
+        text = clean_question(valid_text(question if isinstance(question, str) else ""))
+        if len(text) > self.max_chars:
+            text = text[:self.max_chars].rsplit(" ", 1)[0] or text[:self.max_chars]
+        mentions = tuple(self.directory.find(text))
+        named = tuple(dict.fromkeys(m.party for m in mentions))
+        rest = without_mentions(text, mentions)
+        lower = rest.casefold()
+        words = re.findall(r"[^\W_]+(?:[-'’][^\W_]+)*", lower)
+        language = _language(text, words)
+        group = "other" if _OTHER.search(rest) else "both" if _BOTH.search(rest) else "all" if _ALL.search(rest) else None
+        pronoun = _has_pronoun(words) or any(re.search(p, lower) for p in SINGULAR_REFERENCES)
+        # "enige", "difference" …; "samme"/"same" only with a pronoun or group ("Mener de det samme?")
+        compare = any(w in COMPARE_WORDS for w in words) or (
+            any(w in ("samme", "same", "likt", "alike") for w in words) and (pronoun or group is not None))
+        opening = bool(_OPENING.match(rest)) if rest else bool(_OPENING.match(text))
+        topic, weight = self.topic_of(rest, language)
+        hinted = any(w in _NB_HINTS or w in _NN_HINTS or w in _EN_HINTS for w in words) or bool(re.search(r"[æøå]", text, re.I))
+        return Parsed(text, language, mentions, named, rest, group, pronoun, compare, opening, topic, weight, hinted)
+
+    def topic_of(self, rest: str, language: str) -> tuple[str, float]:
+        """The topic phrase of a question with the party names cut out: from its first content
+        word to the end ("Hva mener om bolig for rusavhengige?" -> "bolig for rusavhengige"),
+        with the weight of its content words."""
+        lang = "en" if language == "en" else "nb"
+        spans = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[^\W_]+(?:[-'’/][^\W_]+)*", rest)]
+        start = end = None
+        weight = 0.0
+        for i, (s, e, word) in enumerate(spans):
+            lower = word.casefold()
+            if _is_filler(lower) or (lower in PRONOUNS_ALWAYS | PRONOUNS_AFTER_VERB) or lower in COMPARE_WORDS:
+                continue
+            if lower in ("partiet", "party", "andre", "other", "others", "begge", "both"):
+                continue
+            terms = question_terms(word, lang)
+            if not terms:
+                continue
+            weight += sum(t.weight for t in terms)
+            if start is None:
+                start = s
+            end = e
+        if start is None:
+            return "", 0.0
+        phrase = _SENTENCE_END.sub("", rest[start:end]).strip(" ,;:-–")
+        return phrase, weight
+
+    def context(self, reading: Reading, shown: Sequence[str] = ()) -> Context:
+        """What to keep of a turn once it has been answered."""
+        topic = reading.topic
+        parsed = self.parse(reading.interpreted)
+        if not topic:
+            topic = parsed.topic
+        key = frozenset(t.text for t in question_terms(topic, "en" if reading.language == "en" else "nb"))
+        return Context(reading.question, reading.interpreted, reading.parties, tuple(dict.fromkeys(shown)),
+                       reading.language, topic, key, bool(_WHO.match(reading.interpreted)))
+
+    # ------------------------------------------------------------------ the rules
+
+    def literal(self, question: str) -> Reading:
+        """The question searched as typed (the user's choice)."""
+        p = self.parse(question)
+        return Reading(question, p.text or question, p.named, False, LITERAL, language=p.language, topic=p.topic)
+
+    def read(self, question: str, history: Sequence[Context] = ()) -> Reading:
+        p = self.parse(question)
+        # the latest turn with a topic (a turn such as "ok" or "Helsepartiet?" alone is skipped)
+        with_topic = [c for c in history if c.topic]
+        history = with_topic
+        last = history[-1] if history else None
+        language = p.language if (p.language_hinted or last is None) else last.language
+        if last is not None and last.language == "nn" and language == "nb" and not _bokmaal_only(p.text):
+            language = "nn"  # "og Fjordpartiet?" after a nynorsk turn stays nynorsk
+        own_topic = p.topic_weight >= MIN_TOPIC_WEIGHT
+        signals = tuple(s for s, on in (("named", bool(p.named)), ("group:" + (p.group or ""), p.group is not None),
+                                       ("pronoun", p.pronoun), ("compare", p.compare), ("opening", p.opening),
+                                       ("topic", own_topic)) if on)
+
+        def fresh(kind: str = STANDALONE, compare: tuple[str, ...] = ()) -> Reading:
+            return Reading(question, p.text or question, p.named, False, kind, compare, language, p.topic, signals=signals)
+
+        if last is None:
+            if p.compare and len(p.named) >= 2:
+                return fresh(COMPARE, p.named)
+            if p.compare and p.group == "all":
+                return fresh(COMPARE, self.available)
+            return fresh()
+
+        # 2. a request to compare
+        if p.compare:
+            parties = self._group_parties(p.group, history) if p.group and p.group != "all" else ()
+            if p.group == "all" and not p.named:
+                parties = self.available
+            parties = tuple(dict.fromkeys(p.named + parties))
+            from_context = False
+            if len(parties) < 2 and p.group != "all":
+                parties = tuple(dict.fromkeys(parties + self._in_play(history)))
+                from_context = True
+            if len(parties) < 2:
+                parties = tuple(dict.fromkeys(parties + last.shown))
+                from_context = True
+            if len(parties) < 2:
+                parties = self.available
+            topic, topic_ctx = (p.topic, False) if own_topic else (last.topic, True)
+            if not topic:
+                return fresh()
+            if not (from_context or topic_ctx or p.group in ("other", "both")):
+                return fresh(COMPARE, parties)
+            interpreted = self._ask(language, parties, topic, last, topic_ctx)
+            return Reading(question, interpreted, parties, True, COMPARE, parties, language, topic,
+                           topic_ctx, from_context, signals)
+
+        # 3. a party named or a group
+        if p.named or p.group in ("other", "both") or (p.group == "all" and not own_topic and not p.pronoun):
+            if p.named:
+                parties, from_context = p.named, False
+                if p.group in ("other", "both"):  # "Venstre og de andre?"
+                    parties = tuple(dict.fromkeys(p.named + self._group_parties(p.group, history)))
+                    from_context = True
+            elif p.group == "all":
+                parties, from_context = (), True
+            else:
+                parties, from_context = self._group_parties(p.group, history), True
+            if own_topic and not from_context:
+                return fresh()  # a complete question: a party and a topic of its own
+            topic, topic_ctx = (p.topic, False) if own_topic else (last.topic, True)
+            interpreted = self._ask(language, parties, topic, last, topic_ctx)
+            return Reading(question, interpreted, parties, True, PARTY_SWAP, (), language, topic,
+                           topic_ctx, from_context, signals)
+
+        # 4. a reference to the parties in play
+        if p.pronoun:
+            parties = self._referred(history)
+            if not parties:
+                return fresh()
+            if own_topic:
+                interpreted = _replace_pronouns(p.text, _join(parties, language), language, len(parties))
+                return Reading(question, interpreted, parties, True, REFERENCE, (), language, p.topic,
+                               False, True, signals)
+            interpreted = self._ask(language, parties, last.topic, last, True)
+            return Reading(question, interpreted, parties, True, REFERENCE, (), language, last.topic,
+                           True, True, signals)
+
+        # 5. a follow-up opening with a new topic: the previous parties on it
+        if p.opening and own_topic and last.parties:
+            interpreted = self._ask(language, last.parties, p.topic, last, False)
+            return Reading(question, interpreted, last.parties, True, TOPIC_SWAP, (), language, p.topic,
+                           False, True, signals)
+
+        # 6. everything else stands as asked
+        return fresh()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _in_play(self, history: Sequence[Context]) -> tuple[str, ...]:
+        """The parties of the latest turns on the latest topic, oldest first ("V om bolig", "og H?" -> V, H)."""
+        last = history[-1]
+        chain: list[str] = []
+        for c in reversed(history):
+            if c.topic_key != last.topic_key and c is not last:
+                break
+            chain[:0] = [x for x in c.parties if x not in chain]
+        return tuple(dict.fromkeys(chain))
+
+    def _referred(self, history: Sequence[Context]) -> tuple[str, ...]:
+        """The parties a pronoun points at: the previous question's, else who answered it."""
+        last = history[-1]
+        if last.parties:
+            return last.parties
+        if last.who and last.shown:
+            return last.shown[:1]
+        return last.shown
+
+    def _group_parties(self, group: str | None, history: Sequence[Context]) -> tuple[str, ...]:
+        in_play = self._in_play(history) or history[-1].shown[:1]
+        if group == "other":
+            others = tuple(x for x in self.available if x not in in_play)
+            return others or tuple(x for x in self.available if x not in history[-1].parties) or self.available
+        if group == "both":
+            if len(self.available) == 2 or len(in_play) < 2:
+                chosen = self.available if len(self.available) == 2 or not in_play else in_play
+                return tuple(dict.fromkeys([x for x in in_play if x in chosen] + list(chosen)))
+            return in_play
+        return ()
+
+    def _ask(self, language: str, parties: tuple[str, ...], topic: str, last: Context, reuse_last: bool) -> str:
+        """The standalone question: the previous question with the parties put in, when it named
+        parties and is in the same language; else the frame of the language on the topic."""
+        if reuse_last and last.language == language:
+            swapped = self._swap_parties(last.interpreted, parties, language)
+            if swapped:
+                return swapped
+        many, none = TEMPLATES.get(language, TEMPLATES["nb"])
+        if not parties:
+            return none.format(topic=topic)
+        text = many.format(parties=_join(parties, language), topic=topic)
+        if language == "en" and len(parties) > 1:
+            text = text.replace("What does ", "What do ", 1)
+        return text
+
+    def _swap_parties(self, question: str, parties: tuple[str, ...], language: str) -> str | None:
+        mentions = self.directory.find(question)
+        if not mentions or not parties:
+            return None
+        first, last = mentions[0], mentions[-1]
+        between = question[first.end:last.start] if len(mentions) > 1 else ""
+        if len(mentions) > 1 and re.sub(r"\b(?:og|and|eller|or|the)\b|[,\s&]", "", between, flags=re.I):
+            return None  # the parties are apart in the sentence ("Er Venstre enig med Høyre …"): use the frame
+        name = _join(parties, language)
+        alias = last.alias
+        if alias.endswith("s") and not last.party.endswith("s") and alias[:-1].casefold() == last.party.casefold():
+            name += "s"  # genitive: "Venstres" -> "Helsepartiets"
+        elif alias.endswith(("'s", "’s")):
+            name += "'s"
+        out = question[:first.start] + name + question[last.end:]
+        if language == "en":
+            out = re.sub(r"\b(does|do)(\s+)(?=" + re.escape(name) + ")", "do\\2" if len(parties) > 1 else "does\\2", out, count=1)
+        return out
+
+
+def _is_filler(lower: str) -> bool:
+    lower = re.split(r"['’]", lower)[0]  # "what's" -> "what"
+    return lower in FILLER or lower in FRAME_WORDS or fold(lower) in FILLER or lower in _CUE_WORDS or not tokens(lower)
+
+
+def _has_pronoun(words: list[str]) -> bool:
+    for i, w in enumerate(words):
+        if w in PRONOUNS_ALWAYS:
+            return True
+        if w in PRONOUNS_AFTER_VERB:
+            nxt = words[i + 1] if i + 1 < len(words) else None
+            prev = words[i - 1] if i > 0 else None
+            if nxt in ("andre", "fleste", "ulike", "forskjellige", "store", "små", "nye", "som"):
+                continue
+            if nxt is None or prev in VERBS_BEFORE_PRONOUN or i == 0:
+                return True
+    return False
+
+
+def _language(text: str, words: list[str]) -> str:
+    if any(w in _NN_HINTS for w in words) and not any(w in ("hva", "hvem", "hvordan", "ikke", "jeg") for w in words):
+        return "nn"
+    en = sum(w in _EN_HINTS for w in words)
+    nb = sum(w in _NB_HINTS for w in words)
+    if en != nb and not re.search(r"[æøå]", text, re.IGNORECASE):
+        return "en" if en > nb else "nb"
+    return detect_language(text)
+
+
+_BOKMAAL_ONLY = frozenset("hva hvem hvilke hvilket hvordan hvorfor ikke jeg mener sier de dem deres hun".split())
+
+
+def _bokmaal_only(text: str) -> bool:
+    return any(w in _BOKMAAL_ONLY for w in re.findall(r"[^\W_]+", text.casefold()))
+
+
+def _join(parties: Sequence[str], language: str) -> str:
+    parties = list(parties)
+    if len(parties) == 1:
+        return parties[0]
+    word = " and " if language == "en" else " og "
+    return ", ".join(parties[:-1]) + word + parties[-1]
+
+
+def _replace_pronouns(text: str, name: str, language: str, n: int) -> str:
+    """Put the parties' names in place of the pronouns that point at them."""
+    def one(m: re.Match) -> str:
+        w = m.group(0)
+        lw = w.casefold()
+        if lw in POSSESSIVE:
+            rep = name + ("'s" if language == "en" else "s")
+        else:
+            rep = name
+        return rep
+
+    words = list(re.finditer(r"[^\W_]+(?:[-'’][^\W_]+)*", text))
+    out, pos, done = [], 0, False
+    lowered = [w.group(0).casefold() for w in words]
+    for i, m in enumerate(words):
+        lw = lowered[i]
+        hit = lw in PRONOUNS_ALWAYS
+        if lw in PRONOUNS_AFTER_VERB:
+            hit = _has_pronoun(lowered[max(0, i - 1):i + 2]) if i > 0 else _has_pronoun(lowered[i:i + 2])
+        if lw == "partiet" or (lw == "party" and i > 0 and lowered[i - 1] in ("the", "this", "that", "same")):
+            hit = True
+        if not hit:
+            continue
+        start = m.start()
+        if lw == "party" and i > 0:
+            start = words[i - 1].start()
+        out.append(text[pos:start])
+        out.append(one(m))
+        pos = m.end()
+        done = True
+    out.append(text[pos:])
+    result = "".join(out) if done else text
+    if language == "en":
+        result = re.sub(r"\b(do|does)(\s+)(?=" + re.escape(name) + ")", ("do\\2" if n > 1 else "does\\2"), result, count=1, flags=re.I)
+        result = re.sub(r"\b(are|is)(\s+)(?=" + re.escape(name) + ")", ("are\\2" if n > 1 else "is\\2"), result, count=1, flags=re.I)
+    result = result.strip()
+    return result[:1].upper() + result[1:]

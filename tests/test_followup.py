@@ -1,0 +1,528 @@
+"""Follow-up questions: the rules (inline party directories, exact readings), the conversation over
+the fake bot, the web handlers' per-session history, and one run of the conversation evaluation
+with the real model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from chatbot.chat import Conversation, take_turn
+from chatbot.followup import COMPARE, LITERAL, PARTY_SWAP, REFERENCE, STANDALONE, TOPIC_SWAP, Context, Reading, Rules
+from chatbot.parties import load_parties
+
+ROOT = Path(__file__).resolve().parents[1]
+
+TWO = """
+cues_before = ["mener", "sier", "vil", "about"]
+cues_after = ["vil", "mener", "sier"]
+not_before = ["hånd", "side"]
+not_after = ["til", "på", "the", "to"]
+[[party]]
+name = "Venstre"
+aliases = ["Venstre", "Venstres", "V", "Liberal Party", "the Liberals"]
+ambiguous = ["Venstre", "Venstres"]
+[[party]]
+name = "Helsepartiet"
+aliases = ["Helsepartiet", "Helsepartiets", "Health Party", "the Health Party"]
+[[party]]
+name = "Arbeiderpartiet"
+aliases = ["Arbeiderpartiet", "Ap", "Labour"]
+"""
+
+THREE = """
+[[party]]
+name = "Fjordpartiet"
+aliases = ["Fjordpartiet", "Fjord Party", "the Fjord Party"]
+[[party]]
+name = "Nordlyspartiet"
+aliases = ["Nordlyspartiet", "Northern Lights Party", "the Northern Lights Party"]
+[[party]]
+name = "Samholdspartiet"
+aliases = ["Samholdspartiet", "Cohesion Party", "the Cohesion Party"]
+"""
+
+
+def rules_from(tmp_path: Path, toml: str, available: tuple[str, ...]) -> Rules:
+    folder = tmp_path / f"p{abs(hash(toml)) % 10_000}"
+    folder.mkdir(exist_ok=True)
+    (folder / "parties.toml").write_text(toml, encoding="utf-8")
+    return Rules(load_parties(folder), available)
+
+
+@pytest.fixture()
+def two(tmp_path) -> Rules:
+    return rules_from(tmp_path, TWO, ("Helsepartiet", "Venstre"))
+
+
+@pytest.fixture()
+def three(tmp_path) -> Rules:
+    return rules_from(tmp_path, THREE, ("Fjordpartiet", "Nordlyspartiet", "Samholdspartiet"))
+
+
+def talk(rules: Rules, *turns, shown=None) -> list[Reading]:
+    """Read the turns one after another; ``shown`` maps a turn index to the parties its answer showed."""
+    history: list[Context] = []
+    readings = []
+    for i, q in enumerate(turns):
+        r = rules.read(q, history)
+        readings.append(r)
+        history.append(rules.context(r, (shown or {}).get(i, r.parties)))
+    return readings
+
+
+def brief(r: Reading) -> tuple:
+    return (r.interpreted, r.parties, r.context_used, r.kind)
+
+
+# ---- party swap -------------------------------------------------------------------------
+
+def test_party_swap_norwegian(two):
+    r = talk(two, "Hva mener Venstre om bolig?", "Og Helsepartiet?")
+    assert brief(r[0]) == ("Hva mener Venstre om bolig?", ("Venstre",), False, STANDALONE)
+    assert brief(r[1]) == ("Hva mener Helsepartiet om bolig?", ("Helsepartiet",), True, PARTY_SWAP)
+    assert r[1].note() == "Tolket som: «Hva mener Helsepartiet om bolig?»"
+    assert r[1].topic == "bolig" and r[1].topic_from_context and not r[1].parties_from_context
+
+
+def test_party_swap_english_alias_is_the_partys_name(two):
+    r = talk(two, "What does Venstre want for LAR?", "What about the Health Party?")
+    assert brief(r[1]) == ("What does Helsepartiet want for LAR?", ("Helsepartiet",), True, PARTY_SWAP)
+    assert r[1].note() == "Interpreted as: «What does Helsepartiet want for LAR?»"
+
+
+def test_party_swap_genitive(two):
+    r = talk(two, "Hva er Venstres politikk på LAR?", "og Helsepartiet?")
+    assert r[1].interpreted == "Hva er Helsepartiets politikk på LAR?"
+
+
+def test_the_other_party(two):
+    r = talk(two, "Hva vil Venstre gjøre med ventetid på behandling?", "Hva med det andre partiet?")
+    assert brief(r[1]) == ("Hva vil Helsepartiet gjøre med ventetid på behandling?", ("Helsepartiet",), True, PARTY_SWAP)
+    assert r[1].parties_from_context
+
+
+def test_both_parties_norwegian_and_english(two):
+    nb = talk(two, "Hva mener Helsepartiet om skadereduksjon?", "begge partiene?")
+    assert brief(nb[1]) == ("Hva mener Helsepartiet og Venstre om skadereduksjon?", ("Helsepartiet", "Venstre"),
+                            True, PARTY_SWAP)
+    en = talk(two, "What does the Health Party say about heroin?", "both?")
+    assert en[1].language == "en"  # "both?" alone says nothing: the previous turn's language
+    assert brief(en[1]) == ("What do Helsepartiet and Venstre say about heroin?", ("Helsepartiet", "Venstre"),
+                            True, PARTY_SWAP)
+
+
+def test_the_others_among_three(three):
+    r = talk(three, "Hva vil Nordlyspartiet gjøre med egenandeler?", "og de andre?")
+    assert brief(r[1]) == ("Hva vil Fjordpartiet og Samholdspartiet gjøre med egenandeler?",
+                           ("Fjordpartiet", "Samholdspartiet"), True, PARTY_SWAP)
+    nn = talk(three, "Kva meiner Nordlyspartiet om dobbelt statsborgarskap?", "og dei andre?")
+    assert nn[1].interpreted == "Kva meiner Fjordpartiet og Samholdspartiet om dobbelt statsborgarskap?"
+    assert nn[1].note() == "Tolka som: «Kva meiner Fjordpartiet og Samholdspartiet om dobbelt statsborgarskap?»"
+
+
+def test_party_swap_chain_keeps_the_first_topic(three):
+    r = talk(three, "Hva mener Fjordpartiet om kvoteflyktninger?", "og Nordlyspartiet?", "og Samholdspartiet?")
+    assert [x.interpreted for x in r[1:]] == ["Hva mener Nordlyspartiet om kvoteflyktninger?",
+                                               "Hva mener Samholdspartiet om kvoteflyktninger?"]
+
+
+def test_a_party_not_in_the_sources_is_swapped_in_and_left_to_the_answerer(two):
+    r = talk(two, "Hva mener Venstre om bolig?", "og Arbeiderpartiet?")
+    assert brief(r[1]) == ("Hva mener Arbeiderpartiet om bolig?", ("Arbeiderpartiet",), True, PARTY_SWAP)
+
+
+# ---- topic swap -------------------------------------------------------------------------
+
+def test_topic_swap_keeps_the_party(two):
+    r = talk(two, "Hva mener Venstre om bolig?", "og om ettervern?")
+    assert brief(r[1]) == ("Hva mener Venstre om ettervern?", ("Venstre",), True, TOPIC_SWAP)
+    r = talk(two, "Hva sier Helsepartiet om bolig?", "Hva med ettervern?")
+    assert brief(r[1]) == ("Hva mener Helsepartiet om ettervern?", ("Helsepartiet",), True, TOPIC_SWAP)
+    r = talk(two, "What does Venstre want for treatment?", "what about pregnant women?")
+    assert brief(r[1]) == ("What does Venstre say about pregnant women?", ("Venstre",), True, TOPIC_SWAP)
+    r = talk(two, "What does Venstre say about LAR?", "and for pregnant women?")
+    assert r[1].interpreted == "What does Venstre say about pregnant women?"
+
+
+def test_topic_swap_without_a_party_carries_nothing_over(two):
+    r = talk(two, "Hvem vil avkriminalisere narkotika?", "Hva med salg?")
+    assert brief(r[1]) == ("Hva med salg?", (), False, STANDALONE)
+
+
+# ---- references -------------------------------------------------------------------------
+
+def test_reference_de_and_partiet(two):
+    r = talk(two, "Hva sier Helsepartiet om psykisk helse?", "vil de styrke ettervernet?")
+    assert brief(r[1]) == ("Vil Helsepartiet styrke ettervernet?", ("Helsepartiet",), True, REFERENCE)
+    r = talk(two, "Hva vil Venstre med avrusning?", "hva mer vil partiet gjøre med LAR?")
+    assert brief(r[1]) == ("Hva mer vil Venstre gjøre med LAR?", ("Venstre",), True, REFERENCE)
+
+
+def test_reference_dem_with_a_party_named_is_a_party_swap(two):
+    r = talk(two, "Hva vil Helsepartiet med brukerrom?", "hva sier Venstre om dem?")
+    assert brief(r[1]) == ("Hva vil Venstre med brukerrom?", ("Venstre",), True, PARTY_SWAP)
+
+
+def test_reference_they_them_their(two):
+    r = talk(two, "What does Venstre want for elderly care?", "what do they say about waiting lists")
+    assert brief(r[1]) == ("What does Venstre say about waiting lists", ("Venstre",), True, REFERENCE)
+    r = talk(two, "What does the Health Party think about the drug-free society?",
+             "what about their view on homelessness?")
+    assert brief(r[1]) == ("What about Helsepartiet's view on homelessness?", ("Helsepartiet",), True, REFERENCE)
+    r = talk(two, "What does the Health Party say about family reunification?", "what about them?")
+    assert brief(r[1]) == ("What does Helsepartiet say about family reunification?", ("Helsepartiet",), True, REFERENCE)
+
+
+def test_they_after_which_party_is_the_party_that_answered(two):
+    r = talk(two, "Which party wants medicines for addicts?", "do they support 24/7 in Oslo?",
+             shown={0: ("Venstre", "Helsepartiet")})
+    assert brief(r[1]) == ("Does Venstre support 24/7 in Oslo?", ("Venstre",), True, REFERENCE)
+
+
+def test_a_reference_with_nothing_to_refer_to_stands_as_asked(two):
+    r = talk(two, "Hvem vil ha sprøyterom?", "vil de ha flere?", shown={0: ()})
+    assert brief(r[1]) == ("vil de ha flere?", (), False, STANDALONE)
+
+
+# ---- compare ----------------------------------------------------------------------------
+
+def test_compare_the_parties_in_play(two):
+    r = talk(two, "Hva mener Venstre om bolig?", "Og Helsepartiet?", "Er de enige?")
+    assert brief(r[2]) == ("Hva mener Venstre og Helsepartiet om bolig?", ("Venstre", "Helsepartiet"), True, COMPARE)
+    assert r[2].compare == ("Venstre", "Helsepartiet")
+    r = talk(two, "Hva mener Venstre om bolig?", "Og Helsepartiet?", "Hva er forskjellen?")
+    assert r[2].kind == COMPARE and r[2].compare == ("Venstre", "Helsepartiet")
+
+
+def test_compare_from_the_parties_shown(three):
+    r = talk(three, "Who supports local newspapers?", "Do they agree?",
+             shown={0: ("Nordlyspartiet", "Samholdspartiet")})
+    assert brief(r[1]) == ("What do Nordlyspartiet and Samholdspartiet say about local newspapers?",
+                           ("Nordlyspartiet", "Samholdspartiet"), True, COMPARE)
+
+
+def test_compare_with_a_party_named(three):
+    r = talk(three, "Fjordpartiet norskopplæring", "er Samholdspartiet enig?")
+    assert r[1].kind == COMPARE and r[1].compare == ("Samholdspartiet", "Fjordpartiet")
+    assert r[1].interpreted == "Samholdspartiet og Fjordpartiet norskopplæring"
+
+
+def test_a_complete_compare_question_uses_no_context(two):
+    r = talk(two, "Hva mener Venstre om bolig?", "Er partiene enige om LAR?")
+    assert brief(r[1]) == ("Er partiene enige om LAR?", (), False, COMPARE)
+    assert r[1].compare == ("Helsepartiet", "Venstre")
+
+
+# ---- a complete question starts afresh -------------------------------------------------
+
+STANDALONE_QUESTIONS = [
+    "Hvem vil avkriminalisere narkotika?", "Who wants more detox places?", "Hva mener partiene om sprøyterom?",
+    "Hva vil Helsepartiet med bolig?", "What does the Health Party want for heroin?", "LAR", "sprøyterom oslo",
+    "Hva mener de fleste partiene om rus?", "Which party wants medicines for addicts with ordinary illness?",
+    "Hvilket parti vil ha fast rente i ti år?", "Venstre om alkohol og gravide", "Hva med Venstre og LAR?",
+    "Er Venstre og Helsepartiet enige om LAR?", "Hvem vil styrke ettervernet?",
+]
+
+
+@pytest.mark.parametrize("question", STANDALONE_QUESTIONS)
+@pytest.mark.parametrize("before", ["Hva mener Venstre om bolig?", "What does the Health Party say about LAR?"])
+def test_a_standalone_question_is_never_rewritten(two, before, question):
+    history = [two.context(two.read(before), ("Venstre",))]
+    alone = two.read(question)
+    after = two.read(question, history)
+    assert after.context_used is False
+    assert (after.interpreted, after.parties) == (alone.interpreted, alone.parties)
+    assert after.interpreted == " ".join(question.split())
+
+
+def test_literal_reading(two):
+    history = [two.context(two.read("Hva mener Venstre om bolig?"), ("Venstre",))]
+    assert two.read("Og Helsepartiet?", history).context_used is True
+    r = two.literal("Og Helsepartiet?")
+    assert brief(r) == ("Og Helsepartiet?", ("Helsepartiet",), False, LITERAL)
+    assert r.note() is None
+
+
+def test_reading_is_json_ready(two):
+    r = talk(two, "Hva mener Venstre om bolig?", "Og Helsepartiet?")[1]
+    data = json.loads(json.dumps(r.to_dict()))
+    assert data["interpreted"] == "Hva mener Helsepartiet om bolig?" and data["kind"] == "party_swap"
+
+
+# ---- the conversation over a bot (fake embedder) -------------------------------------------
+
+def test_conversation_answers_the_swapped_party_only(fake_bot):
+    conv = Conversation()
+    first = take_turn(fake_bot, conv, "Hva mener Venstre om bolig?")
+    second = take_turn(fake_bot, conv, "Og Helsepartiet?")
+    assert first.reading.context_used is False
+    assert second.reading.interpreted == "Hva mener Helsepartiet om bolig?"
+    assert second.answer.parties == ("Helsepartiet",)
+    assert second.answer.answered and {h.passage.party for h in second.answer.hits} == {"Helsepartiet"}
+    data = second.to_dict(fake_bot.catalog.by_source())
+    assert data["interpreted"] == "Hva mener Helsepartiet om bolig?" and data["context_used"] is True
+    assert data["question"] == "Og Helsepartiet?"
+    assert len(conv) == 2 and len(conv.contexts) == 2
+
+
+def test_a_party_without_the_topic_gets_its_own_notice(fake_bot):
+    conv = Conversation()
+    take_turn(fake_bot, conv, "Hva vil Helsepartiet med sprøyterom?")
+    turn = take_turn(fake_bot, conv, "og Venstre?")
+    assert turn.reading.interpreted == "Hva vil Venstre med sprøyterom?"
+    if turn.answer.answered:  # never the other party's passages as if they were Venstre's
+        assert {h.passage.party for h in turn.answer.hits} == {"Venstre"}
+    else:
+        assert turn.answer.notice.startswith("Fant ingen relevante avsnitt fra Venstre om dette i kildene.")
+
+
+def test_compare_turn_asks_each_party(fake_bot):
+    conv = Conversation()
+    take_turn(fake_bot, conv, "Hva mener Venstre om bolig?")
+    take_turn(fake_bot, conv, "Og Helsepartiet?")
+    turn = take_turn(fake_bot, conv, "Er de enige?")
+    assert turn.reading.kind == COMPARE
+    assert set(turn.by_party) == {"Venstre", "Helsepartiet"}
+    for party, answer in turn.by_party.items():
+        assert all(h.passage.party == party for h in answer.hits)
+    data = turn.to_dict(fake_bot.catalog.by_source())
+    assert set(data["compare"]) == {"Venstre", "Helsepartiet"} and data["rule"] == "compare"
+
+
+def test_the_rules_cost_well_under_the_answer(fake_bot):
+    conv = Conversation()
+    take_turn(fake_bot, conv, "Hva mener Venstre om bolig?")  # loads the word lists once
+    turns = [take_turn(fake_bot, conv, q) for q in ("Og Helsepartiet?", "Er de enige?", "og om ettervern?")]
+    assert max(t.rules_ms for t in turns) < 20
+
+
+# ---- the web chat: a conversation per browser session -----------------------------------
+
+def test_web_handler_keeps_and_clears_the_conversation(fake_bot):
+    from chatbot.webui import WebHandlers
+
+    h = WebHandlers(fake_bot)
+    html1, conv, r1 = h.conversation_turn("Hva mener Venstre om bolig?", None, None)
+    html2, conv, r2 = h.conversation_turn("Og Helsepartiet?", None, conv)
+    assert r1.context_used is False and "Tolket som" not in html1
+    assert r2.interpreted == "Hva mener Helsepartiet om bolig?"
+    assert "Tolket som: «Hva mener Helsepartiet om bolig?»" in html2
+    assert len(conv) == 2
+    other, fresh, r3 = h.conversation_turn("Og Helsepartiet?", None, None)  # another session: no history
+    assert r3.context_used is False and len(fresh) == 1
+    _, conv, r4 = h.conversation_turn("Og Helsepartiet?", None, conv, literal=True)
+    assert r4.kind == LITERAL and r4.context_used is False
+
+
+def test_web_page_clear_button_empties_the_session_conversation(fake_bot):
+    import gradio as gr
+
+    from chatbot.webui import build_ui
+
+    demo = build_ui(fake_bot)
+    states = [b for b in demo.blocks.values() if isinstance(b, gr.State)]
+    conversation_state = next(s for s in states if s.value is None)
+    ask = clear = None
+    for fn in demo.fns.values():
+        outs = [o._id for o in fn.outputs]
+        if conversation_state._id not in outs:
+            continue
+        if not fn.inputs:
+            clear = fn.fn
+        elif len(fn.inputs) == 5:
+            ask = fn.fn
+    assert ask is not None and clear is not None
+    _, turns, _, last, conv, _ = ask("Hva mener Venstre om bolig?", None, [], "", None)
+    _, turns, _, last, conv, button = ask("Og Helsepartiet?", None, turns, last, conv)
+    assert len(turns) == 2 and len(conv) == 2 and last == "Hva mener Helsepartiet om bolig?"
+    assert button.visible is True  # the one click to search the words as typed
+    transcript, turns, last, conv, button = clear()
+    assert turns == [] and conv is None and last == ""
+    _, turns, _, last, conv, _ = ask("Og Helsepartiet?", None, turns, last, conv)
+    assert conv.turns[-1].reading.context_used is False
+
+
+def test_api_chat_takes_the_history(fake_bot):
+    from chatbot.webui import WebHandlers
+
+    h = WebHandlers(fake_bot)
+    first = h.api_chat("Hva mener Venstre om bolig?")
+    second = h.api_chat("Og Helsepartiet?", first["history"])
+    assert second["interpreted"] == "Hva mener Helsepartiet om bolig?" and second["context_used"] is True
+    assert [x["question"] for x in second["history"]] == ["Hva mener Venstre om bolig?", "Og Helsepartiet?"]
+    as_text = h.api_chat("Og Helsepartiet?", ["Hva mener Venstre om bolig?"])
+    assert as_text["interpreted"] == "Hva mener Helsepartiet om bolig?"
+    alone = h.api_chat("Og Helsepartiet?")
+    assert alone["context_used"] is False and alone["interpreted"] == "Og Helsepartiet?"
+
+
+# ---- the conversation evaluation ---------------------------------------------------------
+
+DIALOGUES = [
+    {"id": "x1", "corpus": "rusomsorg", "turns": [
+        {"q": "Hva mener Venstre om bolig?", "followup": False, "standalone": "Hva mener Venstre om bolig?",
+         "answerable": True, "gold": [{"party": "Venstre", "quote": "at det opprettes flere bemannede boliger i forkant og etterkant av behandling"}]},
+        {"q": "Og Helsepartiet?", "followup": True, "standalone": "Hva mener Helsepartiet om bolig?", "answerable": True,
+         "gold": [{"party": "Helsepartiet", "quote": "få hjelp til å skaffe seg fast bolig, et sosialt nettverk og til å oppleve mestring og mening"},
+                  {"party": "Helsepartiet", "quote": "Å ha egen bolig, og en akseptabel boevne, er en svært viktig del av rehabiliteringen for rusavhengige"},
+                  {"party": "Helsepartiet", "quote": "Arbeide for at ingen skal være bostedsløse i Norge."}]},
+        {"q": "Hvem vil avkriminalisere narkotika?", "followup": False, "standalone": "Hvem vil avkriminalisere narkotika?",
+         "answerable": True, "gold": [{"party": "Helsepartiet", "quote": "Helsepartiet vil gjennom å avkriminalisere bruk og besittelse av ulovlige rusmidler"}]}]},
+]
+
+
+def _eval_args(path, **floors):
+    import argparse
+
+    base = dict(conversations=path, k=5, mode="hybrid", json=True, model=None, backend=None)
+    from chatbot.evaluation.conversations import FLOORS
+    from chatbot.evaluation.runner import FLOORS as USUAL
+
+    base.update({f[0]: None for f in FLOORS})
+    base.update({f[0]: None for f in USUAL})
+    base.update(floors)
+    return argparse.Namespace(**base)
+
+
+def test_conversation_evaluation_figures_and_floors(fake_bot, tmp_path):
+    import io
+
+    from chatbot.evaluation.runner import run_cli
+
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in DIALOGUES) + "\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert run_cli(_eval_args(path), bot=fake_bot, out=out, err=err) == 0
+    data = json.loads(out.getvalue())
+    assert data["rules"]["recognised"] == 1.0 and data["rules"]["wrongly_rewritten"] == 0.0
+    assert data["rules"]["n_followup"] == 1 and data["rules"]["n_standalone"] == 2
+    assert data["followup"]["n_questions"] == 1 and data["standalone"]["n_questions"] == 2
+    assert data["followup"]["success@1"] == 1.0 and data["followup_alone"]["success@1"] == 0.0
+    assert [t["interpreted"] for t in data["turns_detail"]] == [
+        "Hva mener Venstre om bolig?", "Hva mener Helsepartiet om bolig?", "Hvem vil avkriminalisere narkotika?"]
+    out, err = io.StringIO(), io.StringIO()
+    assert run_cli(_eval_args(path, max_rewritten=-0.1, min_followup_success1=1.01), bot=fake_bot, out=out, err=err) == 1
+    assert "wrongly_rewritten 0.000 is above the ceiling --max-rewritten -0.1" in err.getvalue()
+    assert "followup success@1 1.000 is below the floor --min-followup-success1 1.01" in err.getvalue()
+
+
+def test_shipped_dialogue_files_are_valid_and_quote_the_sources():
+    from chatbot.catalog import load_catalog, read_source
+    from chatbot.evaluation import corpora
+    from chatbot.evaluation.conversations import load_dialogues
+
+    collections = {c.name: c for c in corpora.select("all")}
+    total = 0
+    for name in ("test.jsonl", "dev.jsonl"):
+        dialogues = load_dialogues(ROOT / "eval" / "conversations" / name)
+        total += len(dialogues)
+        for d in dialogues:
+            assert d.corpus in collections and not collections[d.corpus].sealed
+            assert 2 <= len(d.turns) <= 4 and d.turns[0].followup is False
+            cat = load_catalog(collections[d.corpus].sources)
+            texts: dict[str, str] = {}
+            for doc in cat.documents:
+                texts[doc.party] = texts.get(doc.party, "") + read_source(cat.root / doc.source)
+            for t in d.turns:
+                assert t.answerable == bool(t.gold)
+                for g in t.gold:
+                    assert g.quote in texts[g.party], (d.id, g)
+    assert total >= 40
+
+
+@pytest.mark.model
+def test_conversation_evaluation_with_the_real_model(tmp_path):
+    from chatbot.evaluation.conversations import load_dialogues, run_dialogue
+    from chatbot.service import Chatbot
+
+    bot = Chatbot.open(sources_dir=ROOT / "sources", index_dir=tmp_path / "index", progress=None)
+    dialogues = [d for d in load_dialogues(ROOT / "eval" / "conversations" / "dev.jsonl") if d.corpus == "rusomsorg"][:4]
+    results = [r for d in dialogues for r in run_dialogue(bot, d)]
+    follow = [r for r in results if r.turn.followup]
+    assert follow and all(r.context_used for r in follow)
+    assert not any(r.context_used for r in results if not r.turn.followup)
+    first_hits = [bool(r.chat.returned and r.chat.returned[0].relevant) for r in follow if r.turn.answerable]
+    alone_hits = [bool(r.alone.returned and r.alone.returned[0].relevant) for r in follow if r.turn.answerable]
+    assert sum(first_hits) > sum(alone_hits)
+    assert results[1].interpreted == "Hva mener Helsepartiet om bolig?"
+    assert results[1].chat.answered and all(x.party == "Helsepartiet" for x in results[1].chat.returned)
+
+
+def test_nynorsk_follow_up_stays_nynorsk(three):
+    r = talk(three, "Kva meiner Nordlyspartiet om retur?", "og Fjordpartiet?")
+    assert brief(r[1]) == ("Kva meiner Fjordpartiet om retur?", ("Fjordpartiet",), True, PARTY_SWAP)
+    assert r[1].language == "nn"
+
+
+def test_hostile_turns_after_a_context_turn_never_fail(fake_bot):
+    rows = [json.loads(line) for line in (ROOT / "tests" / "hostile_questions.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+    for row in rows:
+        conv = Conversation()
+        take_turn(fake_bot, conv, "Hva mener Venstre om bolig?")
+        turn = take_turn(fake_bot, conv, row["q"])
+        assert isinstance(turn.reading.interpreted, str)
+        assert turn.answer.answered or turn.answer.notice
+
+
+# ---- the page in a real headless Chromium (as tests/test_browser.py) ----------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
+@pytest.mark.filterwarnings("ignore:'future.no_silent_downcasting' is deprecated")
+@pytest.mark.filterwarnings("ignore:The copy keyword is deprecated")
+def test_page_follow_up_literal_click_and_clear(fake_bot):
+    import socket
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from chatbot.webui import launch
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo, url = launch(fake_bot, host="127.0.0.1", port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(url)
+            page.wait_for_selector("#question textarea")
+
+            def ask(q):
+                n = page.locator("#transcript .turn").count()
+                page.fill("#question textarea", q)
+                page.click("#ask")
+                page.wait_for_function(f"document.querySelectorAll('#transcript .turn').length > {n}")
+                return page.locator("#transcript .turn").last
+
+            ask("Hva mener Venstre om bolig?")
+            assert not page.locator("#literal").is_visible()
+            turn = ask("Og Helsepartiet?")
+            assert turn.locator(".interpreted-note").inner_text() == "Tolket som: «Hva mener Helsepartiet om bolig?»"
+            assert set(turn.locator(".card").evaluate_all("els => els.map(e => e.dataset.party)")) == {"Helsepartiet"}
+            page.wait_for_selector("#literal", state="visible")
+            assert page.locator("#literal").inner_text() == "Søk på ordene slik de står: «Og Helsepartiet?»"
+            page.click("#literal")
+            page.wait_for_selector("#literal", state="hidden")
+            page.wait_for_function("!document.querySelector('#transcript .turn:last-child .interpreted-note')")
+            assert page.locator("#transcript .turn").count() == 2  # the literal search replaces the reading
+            page.click("#clear")
+            page.wait_for_function("document.querySelectorAll('#transcript .turn').length === 0")
+            turn = ask("Og Helsepartiet?")
+            assert turn.locator(".interpreted-note").count() == 0  # a new conversation: nothing to refer to
+            browser.close()
+    finally:
+        demo.close()
+
+
+def test_the_same_with_a_pronoun_is_a_compare_request(two):
+    r = talk(two, "Hva mener Venstre om bolig?", "Og Helsepartiet?", "Mener de det samme?")
+    assert r[2].kind == COMPARE and r[2].compare == ("Venstre", "Helsepartiet")
+    r = talk(two, "Hva mener Venstre om bolig?", "same for the Health Party?")
+    assert r[1].kind == PARTY_SWAP and r[1].parties == ("Helsepartiet",)
