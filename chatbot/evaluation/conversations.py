@@ -261,7 +261,7 @@ def misses(results: list[TurnResult], judgements: dict) -> list[dict]:
 # --------------------------------------------------------------------------- command line
 
 def check_floors(summary: dict, args, k: int) -> list[str]:
-    from .runner import check_floors as usual
+    from .runner import check_floors as usual, floor_failure
 
     failed = []
     for attr, group, name, kind, option in FLOORS:
@@ -271,12 +271,9 @@ def check_floors(summary: dict, args, k: int) -> list[str]:
         name = name.format(k=k)
         value = summary.get(group, {}).get(name)
         label = f"{group} {name}" if group != "rules" else name
-        if value is None:
-            failed.append(f"{label} is undefined but {option} {floor:g} is set")
-        elif kind == "min" and value < floor:
-            failed.append(f"{label} {value:.3f} is below the floor {option} {floor:g}")
-        elif kind == "max" and value > floor:
-            failed.append(f"{label} {value:.3f} is above the ceiling {option} {floor:g}")
+        message = floor_failure(label, value, kind, option, floor)
+        if message:
+            failed.append(message)
     failed.extend(f"all turns: {f}" for f in usual(summary["all"], args, k))  # --min-success1 … over every turn
     return failed
 

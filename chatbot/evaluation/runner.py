@@ -166,14 +166,21 @@ def check_floors(figs: dict, args, k: int) -> list[str]:
         if floor is None:
             continue
         name = name.format(k=k)
-        value = figs.get(name)
-        if value is None:
-            failed.append(f"{name} is undefined (no questions it applies to) but {option} {floor:g} is set")
-        elif kind == "min" and value < floor:
-            failed.append(f"{name} {value:.3f} is below the floor {option} {floor:g}")
-        elif kind == "max" and value > floor:
-            failed.append(f"{name} {value:.3f} is above the ceiling {option} {floor:g}")
+        message = floor_failure(name, figs.get(name), kind, option, floor)
+        if message:
+            failed.append(message)
     return failed
+
+
+def floor_failure(label: str, value, kind: str, option: str, floor: float) -> str | None:
+    """Why ``value`` misses a floor ("min") or ceiling ("max"), or None when it holds."""
+    if value is None:
+        return f"{label} is undefined (no questions it applies to) but {option} {floor:g} is set"
+    if kind == "min" and value < floor:
+        return f"{label} {value:.3f} is below the floor {option} {floor:g}"
+    if kind == "max" and value > floor:
+        return f"{label} {value:.3f} is above the ceiling {option} {floor:g}"
+    return None
 
 
 # --------------------------------------------------------------------------- configurations
