@@ -48,7 +48,7 @@ TAB_SOURCES = "kilder"
 
 EXAMPLES = (
     "Hva vil Venstre med LAR?",
-    "What does Helsepartiet want for housing?",
+    "What does Helsepartiet want for homeless people?",
     "Hvem vil avkriminalisere bruk av narkotika?",
     "Which party wants safe injection rooms?",
     "Hva sier partiene om ettervern?",
