@@ -114,7 +114,7 @@ class Answerer:
         vector = None
         if mode in ("dense", "hybrid"):
             t = time.perf_counter()
-            vector = self.embedder.embed_queries([self._dense_text(prepared.query, forms, translations)])[0]
+            vector = self.embedder.embed_queries([prepared.query])[0]  # the model is cross-lingual
             timings["embed"] = (time.perf_counter() - t) * 1000
         allowed = self.index.party_rows(prepared.restrict).allowed if prepared.restrict else None
         own = retrieve(self.index, self.passage_keys, vector, lexical_query, terms, english, allowed, mode,
@@ -156,11 +156,10 @@ class Answerer:
             return []
         probs = model.probabilities(found.x)
         order = sorted(range(len(probs)), key=lambda i: (-probs[i], found.candidates[i].row))
-        if model.question is not None and model.question.probability(searched.question_row(probs)) < model.question.answer_at:
+        question = model.question
+        if question is not None and question.probability(searched.question_row(probs)) < question.answer_at:
             return []
-        if model.question is None and probs[order[0]] < model.answer_at:
-            return []
-        if model.question is not None and model.gate and probs[order[0]] < model.answer_at:
+        if (question is None or model.gate) and probs[order[0]] < model.answer_at:
             return []
         shown = [(found.candidates[i], float(probs[i])) for n, i in enumerate(order) if n == 0 or probs[i] >= model.show_at]
         return with_each_party(shown, k, self.index, restrict)
@@ -187,10 +186,6 @@ class Answerer:
         best = float(probs.max())
         parties = {self.index.passages[c.row].party for c, pr in zip(other.candidates, probs) if pr >= max(cut, best / 2)}
         return tuple(sorted(parties))
-
-    def _dense_text(self, query: str, forms, translations: dict) -> str:
-        """What the embedder reads: the question without party names (the model is cross-lingual)."""
-        return query
 
     def _translations(self, query: str) -> dict[str, tuple[str, ...]]:
         from .lexicon import lookup

@@ -1,4 +1,4 @@
-"""Retrievers over a loaded index: dense (FAISS), lexical (BM25) and their reciprocal-rank fusion."""
+"""Retrievers over a loaded index: dense (FAISS) and lexical (BM25); ``query/retrieve.py`` merges them."""
 
 from __future__ import annotations
 
@@ -10,16 +10,6 @@ from .ann import RowFilter
 from .index import Index
 from .textnorm import tokens
 
-RRF_K = 60
-
-
-def allowed_ids(index: Index, parties: tuple[str, ...] | None) -> np.ndarray | None:
-    """Row ids of the passages of ``parties``, sorted and read-only (None: all passages)."""
-    if not parties:
-        return None
-    return index.party_rows(parties).allowed.rows
-
-
 def dense(index: Index, query_vector: np.ndarray, allowed: "np.ndarray | RowFilter | None", n: int) -> list[tuple[int, float]]:
     """Top ``n`` (row, cosine) among ``allowed`` rows (an array of rows or an ``ann.RowFilter``)."""
     from . import ann  # flat, HNSW or IVF: filtered search with each kind's own parameters
@@ -30,12 +20,6 @@ def dense(index: Index, query_vector: np.ndarray, allowed: "np.ndarray | RowFilt
         return []
     scores, rows = ann.search(index.dense, query_vector.reshape(1, -1), n, allowed)
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
-
-
-def bm25(index: Index, question: str, allowed: "np.ndarray | RowFilter | None", n: int) -> list[tuple[int, float]]:
-    """Top ``n`` (row, BM25 score > 0) among ``allowed`` rows (an array of rows or an ``ann.RowFilter``)."""
-    scores, _ = bm25_scores(index, question, allowed)
-    return [] if scores is None else top(scores, n)
 
 
 def bm25_scores(index: Index, question: str, allowed: "np.ndarray | RowFilter | None") -> tuple[np.ndarray | None, dict[str, tuple[str, ...]]]:
@@ -106,13 +90,3 @@ def _prefix_vocab(index: Index) -> list[str]:
         cached = sorted(k for k in index.bm25.vocab_dict if isinstance(k, str) and k)
         setattr(index, "_sorted_vocab", cached)
     return cached
-
-
-def rrf(*rankings: list[tuple[int, float]], k: int = RRF_K, weights: tuple[float, ...] | None = None) -> list[tuple[int, float]]:
-    """Reciprocal rank fusion: sum of weight / (k + rank) over the rankings a row appears in."""
-    fused: dict[int, float] = {}
-    for j, ranking in enumerate(rankings):
-        w = 1.0 if weights is None else weights[j]
-        for rank, (row, _score) in enumerate(ranking, 1):
-            fused[row] = fused.get(row, 0.0) + w / (k + rank)
-    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

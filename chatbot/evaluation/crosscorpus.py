@@ -60,9 +60,8 @@ def decision_without(loaded: list[Loaded], held_out: str | None, model_id: str, 
     if not train:
         raise ValueError("leave-one-out needs at least two collections")
     by_mode = {m: [e for l in train for e in l.examples[m]] for m in modes}
-    if "hybrid" in by_mode:
-        for m in ("dense", "bm25"):
-            by_mode.setdefault(m, by_mode["hybrid"] if m not in modes else by_mode[m])
+    for m in ("dense", "bm25"):  # a decision file holds every mode; unmeasured ones borrow hybrid's examples
+        by_mode.setdefault(m, by_mode["hybrid"])
     return fit_mod.fit(by_mode, model_id, tuple(l.corpus.name for l in train))
 
 
@@ -119,9 +118,8 @@ def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
     chosen = corpora_mod.select(args.corpus)
     if args.corpus == "all" and not getattr(args, "include_sealed", False):
         chosen = [c for c in chosen if not c.sealed] or chosen
-    modes = ("hybrid", "dense", "bm25") if (args.calibrate or args.mode != "hybrid") else ("hybrid",)
-    if args.calibrate or args.leave_one_out:
-        modes = ("hybrid", "dense", "bm25")
+    every_mode = args.calibrate or args.leave_one_out or args.mode != "hybrid"
+    modes = ("hybrid", "dense", "bm25") if every_mode else ("hybrid",)
     embedder = embedder or embedders_mod.make_embedder(args.model, backend=getattr(args, "backend", None))
     embedder.warm_up()
     from ..e5convert import default_cache_dir
@@ -188,9 +186,7 @@ def _mean_rows(rows: list[dict], k: int) -> dict:
         keys = heads[0].keys()
         out[side] = {key: (sum(h[key] for h in heads if h[key] is not None) / max(1, sum(h[key] is not None for h in heads)))
                      for key in keys}
-        out[side]["recall@%d" % k] = out[side].get("recall@%d" % k)
-    # check_floors reads the figure names; give it the mean headline figures
-    return out
+    return out  # keyed by the headline names, which are the figure names check_floors reads
 
 
 def table_text(rows: list[dict], summary: dict, k: int, args) -> str:

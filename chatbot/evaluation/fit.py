@@ -20,7 +20,6 @@ from .records import Question
 # abstention - FALSE_ABSTENTION_COST * false abstention is what answer_at maximises
 FALSE_ABSTENTION_COST = 4.0
 REGULARISATION = 1.0  # sklearn's C
-TWO_GATES = True  # with a question model, whether the best passage must also reach answer_at
 SHOW_BETA = 1.0  # show_at maximises F-beta of the passages shown (beta > 1 weighs recall more)
 
 
@@ -70,7 +69,7 @@ def fit_mode(examples: list[Example], mode: str) -> ModeModel:
     question = _fit_question(examples, draft)
     answer_at, show_at = _cutoffs(examples, draft, question)
     return ModeModel(draft.features, draft.mean, draft.scale, draft.coef, draft.intercept, answer_at, show_at,
-                     question, gate=bool(question is not None and TWO_GATES))
+                     question, gate=question is not None)  # the best passage must also reach answer_at
 
 
 def _question_rows(examples: list[Example], model: ModeModel) -> np.ndarray:
@@ -100,10 +99,15 @@ def _fit_question(examples: list[Example], model: ModeModel) -> QuestionModel | 
     q = QuestionModel(tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, clf.coef_[0])),
                       float(clf.intercept_[0]), 0.5)
     best = np.array([q.probability(r) for r in x])
-    grid = np.unique(np.concatenate([best, np.linspace(0.02, 0.98, 49)]))
-    grid = grid[(grid > 0) & (grid < 1)]
-    at = max(grid, key=lambda t: (_utility(best >= t, y > 0), -t))
+    at = max(_grid(best), key=lambda t: (_utility(best >= t, y > 0), -t))
     return QuestionModel(q.mean, q.scale, q.coef, q.intercept, float(at))
+
+
+def _grid(values: np.ndarray, decimals: int | None = None) -> np.ndarray:
+    """Cut-offs to try: the values seen (rounded when asked) and a fixed 0.02 step, strictly inside (0, 1)."""
+    grid = np.concatenate([values, np.linspace(0.02, 0.98, 49)])
+    grid = np.unique(grid if decimals is None else np.round(grid, decimals))
+    return grid[(grid > 0.0) & (grid < 1.0)]
 
 
 def _utility(answered: np.ndarray, answerable: np.ndarray) -> float:
@@ -121,22 +125,10 @@ def _cutoffs(examples: list[Example], model: ModeModel, question: QuestionModel 
         rows = _question_rows(examples, model)
         asked = np.array([question.probability(r) >= question.answer_at for r in rows])
         best = np.where(asked, best, 0.0)  # declined by the question model: no passage cut-off answers it
-    grid = np.unique(np.round(np.concatenate([best, np.linspace(0.02, 0.98, 49)]), 4))
-    grid = grid[(grid > 0.0) & (grid < 1.0)]
-
-    def utility(t: float) -> float:
-        answered = best >= t
-        abst = float((~answered[~answerable]).mean()) if (~answerable).any() else 1.0
-        false_abst = float((~answered[answerable]).mean()) if answerable.any() else 0.0
-        return abst - FALSE_ABSTENTION_COST * false_abst
-
-    answer_at = max(grid, key=lambda t: (utility(t), -t))
-    if question is not None and not TWO_GATES:
-        answer_at = float(grid.max())  # the question model alone decides; the passage cut-off only shows
-        pairs = [(p, e.y) for p, e, b in zip(probs, examples, best) if e.question.answerable and b > 0 and len(p)]
+    grid = _grid(best, decimals=4)
+    answer_at = max(grid, key=lambda t: (_utility(best >= t, answerable), -t))
     # show_at: passage F1 over the candidates of answered, answerable questions
-    else:
-        pairs = [(p, e.y) for p, e, b in zip(probs, examples, best) if e.question.answerable and b >= answer_at and len(p)]
+    pairs = [(p, e.y) for p, e, b in zip(probs, examples, best) if e.question.answerable and b >= answer_at and len(p)]
     if not pairs:
         return float(answer_at), float(answer_at)
     p_all = np.concatenate([p for p, _ in pairs])

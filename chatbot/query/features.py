@@ -89,10 +89,6 @@ def logistic(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -40, 40)))
 
 
-def safe_log1p(x: float) -> float:
-    return math.log1p(max(0.0, x))
-
-
 QUESTION_NAMES = (
     "best_probability",  # logit of the passage model's best probability
     "best_cos",  # the best cosine among the allowed passages

@@ -52,8 +52,8 @@ def _en_stopwords() -> frozenset[str]:
 def weight(word: str, language: str) -> float:
     """How much a match on ``word`` says: high for rare words, near zero for generic ones."""
     z = zipf(word, "en" if language == "en" else "nb")
-    if language == "en":
-        z = max(z, zipf(word, "nb")) if zipf(word, "nb") > 0 and z == 0 else z
+    if language == "en" and z == 0:
+        z = zipf(word, "nb")  # a Norwegian word in an English question ("LAR", "sprøyterom")
     return min(MAX_WEIGHT, max(MIN_WEIGHT, COMMON_ZIPF - z))
 
 
