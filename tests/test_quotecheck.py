@@ -9,7 +9,6 @@ import random
 import re
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -237,15 +236,19 @@ def _sentences(sources_dir: Path):
             yield doc, text, s, e
 
 
+def _collection_sources():
+    """(name, sources folder) of the evaluation collections with programmes of their own (not the shipped
+    corpus); sealed ones are left alone."""
+    from chatbot.evaluation.corpora import all_corpora
+
+    shipped = (ROOT / "sources").resolve()
+    return [(c.name, c.sources) for c in all_corpora() if not c.sealed and c.sources != shipped]
+
+
 def _other_collections():
     """Sentences of the evaluation collections' programmes (not the shipped corpus); sealed ones are left alone."""
-    for folder in sorted((ROOT / "eval" / "corpora").iterdir()):
-        meta = folder / "corpus.toml"
-        if not (folder / "sources" / "catalog.toml").is_file():
-            continue
-        if meta.is_file() and tomllib.loads(meta.read_text(encoding="utf-8")).get("sealed"):
-            continue
-        yield from ((folder.name, *x) for x in _sentences(folder / "sources"))
+    for name, sources in _collection_sources():
+        yield from ((name, *x) for x in _sentences(sources))
 
 
 def _one_word_edit(sentence: str, rng: random.Random, vocabulary: list[str]) -> tuple[str, str]:
@@ -334,14 +337,9 @@ def test_generated_cases_meet_the_targets(capsys):
 def test_generated_cases_on_the_other_collections(capsys):
     """The same measurement on each evaluation collection against its own sources (new data, as a new programme is)."""
     lines, rng = [], random.Random(7)
-    for folder in sorted((ROOT / "eval" / "corpora").iterdir()):
-        meta = folder / "corpus.toml"
-        if not (folder / "sources" / "catalog.toml").is_file():
-            continue
-        if meta.is_file() and tomllib.loads(meta.read_text(encoding="utf-8")).get("sealed"):
-            continue
-        corpus = qc.load_corpus(folder / "sources")
-        sentences = list(_sentences(folder / "sources"))
+    for name, sources in _collection_sources():
+        corpus = qc.load_corpus(sources)
+        sentences = list(_sentences(sources))
         vocabulary = sorted({w.group() for _, text, s, e in sentences for w in _WORD.finditer(text[s:e])})
         exact = sum(any((m.source, m.start, m.end) == (doc.source, s, e) for m in v.matches) and v.found == "exact"
                     for doc, text, s, e in sentences for v in [qc.verify(text[s:e], corpus, doc.party)])
@@ -351,7 +349,7 @@ def test_generated_cases_on_the_other_collections(capsys):
             v = qc.verify(_one_word_edit(text[s:e], rng, vocabulary)[1], corpus, doc.party)
             near += v.found == "near" and v.party_match is True and any(
                 m.source == doc.source and m.start < e and s < m.end for m in v.matches)
-        lines.append((folder.name, exact, len(sentences), near, len(edited)))
+        lines.append((name, exact, len(sentences), near, len(edited)))
     with capsys.disabled():
         print("\nquote check on the evaluation collections' own sources: " + "; ".join(
             f"{name} exact {x}/{n}, near {y}/{m}" for name, x, n, y, m in lines))
@@ -433,16 +431,14 @@ def test_ellipsis_quote_with_a_changed_word_is_near(corpus):
 def test_generated_cases_across_the_other_collections(capsys):
     """Harder negatives: each collection's sentences against every other collection's sources (same fictitious
     parties, same headings). A text that is there ("Fjordpartiet vil:") is rightly exact; near should be rare."""
-    folders = [f for f in sorted((ROOT / "eval" / "corpora").iterdir())
-               if (f / "sources" / "catalog.toml").is_file()
-               and not tomllib.loads((f / "corpus.toml").read_text(encoding="utf-8")).get("sealed")]
-    corpora = {f.name: qc.load_corpus(f / "sources") for f in folders}
+    folders = _collection_sources()
+    corpora = {name: qc.load_corpus(sources) for name, sources in folders}
     counts = {"exact": 0, "near": 0, "none": 0}
     near = []
-    for f in folders:
-        for doc, text, s, e in _sentences(f / "sources"):
+    for own, sources in folders:
+        for doc, text, s, e in _sentences(sources):
             for name, corpus in corpora.items():
-                if name != f.name:
+                if name != own:
                     v = qc.verify(text[s:e], corpus)
                     counts[v.found] += 1
                     if v.found == "near":
