@@ -19,6 +19,9 @@ $(STAMP): pyproject.toml | $(PY)
 
 $(DEVSTAMP): $(STAMP)
 	$(PIP) install --quiet -e '.[dev]'
+	@# axe-core (npm) for the browser test's accessibility checks (tests/test_browser.py)
+	if command -v npm >/dev/null 2>&1; then npm install --no-save --no-audit --no-fund --silent --prefix build axe-core@4; \
+	else echo "npm not found: the browser test's axe-core checks will skip (they fail under CI=true)"; fi
 	touch $@
 
 ## run: install, build the index if needed, start the web chat on http://127.0.0.1:7860

@@ -1,9 +1,11 @@
 """Serve the chatbot's web page: ``python app.py [--host H] [--port P] [--model M] [--index DIR] [--sources DIR]``.
 
-Opens the chatbot once (rebuilding a stale index, and saying so on stderr), then serves the
-page and the ``/ask``, ``/compare`` and ``/chat`` (follow-up questions) API with Gradio. No share
-link, no analytics. A start-up error is one
-line on stderr and exit status 1.
+Opens the chatbot once (rebuilding a stale index, and saying so on stderr), then serves, on one
+server (chatbot/server.py): the page at ``/``, the JSON API at ``/api/`` (``/api/ask``, ``/api/chat``,
+``/api/verify``, ``/api/health``; described at ``/api/docs``), and Gradio's ``/ask``, ``/compare`` and
+``/chat``. While serving, it watches the sources folder and swaps in a rebuilt index when a programme,
+``catalog.toml`` or ``parties.toml`` changes (``--watch-interval``; 0 turns it off). No share link, no
+analytics. A start-up error is one line on stderr and exit status 1.
 """
 
 from __future__ import annotations
@@ -39,7 +41,20 @@ def parser() -> argparse.ArgumentParser:
                    help="how the default model runs: onnx, torch, or auto (env CHATBOT_BACKEND; default auto)")
     p.add_argument("--index", type=Path, default=None, help="index folder (env CHATBOT_INDEX; default ./index)")
     p.add_argument("--sources", type=Path, default=None, help="sources folder (env CHATBOT_SOURCES; default ./sources)")
+    p.add_argument("--watch-interval", type=_interval, default=os.environ.get("CHATBOT_WATCH_INTERVAL", "2"),
+                   help="seconds between looks at the sources folder; 0: don't watch "
+                        "(env CHATBOT_WATCH_INTERVAL; default 2)")
     return p
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (value == 0 or 0.05 <= value <= 3600):
+        raise argparse.ArgumentTypeError(f"the watch interval must be 0 or 0.05–3600 seconds, not {text}")
+    return value
 
 
 def _import_web_layer() -> None:
@@ -67,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         print("app.py: interrupted", file=sys.stderr)
         return 130
 
-    from chatbot.webui import launch
+    from chatbot.live import LiveChatbot
+    from chatbot.server import serve
 
     try:
-        launch(bot, host=args.host, port=args.port)
+        live = LiveChatbot(bot, interval=args.watch_interval or 2.0)
+        serve(live, host=args.host, port=args.port, watch=args.watch_interval > 0)
     except OSError as exc:  # e.g. the port is taken
         print(f"app.py: error: cannot serve on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1

@@ -18,8 +18,9 @@ from .embedders import Embedder
 from .index import Index
 from .parties import PartyDirectory
 from .query import decide as decide_mod
+from .notices import and_list, say
 from .query.prepare import (MODES, NOTICE_EMPTY, NOTICE_NONE, NOTICE_ONLY_PARTIES, NOTICE_ONLY_PARTY,  # noqa: F401
-                            NOTICE_OTHERS_HAVE, NOTICE_PARTY_NONE, Prepared, and_list, check_arguments, prepare)
+                            NOTICE_OTHERS_HAVE, NOTICE_PARTY_NONE, Prepared, check_arguments, prepare)
 from .query.retrieve import PassageKeys, Retrieved, retrieve
 from .query.terms import question_terms
 from .querylang import EMPTY as EMPTY_GLOSSARY
@@ -134,19 +135,30 @@ class Answerer:
         p = found.prepared
         chosen = self._choose(found, model, k, p.restrict)
         timings = dict(found.timings)
+        lang = p.notice_language
+        about = dict(mode=mode, searched=p.searched, truncated=p.truncated, language=lang,
+                     filtered_out=p.filtered_out)
         if chosen:
             hits = tuple(Hit(rank=i + 1, passage=self.index.passages[c.row], score=prob, dense=c.cos,
                              bm25=c.bm25 if c.bm25_rank is not None or c.bm25 > 0 else None)
                          for i, (c, prob) in enumerate(chosen))
-            return Answer(p.question, True, " ".join(p.notices) or None, p.named, hits, p.missing, mode, timings)
-        notice = NOTICE_NONE
+            return Answer(p.question, True, " ".join(p.notices) or None, p.named, hits, p.missing,
+                          timings_ms=timings, **about)
+        notices = list(p.notices)
+        others: tuple[str, ...] = ()
         if p.restrict:
-            notice = NOTICE_PARTY_NONE.format(party=and_list(p.restrict))
+            if not p.filtered_out or set(p.filtered_out) != set(p.named) - set(p.missing):
+                # the filter's (or the named) parties have nothing; unless the question only names
+                # parties the filter leaves out, which the filtered-out notice already says
+                notices.append(say("party_none", lang, party=and_list(p.restrict, lang)))
             others = self._others_with_passages(found, model, mode)
             if others:
-                notice += " " + NOTICE_OTHERS_HAVE.format(others=and_list(others))
-        return Answer(p.question, False, " ".join(list(p.notices) + [notice]), p.named,
-                      missing_parties=p.missing, mode=mode, timings_ms=timings)
+                notices.append(say("others_have_filter" if p.filtered else "others_have", lang,
+                                   others=and_list(others, lang)))
+        else:
+            notices.append(say("none", lang))
+        return Answer(p.question, False, " ".join(notices), p.named, missing_parties=p.missing,
+                      timings_ms=timings, others_with_passages=others, **about)
 
     # ------------------------------------------------------------------ helpers
 

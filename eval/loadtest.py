@@ -1,31 +1,37 @@
-"""Many users at once: start the web app, ask it N questions from C concurrent gradio_client clients.
+"""Many users at once, over HTTP: our server (JSON API and Gradio path) beside the textbook pipeline served the same way.
 
-    .venv/bin/python eval/loadtest.py                       # 50 clients, 1 000 questions, real model, ./index
-    .venv/bin/python eval/loadtest.py --clients 10 --total 200 --json
-    .venv/bin/python eval/loadtest.py --url http://127.0.0.1:7860/ --pid 1234   # a server already running
+    .venv/bin/python eval/loadtest.py                    # 50 clients, 20 s per phase, real model
+    .venv/bin/python eval/loadtest.py --clients 10 --seconds 5 --json
+    .venv/bin/python eval/loadtest.py --no-gradio --no-live --no-textbook   # the JSON API only
 
-Steps: start ``python app.py --host 127.0.0.1 --port PORT`` (loopback only; ``--index``/``--sources``/
-``--model`` are passed on); wait until it serves; ask every distinct question once, one after the other
-(the single-user answers); then let C clients, each its own ``gradio_client.Client``, share the
-``total`` questions (cycled from eval/questions.jsonl) through the ``/ask`` API as fast as they are
-answered. Reports throughput (questions/s), p50/p95/max latency, errors, whether every concurrent
-answer is identical to the single-user answer for the same question, and the server's resident memory
-(VmRSS from /proc/PID/status) when ready, after the single-user pass, at its peak and at the end.
-``--rounds N`` repeats the concurrent phase, to tell a one-off warm-up from memory that keeps growing.
+Everything runs in this one call, on loopback, so the figures can be compared side by side:
 
-Bounded: at most ``--total`` questions per round and ``--timeout`` seconds in all (start-up included);
-when the time is up the clients stop taking questions, unanswered ones count as errors, and the server
-this script started is stopped (by its process id). Exit status 0 when there were no errors, every answer
-was identical and memory stayed flat (grew less than ``--max-rss-growth`` MB over the concurrent phase,
-or after the first round when there are several), else 1; 2 when the server did not start.
+1. **Bare model** (in this process, before any server starts): the ONNX model the server uses embeds the
+   distinct questions in batches of 16, the most the CPU can embed (questions/s); and the whole in-process
+   query (``Chatbot.ask``), one question at a time (p50).
+2. **Our server**: ``python app.py`` on a copy of the sources and index (so that phase 5 can edit them).
+   - single user: every distinct question once, one after the other, over ``GET /api/ask``: p50, and the
+     reference answers;
+   - ``--clients`` concurrent clients (threads with keep-alive connections) ask the questions, cycled, as
+     fast as they are answered for ``--seconds``: questions/s, p50/p95/p99, errors, and whether every
+     answer equals the single user's (the JSON object without ``timings_ms``).
+3. **Gradio path**: the same clients through Gradio's queue (``POST /gradio_api/call/ask`` + its event stream).
+4. **Textbook**: ``python -m chatbot.evaluation.textbook_server`` (chunks → e5 → FAISS behind FastAPI, one
+   encode per request), single user and the same concurrent phase.
+5. **Live update**: under the same concurrent load, a paragraph is appended to a source file; the time until
+   ``/api/ask`` answers with it, and the errors meanwhile.
+
+The server's RSS is sampled every half second throughout (``rss_timeline`` in ``--json``). Exit status 0
+when no request failed and every concurrent answer was identical, else 1; 2 when a server did not start.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
-import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -33,37 +39,35 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
+LIVE_PHRASE = "Vi vil gi hver kommune et fyrtårn for ettervern med gratis kajakkurs"
+LIVE_QUESTION = "fyrtårn for ettervern og kajakkurs"
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="eval/loadtest.py", description=__doc__.split("\n\n")[0])
     p.add_argument("--clients", type=int, default=50, help="concurrent clients (default 50)")
-    p.add_argument("--total", type=int, default=1000, help="questions in all, cycled from the file (default 1000)")
+    p.add_argument("--seconds", type=float, default=20.0, help="length of each concurrent phase (default 20)")
     p.add_argument("--questions", type=Path, default=QUESTIONS, help="JSON lines with a 'q' field (default eval/questions.jsonl)")
-    p.add_argument("--timeout", type=float, default=600.0, help="stop after this many seconds in all (default 600)")
-    p.add_argument("--startup-timeout", type=float, default=300.0,
-                   help="give up when the app is not serving after this many seconds (default 300; within --timeout)")
-    p.add_argument("--port", type=int, default=0, help="port for the app (default: a free one)")
-    p.add_argument("--index", type=Path, help="index folder passed to app.py (default: its own default, ./index)")
-    p.add_argument("--sources", type=Path, help="sources folder passed to app.py")
-    p.add_argument("--model", help="model passed to app.py (default: the real default model)")
-    p.add_argument("--url", help="use a server that is already running at this URL instead of starting one")
-    p.add_argument("--pid", type=int, help="with --url: the server's process id, for its memory")
-    p.add_argument("--rounds", type=int, default=1,
-                   help="repeat the concurrent phase (default 1); with 2 or more, memory is judged after the first "
-                        "round, which warms up the server's thread arenas and caches")
-    p.add_argument("--max-rss-growth", type=float, default=50.0, metavar="MB",
-                   help="memory counts as flat when RSS grows less than this over the concurrent phase (default 50)")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--limit", type=int, default=120, help="distinct questions taken from the file (default 120)")
+    p.add_argument("--index", type=Path, default=ROOT / "index", help="index folder copied for the server (default ./index)")
+    p.add_argument("--sources", type=Path, default=ROOT / "sources", help="sources folder copied for the server")
+    p.add_argument("--startup-timeout", type=float, default=300.0, help="seconds a server may take to start (default 300)")
+    p.add_argument("--no-gradio", action="store_true", help="skip the Gradio path")
+    p.add_argument("--no-textbook", action="store_true", help="skip the textbook reference")
+    p.add_argument("--no-live", action="store_true", help="skip the live-update phase")
+    p.add_argument("--live-source", default="venstre-rusomsorg.txt",
+                   help="the source file the live-update phase appends a paragraph to (default venstre-rusomsorg.txt; "
+                        "not one whose catalog entry excludes its last lines)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     return p
 
 
-# ---- the server --------------------------------------------------------------------------------
+# ---- servers -------------------------------------------------------------------------------------
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -72,47 +76,39 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int | None) -> float | None:
-    if pid is None:
-        return None
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024  # kB
+                return round(int(line.split()[1]) / 1024, 1)
     except (OSError, ValueError, IndexError):
         return None
     return None
 
 
 class Server:
-    """``python app.py`` on loopback, its output in a log file; stopped (by its own pid) at the end."""
+    """A server process on loopback, its output in a log file, stopped (by its own pid) at the end."""
 
-    def __init__(self, args, deadline: float):
-        self.port = args.port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        cmd = [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(self.port)]
-        for flag, value in (("--index", args.index), ("--sources", args.sources), ("--model", args.model)):
-            if value is not None:
-                cmd += [flag, str(value)]
-        self.log = tempfile.NamedTemporaryFile("w+b", prefix="loadtest-app-", suffix=".log", delete=False)
+    def __init__(self, name: str, cmd: list[str], port: int):
+        self.name, self.port = name, port
+        self.log = tempfile.NamedTemporaryFile("w+b", prefix=f"loadtest-{name}-", suffix=".log", delete=False)
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
         self.pid = self.proc.pid
-        self.deadline = deadline
 
-    def wait_ready(self, startup_timeout: float) -> None:
-        until = min(self.deadline, time.monotonic() + startup_timeout)
+    def wait_ready(self, timeout: float) -> None:
+        until = time.monotonic() + timeout
         while time.monotonic() < until:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"app.py exited with status {self.proc.returncode}:\n{self.tail()}")
+                raise RuntimeError(f"{self.name} exited with status {self.proc.returncode}:\n{self.tail()}")
             try:
-                with urllib.request.urlopen(self.url + "config", timeout=5) as response:
-                    if response.status == 200:
-                        return
+                status, _ = get(Connection(self.port), "/api/health")
+                if status == 200:
+                    return
             except OSError:
                 pass
             time.sleep(0.5)
-        raise RuntimeError(f"app.py did not serve {self.url} within {startup_timeout:.0f} s:\n{self.tail()}")
+        raise RuntimeError(f"{self.name} did not serve within {timeout:.0f} s:\n{self.tail()}")
 
     def tail(self, lines: int = 15) -> str:
         self.log.flush()
@@ -121,7 +117,7 @@ class Server:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # app.py stops cleanly on Ctrl-C
+            self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -131,17 +127,102 @@ class Server:
         os.unlink(self.log.name)
 
 
-# ---- the clients ---------------------------------------------------------------------------------
+class Sampler(threading.Thread):
+    """Each server's RSS every half second: (seconds since start, name, MB)."""
 
-def make_client(url: str):
-    from gradio_client import Client
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.servers: list[Server] = []
+        self.timeline: list[tuple[float, str, float]] = []
+        self.t0 = time.monotonic()
+        self._halt = threading.Event()
 
-    return Client(url, verbose=False, analytics_enabled=False, download_files=False)
+    def run(self) -> None:
+        while not self._halt.wait(0.5):
+            for s in list(self.servers):
+                value = rss_mb(s.pid)
+                if value is not None:
+                    self.timeline.append((round(time.monotonic() - self.t0, 1), s.name, value))
+
+    def summary(self, name: str) -> dict:
+        values = [v for _, n, v in self.timeline if n == name]
+        return {"first_mb": values[0], "peak_mb": max(values), "last_mb": values[-1]} if values else {}
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=2)
 
 
-def ask(client, question: str, timeout: float) -> dict:
-    job = client.submit(question, api_name="/ask")
-    return job.result(timeout=max(0.1, timeout))
+# ---- HTTP clients (keep-alive, standard library: light enough to leave the CPU to the servers) -----------
+
+def Connection(port: int) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+
+def get(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
+    conn.request("GET", path)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def ask_path(question: str) -> str:
+    return "/api/ask?" + urllib.parse.urlencode({"q": question})
+
+
+def comparable(body: bytes) -> dict:
+    data = json.loads(body)
+    data.pop("timings_ms", None)
+    return data
+
+
+class JsonApi:
+    """GET /api/ask: the answer object."""
+
+    def __init__(self, port: int):
+        self.port = port
+
+    def connect(self):
+        return Connection(self.port)
+
+    def ask(self, conn, question: str) -> dict:
+        status, body = get(conn, ask_path(question))
+        if status != 200:
+            raise RuntimeError(f"HTTP {status}: {body[:200]!r}")
+        return comparable(body)
+
+
+class GradioApi:
+    """Gradio's queue: POST /gradio_api/call/ask, then its event stream for the result."""
+
+    def __init__(self, port: int):
+        self.port = port
+
+    def connect(self):
+        return Connection(self.port)
+
+    def ask(self, conn, question: str) -> dict:
+        payload = json.dumps({"data": [question, 5, None, "hybrid"]}).encode()
+        conn.request("POST", "/gradio_api/call/ask", body=payload, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        body = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}: {body[:200]!r}")
+        event = json.loads(body)["event_id"]
+        status, stream = get(conn, f"/gradio_api/call/ask/{event}")
+        if status != 200:
+            raise RuntimeError(f"HTTP {status} on the event stream")
+        kind, data = None, None
+        for line in stream.decode("utf-8").splitlines():
+            if line.startswith("event:"):
+                kind = line[6:].strip()
+            elif line.startswith("data:") and kind == "complete":
+                data = json.loads(line[5:].strip())[0]
+            elif line.startswith("data:") and kind == "error":
+                raise RuntimeError(f"gradio error: {line[5:].strip()[:200]}")
+        if data is None:
+            raise RuntimeError("the event stream ended without a result")
+        data.pop("timings_ms", None)
+        return data
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -154,233 +235,258 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-class Sampler(threading.Thread):
-    """The server's RSS every half second, for the peak."""
-
-    def __init__(self, pid: int | None):
-        super().__init__(daemon=True)
-        self.pid, self.peak, self._halt = pid, rss_mb(pid), threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.wait(0.5):
-            value = rss_mb(self.pid)
-            if value is not None:
-                self.peak = max(self.peak or 0.0, value)
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=2)
+def latency_figures(latencies: list[float], seconds: float, errors: int) -> dict:
+    return {"questions": len(latencies), "errors": errors,
+            "questions_per_s": round(len(latencies) / seconds, 1) if seconds else None,
+            **{f"p{int(q * 100)}_ms": None if percentile(latencies, q) is None else round(percentile(latencies, q) * 1000, 1)
+               for q in (0.5, 0.95, 0.99)}}
 
 
-def concurrent_round(url: str, workload: list[str], clients: int, deadline: float):
-    """Each of ``clients`` threads opens its own Client; together they ask every question of ``workload``."""
-    todo: queue.Queue = queue.Queue()
-    for item in enumerate(workload):
-        todo.put(item)
-    results: list[tuple[int, str, float, dict | None, str | None]] = []
+def single_user(api, questions: list[str]) -> tuple[dict, dict]:
+    """Each question once, one after the other: (figures, answers by question)."""
+    conn, answers, latencies, errors = api.connect(), {}, [], 0
+    api.ask(conn, questions[0])  # a first request warms the connection and the server's caches
+    t0 = time.perf_counter()
+    for q in questions:
+        t = time.perf_counter()
+        try:
+            answers[q] = api.ask(conn, q)
+            latencies.append(time.perf_counter() - t)
+        except Exception:  # noqa: BLE001 - counted, not fatal
+            errors += 1
+            conn = api.connect()
+    return latency_figures(latencies, time.perf_counter() - t0, errors), answers
+
+
+def concurrent(api, questions: list[str], clients: int, seconds: float, reference: dict | None,
+               during=None) -> dict:
+    """``clients`` threads ask as fast as they are answered for ``seconds``; ``during`` runs meanwhile."""
+    stop = threading.Event()
     lock = threading.Lock()
-    ready = threading.Barrier(clients + 1)
-    opened = []
+    latencies: list[float] = []
+    errors: list[str] = []
+    differ: list[str] = []
 
-    def worker(number: int) -> None:
-        client, failure = None, None
-        try:
-            client = make_client(url)
-            opened.append(client)
-        except Exception as exc:  # noqa: BLE001 - counted as errors for its questions
-            failure = f"client {number} could not connect: {type(exc).__name__}: {exc}"
-        try:
-            ready.wait(timeout=max(1.0, deadline - time.monotonic()))
-        except threading.BrokenBarrierError:
-            pass
-        while True:
-            try:
-                i, q = todo.get_nowait()
-            except queue.Empty:
-                return
-            if client is None or time.monotonic() >= deadline:
-                with lock:
-                    results.append((i, q, 0.0, None, failure or "not asked: time is up"))
-                continue
+    def client(number: int) -> None:
+        conn = api.connect()
+        i = number * 7
+        while not stop.is_set():
+            q = questions[i % len(questions)]
+            i += 1
             t = time.perf_counter()
             try:
-                answer, error = ask(client, q, deadline - time.monotonic()), None
+                answer = api.ask(conn, q)
             except Exception as exc:  # noqa: BLE001
-                answer, error = None, f"{type(exc).__name__}: {exc}"
+                with lock:
+                    errors.append(f"{type(exc).__name__}: {exc}"[:200])
+                conn.close()
+                conn = api.connect()
+                continue
+            elapsed = time.perf_counter() - t
             with lock:
-                results.append((i, q, time.perf_counter() - t, answer, error))
+                latencies.append(elapsed)
+                if reference is not None and q in reference and answer != reference[q]:
+                    differ.append(q)
+        conn.close()
 
-    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    try:
-        ready.wait(timeout=max(1.0, deadline - time.monotonic()))  # every client connected: start together
-    except threading.BrokenBarrierError:
-        pass
-    t0 = time.monotonic()
-    for thread in threads:
-        thread.join(timeout=max(0.0, deadline - time.monotonic()) + 5)
-    wall = time.monotonic() - t0
-    for client in opened:
-        try:
-            client.close()
-        except Exception:  # noqa: BLE001
-            pass
-    with lock:
-        return list(results), wall
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    extra = during() if during is not None else None
+    rest = seconds - (time.perf_counter() - t0)
+    if rest > 0:
+        time.sleep(rest)
+    stop.set()
+    for t in threads:
+        t.join(timeout=120)
+    out = latency_figures(latencies, time.perf_counter() - t0, len(errors))
+    out["identical"] = None if reference is None else len(latencies) - len(differ)
+    out["different"] = sorted(set(differ))[:10]
+    out["first_errors"] = errors[:5]
+    if extra is not None:
+        out["live_update"] = extra
+    return out
+
+
+# ---- in process ------------------------------------------------------------------------------------
+
+def bare_model_and_in_process(questions: list[str], sources: Path, index: Path) -> dict:
+    """The model's batched throughput, and the in-process query p50, before any server runs."""
+    import numpy as np
+
+    from chatbot.embedders import make_embedder
+    from chatbot.service import Chatbot
+
+    embedder = make_embedder(None)
+    embedder.warm_up()
+    prompts = list(questions)
+    embedder.embed_queries(prompts[:16])
+    t0 = time.perf_counter()
+    for start in range(0, len(prompts), 16):
+        embedder.embed_queries(prompts[start:start + 16])
+    batched = len(prompts) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for q in prompts:
+        embedder.embed_queries([q])
+    one = len(prompts) / (time.perf_counter() - t0)
+    bot = Chatbot.open(sources_dir=sources, index_dir=index, embedder=embedder, progress=None)
+    bot.ask(questions[0])
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        bot.ask(q)
+        times.append(time.perf_counter() - t)
+    del bot, embedder
+    return {"model_batched_16_per_s": round(batched, 1), "model_one_at_a_time_per_s": round(one, 1),
+            "in_process_p50_ms": round(float(np.median(times)) * 1000, 2)}
+
+
+# ---- the run -------------------------------------------------------------------------------------
+
+def live_edit(port: int, source: Path, timeout: float = 60.0):
+    """Append a paragraph to a source file; return a function that waits until it is served."""
+    def run() -> dict:
+        conn = Connection(port)
+        before = json.loads(get(conn, "/api/health")[1])["corpus_version"]
+        with open(source, "a", encoding="utf-8") as fh:
+            fh.write(f"\n{LIVE_PHRASE}, skriver lasttesten {time.time():.0f}.\n")
+        t0 = time.perf_counter()
+        swapped = None
+        while time.perf_counter() - t0 < timeout:
+            try:
+                if swapped is None and json.loads(get(conn, "/api/health")[1])["corpus_version"] != before:
+                    swapped = round(time.perf_counter() - t0, 2)
+                if swapped is not None:
+                    status, body = get(conn, ask_path(LIVE_QUESTION))
+                    found = status == 200 and any(LIVE_PHRASE in p["text"] for p in json.loads(body)["passages"])
+                    return {"swapped_after_s": swapped, "served_after_s": round(time.perf_counter() - t0, 2),
+                            "new_text_answered": found}
+            except OSError:
+                conn = Connection(port)
+            time.sleep(0.1)
+        return {"swapped_after_s": swapped, "served_after_s": None, "new_text_answered": False}
+
+    return run
 
 
 def run(args) -> dict:
-    started = time.monotonic()
-    deadline = started + args.timeout
-    questions = [json.loads(line)["q"] for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
-    if not questions:
-        raise SystemExit(f"eval/loadtest.py: error: no questions in {args.questions}")
-    workload = [questions[i % len(questions)] for i in range(args.total)]
-    distinct = list(dict.fromkeys(workload))
-    server = None
-    report: dict = {"clients": args.clients, "total": args.total, "distinct_questions": len(distinct),
-                    "timeout_s": args.timeout}
+    lines = [json.loads(line) for line in args.questions.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = list(dict.fromkeys(d["q"] for d in lines if isinstance(d.get("q"), str) and d["q"].strip()))[:args.limit]
+    result: dict = {"clients": args.clients, "seconds": args.seconds, "distinct_questions": len(questions),
+                    "cpus": os.cpu_count()}
+    work = Path(tempfile.mkdtemp(prefix="loadtest-"))
+    sampler = Sampler()
+    servers: list[Server] = []
     try:
-        if args.url:
-            url, pid = args.url.rstrip("/") + "/", args.pid
-        else:
-            server = Server(args, deadline)
-            server.wait_ready(args.startup_timeout)
-            url, pid = server.url, server.pid
-        report.update(url=url, server_pid=pid, startup_s=round(time.monotonic() - started, 1))
-        report["rss_mb_ready"] = rss_mb(pid)
-        sampler = Sampler(pid)
+        sources, index = work / "sources", work / "index"
+        shutil.copytree(args.sources, sources)
+        if args.index.exists():
+            shutil.copytree(args.index, index, symlinks=True)
+        result["in_process"] = bare_model_and_in_process(questions, sources, index)
         sampler.start()
 
-        # single user: every distinct question once, one after the other
-        single: dict[str, dict] = {}
-        single_latency: list[float] = []
-        single_errors: list[str] = []
-        client = make_client(url)
-        t0 = time.monotonic()
-        for q in distinct:
-            if time.monotonic() >= deadline:
-                single_errors.append("timeout before the single-user pass finished")
-                break
-            t = time.perf_counter()
-            try:
-                single[q] = ask(client, q, deadline - time.monotonic())
-                single_latency.append(time.perf_counter() - t)
-            except Exception as exc:  # noqa: BLE001 - every failure is counted and reported
-                single_errors.append(f"{type(exc).__name__}: {exc}")
-        single_wall = time.monotonic() - t0
-        client.close()
-        report["single"] = {"questions": len(single_latency), "errors": len(single_errors), "wall_s": round(single_wall, 2),
-                            "p50_ms": _ms(percentile(single_latency, 0.5)), "p95_ms": _ms(percentile(single_latency, 0.95))}
-        report["rss_mb_after_single"] = rss_mb(pid)
+        ours_port = free_port()
+        ours = Server("ours", [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(ours_port),
+                               "--sources", str(sources), "--index", str(index), "--watch-interval", "1"], ours_port)
+        servers.append(ours)
+        ours.wait_ready(args.startup_timeout)
+        sampler.servers.append(ours)
+        api = JsonApi(ours_port)
+        single, reference = single_user(api, questions)
+        result["ours_json"] = {"single_user": single,
+                               "concurrent": concurrent(api, questions, args.clients, args.seconds, reference)}
+        if not args.no_gradio:
+            gradio = GradioApi(ours_port)
+            single_g, reference_g = single_user(gradio, questions)
+            same = sum(reference_g.get(q) == reference.get(q) for q in reference)
+            result["ours_gradio"] = {"single_user": single_g, "same_as_json_api": same,
+                                     "concurrent": concurrent(gradio, questions, args.clients, args.seconds, reference)}
+        if not args.no_live:
+            source = sources / args.live_source
+            result["ours_live"] = concurrent(api, questions, args.clients, max(args.seconds, 40.0), None,
+                                             during=live_edit(ours_port, source))
+        result["ours_rss"] = sampler.summary("ours")
+        ours.stop()
+        servers.remove(ours)
 
-        # many users: C clients share the workload (``--rounds`` times, to tell warm-up from a leak)
-        rounds = []
-        done: list[tuple[int, str, float, dict | None, str | None]] = []
-        for number in range(args.rounds):
-            if number and time.monotonic() >= deadline:
-                break
-            results, wall = concurrent_round(url, workload, args.clients, deadline)
-            done.extend(results)
-            ok = [r for r in results if r[4] is None]
-            rounds.append({"answered": len(ok), "errors": len(workload) - len(ok), "wall_s": round(wall, 2),
-                           "throughput_qps": round(len(ok) / wall, 2) if wall > 0 else None,
-                           "p50_ms": _ms(percentile([r[2] for r in ok], 0.5)),
-                           "rss_mb_end": rss_mb(pid)})
-        sampler.stop()
-        answered = [r for r in done if r[4] is None]
-        errors = [r for r in done if r[4] is not None]
-        expected = args.total * args.rounds
-        missing = expected - len(done)  # rounds not run, or questions still in flight, when the time ran out
-        mismatches = [r for r in answered if r[1] in single and r[3] != single[r[1]]]
-        unchecked = [r for r in answered if r[1] not in single]
-        latency = [r[2] for r in answered]
-        wall = sum(r["wall_s"] for r in rounds)
-        report["concurrent"] = {
-            "rounds": len(rounds),
-            "answered": len(answered),
-            "errors": len(errors) + missing,
-            "error_examples": sorted({r[4] for r in errors})[:5] + ([f"{missing} not answered in time"] if missing else []),
-            "wall_s": round(wall, 2),
-            "throughput_qps": round(len(answered) / wall, 2) if wall > 0 else None,
-            "p50_ms": _ms(percentile(latency, 0.5)), "p95_ms": _ms(percentile(latency, 0.95)),
-            "max_ms": _ms(max(latency) if latency else None),
-            "identical_to_single_user": len(answered) - len(mismatches) - len(unchecked),
-            "different": len(mismatches),
-            "unchecked": len(unchecked),
-            "different_examples": [r[1] for r in mismatches[:5]],
-            "per_round": rounds,
-        }
-        report["rss_mb_peak"] = sampler.peak
-        report["rss_mb_end"] = rss_mb(pid)
+        if not args.no_textbook:
+            tb_port = free_port()
+            textbook = Server("textbook", [sys.executable, "-m", "chatbot.evaluation.textbook_server", "--port",
+                                           str(tb_port), "--sources", str(args.sources)], tb_port)
+            servers.append(textbook)
+            textbook.wait_ready(args.startup_timeout)
+            sampler.servers.append(textbook)
+            tb = JsonApi(tb_port)
+            single_t, reference_t = single_user(tb, questions)
+            result["textbook_json"] = {"single_user": single_t,
+                                       "concurrent": concurrent(tb, questions, args.clients, args.seconds, reference_t)}
+            result["textbook_rss"] = sampler.summary("textbook")
     finally:
-        if server is not None:
-            server.stop()
-    c = report["concurrent"]
-    per_round = c["per_round"]
-    if len(per_round) > 1:  # after the first concurrent round: does memory keep growing?
-        before, after, since = per_round[0]["rss_mb_end"], report.get("rss_mb_end"), "after the first concurrent round"
-    else:
-        before, after, since = report.get("rss_mb_after_single"), report.get("rss_mb_end"), "over the concurrent phase"
-    growth = None if before is None or after is None else round(after - before, 1)
-    report["rss_growth_mb"] = growth
-    report["rss_growth_measured"] = since
-    report["memory_flat"] = None if growth is None else growth < args.max_rss_growth
-    report["elapsed_s"] = round(time.monotonic() - started, 1)
-    report["ok"] = (c["errors"] == 0 and report["single"]["errors"] == 0 and c["different"] == 0 and c["unchecked"] == 0
-                    and c["answered"] == args.total * args.rounds and report["memory_flat"] is not False)
-    return report
-
-
-def _ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 1)
+        sampler.stop()
+        for s in servers:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    result["rss_timeline"] = sampler.timeline
+    ours_c = result["ours_json"]["concurrent"]
+    result["ratio_to_bare_model_batched"] = round(ours_c["questions_per_s"] / result["in_process"]["model_batched_16_per_s"], 2)
+    result["http_single_over_in_process"] = round(result["ours_json"]["single_user"]["p50_ms"]
+                                                  / result["in_process"]["in_process_p50_ms"], 2)
+    return result
 
 
 def table(r: dict) -> str:
-    c, s = r["concurrent"], r["single"]
-    mb = lambda v: "–" if v is None else f"{v:.0f} MB"  # noqa: E731
-    rows = [
-        ("server", f"{r['url']} (pid {r['server_pid']}), serving after {r['startup_s']} s"),
-        ("single user", f"{s['questions']} distinct questions in {s['wall_s']} s; p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms; "
-                        f"{s['errors']} errors"),
-        ("concurrent", f"{r['clients']} clients, {c['answered']}/{r['total'] * max(1, c['rounds'])} questions answered "
-                       f"in {c['wall_s']} s" + (f" ({c['rounds']} rounds of {r['total']})" if c["rounds"] > 1 else "")),
-        ("throughput", f"{c['throughput_qps']} questions/s"),
-        ("latency", f"p50 {c['p50_ms']} ms, p95 {c['p95_ms']} ms, max {c['max_ms']} ms"),
-        ("errors", f"{c['errors']}" + (f" ({'; '.join(c['error_examples'])})" if c["errors"] else "")),
-        ("identical", f"{c['identical_to_single_user']}/{c['answered']} answers identical to the single-user answer"
-                      + (f"; {c['different']} different, e.g. {c['different_examples'][:2]}" if c["different"] else "")),
-        ("server RSS", f"ready {mb(r['rss_mb_ready'])}, after single user {mb(r['rss_mb_after_single'])}, "
-                       + "".join(f"after round {n} {mb(x['rss_mb_end'])}, " for n, x in enumerate(c["per_round"], 1)
-                                 if c["rounds"] > 1)
-                       + f"peak {mb(r['rss_mb_peak'])}, end {mb(r['rss_mb_end'])}"),
-        ("memory flat", f"{r['memory_flat']} (growth {r['rss_growth_mb']} MB {r['rss_growth_measured']})"),
-        ("result", "OK" if r["ok"] else "NOT OK"),
-    ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+    rows = ["| | questions/s | p50 ms | p95 ms | p99 ms | errors | identical |", "|---|---|---|---|---|---|---|"]
+
+    def row(name, f):
+        ident = "" if f.get("identical") is None else f"{f['identical']}/{f['questions']}"
+        rows.append(f"| {name} | {f['questions_per_s']} | {f['p50_ms']} | {f['p95_ms']} | {f['p99_ms']} | {f['errors']} | {ident} |")
+
+    for key, name in (("ours_json", "ours, JSON API"), ("ours_gradio", "ours, Gradio path"), ("textbook_json", "textbook, JSON API")):
+        if key in r:
+            row(f"{name}, 1 user", r[key]["single_user"])
+            row(f"{name}, {r['clients']} clients", r[key]["concurrent"])
+    if "ours_live" in r:
+        row(f"ours, JSON API, {r['clients']} clients, source edited", r["ours_live"])
+    ip = r["in_process"]
+    out = ["\n".join(rows), "",
+           f"bare model: {ip['model_batched_16_per_s']} questions/s in batches of 16, {ip['model_one_at_a_time_per_s']} one at a time; "
+           f"in-process query p50 {ip['in_process_p50_ms']} ms",
+           f"ours over the JSON API / bare model batched: {r['ratio_to_bare_model_batched']}×; "
+           f"single-user HTTP p50 / in-process p50: {r['http_single_over_in_process']}×"]
+    if "ours_live" in r:
+        lu = r["ours_live"]["live_update"]
+        out.append(f"live update: swapped in after {lu['swapped_after_s']} s, answered with the new text: "
+                   f"{lu['new_text_answered']}; {r['ours_live']['errors']} failed requests meanwhile")
+    for key in ("ours_rss", "textbook_rss"):
+        if r.get(key):
+            out.append(f"{key.split('_')[0]} RSS: {r[key]['first_mb']} MB at start, peak {r[key]['peak_mb']} MB, "
+                       f"{r[key]['last_mb']} MB at the end")
+    return "\n".join(out)
+
+
+def ok(r: dict) -> bool:
+    phases = [r[k]["concurrent"] for k in ("ours_json", "ours_gradio", "textbook_json") if k in r]
+    if "ours_live" in r:
+        phases.append(r["ours_live"])
+    errors = sum(p["errors"] for p in phases)
+    identical = all(p["identical"] in (None, p["questions"]) for p in phases)
+    live = "ours_live" not in r or r["ours_live"]["live_update"]["new_text_answered"]
+    return errors == 0 and identical and live
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.clients < 1 or args.total < 1 or args.rounds < 1 or args.timeout <= 0:
-        print("eval/loadtest.py: error: --clients, --total, --rounds and --timeout must be positive", file=sys.stderr)
+    if args.clients < 1 or args.seconds <= 0 or args.limit < 1:
+        print("loadtest: --clients, --seconds and --limit must be positive", file=sys.stderr)
         return 2
-    if args.pid is not None and not args.url:
-        print("eval/loadtest.py: error: --pid goes with --url", file=sys.stderr)
-        return 2
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
     try:
-        report = run(args)
+        result = run(args)
     except RuntimeError as exc:
-        print(f"eval/loadtest.py: error: {exc}", file=sys.stderr)
+        print(f"loadtest: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("eval/loadtest.py: interrupted", file=sys.stderr)
-        return 130
-    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else table(report))
-    return 0 if report["ok"] else 1
+    print(json.dumps(result, ensure_ascii=False) if args.json else table(result))
+    return 0 if ok(result) else 1
 
 
 if __name__ == "__main__":

@@ -122,10 +122,12 @@ def test_settings_are_validated_eagerly():
 
 def test_json_shape(fake_bot):
     data = fake_bot.to_dict(fake_bot.ask("Hva vil Helsepartiet med brukerrom?"))
-    assert set(data) == {"question", "answered", "notice", "parties", "missing_parties", "mode", "passages"}
+    assert set(data) == {"question", "searched", "truncated", "language", "answered", "notice", "parties",
+                         "missing_parties", "filtered_out", "others_with_passages", "mode", "passages"}
+    assert (data["searched"], data["truncated"], data["language"]) == ("Hva vil Helsepartiet med brukerrom?", False, "nb")
     first = data["passages"][0]
     assert {"rank", "party", "source", "title", "section", "start", "end", "text", "context", "score",
-            "citation", "line"} <= set(first)
+            "citation", "line", "byte_start", "byte_end", "selector", "url"} <= set(first)
     assert first["source"] == "helsepartiet-rusomsorg.txt"
     assert first["citation"].startswith("Helsepartiet, Prinsipprogram (vedtatt 8. februar 2017), «Rusomsorg», "
                                         "helsepartiet-rusomsorg.txt, linje 16, tegn ")

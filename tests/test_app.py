@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import socket
 import subprocess
@@ -62,8 +63,10 @@ def client(served):
 
 
 @pytest.fixture(scope="module")
-def handlers(served):
-    return served[0].webui_handlers
+def handlers(bot):
+    from chatbot.webui import WebHandlers
+
+    return WebHandlers(bot)
 
 
 def expected(bot: Chatbot, question: str, **kw) -> dict:
@@ -145,7 +148,7 @@ def test_empty_question(client, handlers):
     html = handlers.chat_turn("", None)
     assert "Spørsmålet er tomt" in html and 'class="card"' not in html
     compare = handlers.compare_turn("   ", None)
-    assert compare.count("Spørsmålet er tomt") == 1 and "compare-grid" not in compare
+    assert compare.count(">Spørsmålet er tomt") == 1 and "compare-grid" not in compare
 
 
 def test_html_is_escaped(client, handlers):
@@ -203,7 +206,7 @@ def test_source_page(handlers, bot):
     table, view = handlers.source_page("helsepartiet-rusomsorg.txt", 1402, 1519)
     assert 'aria-current="true"' in table and "helsepartiet-rusomsorg.txt" in table and "venstre-rusomsorg.txt" in table
     assert "Markert: linje 16, tegn 1402–1519." in view
-    assert '<mark class="cited" id="cited">' in view
+    assert '<mark class="cited" id="cited" tabindex="-1">' in view
     _, plain = handlers.source_page("venstre-rusomsorg.txt", "x", None)
     assert "<mark" not in plain and 'data-source="venstre-rusomsorg.txt"' in plain
     _, fallback = handlers.source_page("../etc/passwd")
@@ -271,3 +274,77 @@ def test_english_question_highlights_the_norwegian_glossary_terms(handlers):
 
     assert set(tokens("bolig")) <= terms  # "housing" is searched (and marked) as "bolig"
     assert not set(tokens("Helsepartiet")) & terms
+
+
+# ---- the page's notices, scope, links and quote check (handlers, no browser) ------------------
+
+def test_filter_that_hides_the_named_party_says_so(handlers):
+    html = handlers.chat_turn("Hva vil Venstre med LAR?", ["Helsepartiet"])
+    text = re.sub(r"<[^>]+>", "", html)
+    assert "Venstre" in text and "Helsepartiet" in text
+    assert ("partifilteret viser bare Helsepartiet" in text)
+    english = handlers.chat_turn("What does Venstre want for LAR?", ["Helsepartiet"])
+    assert "the party filter shows only Helsepartiet" in english and '<div class="msg-bot" lang="en">' in english
+    html, _, reading = handlers.conversation_turn("What does Venstre want for LAR?", ["Helsepartiet"], None)
+    assert reading.language == "en" and "the party filter shows only Helsepartiet" in html
+
+
+def test_english_filter_note(handlers):
+    html = handlers.chat_turn("What do the parties say about LAR?", ["Venstre"])
+    assert '<p class="filter-note">Party filter: only Venstre.</p>' in html and "Partifilter" not in html
+    nb = handlers.chat_turn("Hva sier partiene om LAR?", ["Venstre"])
+    assert '<p class="filter-note">Partifilter: bare Venstre.</p>' in nb
+
+
+def test_long_question_bubble_shows_what_was_searched(handlers, bot):
+    long = ("Hva vil Venstre med LAR? " * 800).strip()
+    html, _, _ = handlers.conversation_turn(long, None, None)
+    bubble = re.search(r'<span class="q-text">(.*?)</span>', html).group(1)
+    limit = bot.answerer.settings.max_question_chars
+    assert len(bubble) <= limit and long.startswith(bubble) and bubble.endswith("LAR?")
+    assert f'<span class="q-cut">Forkortet: bare de første {len(bubble)} tegnene er søkt.</span>' in html
+    assert handlers.searched("  Hva  vil\u200b Venstre? ", None) == ("Hva vil Venstre?", False)
+
+
+def test_the_page_adds_no_empty_turns(bot):
+    import gradio as gr
+
+    from chatbot.webui import build_ui
+
+    demo = build_ui(bot)
+    ask = next(fn.fn for fn in demo.fns.values() if getattr(fn.fn, "__name__", "") == "on_ask")
+    transcript, turns, box, last, conv, _ = ask("   ", None, [], "", None)
+    assert turns == [] and box == "" and last == "" and conv is None
+    assert '<p class="hint" role="status">Skriv et spørsmål i feltet først' in transcript and "turn" not in transcript
+    transcript, turns, *_ = ask("Hva vil Venstre med LAR?", None, [], "", None)
+    assert len(turns) == 1 and f'data-version="{bot.corpus_version}"' in transcript
+    assert 'data-q="Hva vil Venstre med LAR?"' in turns[0]
+    states = [b for b in demo.blocks.values() if isinstance(b, gr.HTML) and b.elem_id == "app-title"]
+    assert "udatert" in states[0].value and "vedtatt 8. februar 2017" in states[0].value
+
+
+def test_version_note(handlers, bot):
+    assert handlers.version_note(bot.corpus_version) == ""
+    assert handlers.version_note(None) == "" and handlers.version_note("") == ""
+    note = handlers.version_note('<b>"old"</b>')
+    assert "Kildene er endret siden lenken ble laget" in note and "<b>" not in note
+    assert f"siden viser versjon {bot.corpus_version}" in note
+
+
+def test_quote_check_handler(handlers):
+    exact = handlers.check_quote("«Styrke ettervernet»", "")
+    assert 'data-found="exact"' in exact and "Sitatet finnes ordrett hos Helsepartiet." in exact
+    other = handlers.check_quote("Styrke ettervernet.", "Venstre")
+    assert "Sitatet finnes ordrett, men hos Helsepartiet, ikke hos Venstre." in other
+    assert handlers.check_quote("   ", "") == ('<div class="notice notice-none" role="status">'
+                                               "Lim inn sitatet du vil sjekke i feltet over.</div>")
+    assert 'data-found="none"' in handlers.check_quote("Vi vil bygge en ny bro over Oslofjorden innen neste år", None)
+    too_long = handlers.check_quote("ord " * 3000, "")
+    assert "notice-none" in too_long and "5,000" in too_long
+
+
+def test_source_page_marks_a_requested_view_as_opened(handlers):
+    _, view = handlers.source_page("helsepartiet-rusomsorg.txt", 1402, 1519, opened=True)
+    assert 'data-opened="1"' in view
+    _, fallback = handlers.source_page("nope.txt", opened=True)
+    assert "data-opened" not in fallback

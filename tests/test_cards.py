@@ -92,7 +92,7 @@ def test_passage_context_section_and_party_are_escaped(evil, documents):
                      party=f"Parti {evil}", section=f"Seksjon {evil}")
     html = cards.card(Hit(1, p, 0.9), documents["venstre-rusomsorg.txt"], cards.query_terms("LAR"))
     assert_no_injection(html)
-    assert html.count(cards.esc(evil)) == 7  # party (attribute, badge), section, quote, context (3)
+    assert html.count(cards.esc(evil)) == 8  # party (attribute, badge), section, quote, copy text, context (3)
     assert '<mark class="hl">LAR</mark>' in html
     answer = Answer("q", True, None, (), (Hit(1, p, 0.9),))
     assert_no_injection(cards.turn(evil, answer, documents, cards.query_terms(evil)))
@@ -238,7 +238,8 @@ def test_citation_text_exact(documents, catalog):
     assert (link["data-source"], link["data-start"], link["data-end"]) == ("helsepartiet-rusomsorg.txt", "1402", "1519")
     assert f">{expected}</a>" in html
     button = [a for t, a in tags(html) if t == "button"][0]
-    assert button["data-copy"] == expected
+    assert button["data-copy"] == ("«Etablere brukerrom -der blant annet røyking av rusmidler er tiltatt- i stedet for "
+                                   "dagens sprøyterom for rusavhengige.» — " + expected)
 
 
 def test_citation_link_escapes_odd_file_names(documents):
@@ -292,3 +293,204 @@ def test_documents_list_has_every_document(catalog):
 def test_transcript_welcome_and_turns():
     assert "Still et spørsmål" in cards.transcript([])
     assert cards.transcript(["<section>a</section>", "<section>b</section>"]).count("<section>") == 2
+
+
+# ---- neutral order -------------------------------------------------------------------------
+
+def test_norwegian_alphabetical_order_puts_aeoa_last():
+    names = ["Ås-lista", "Venstre", "Ærlig parti", "Høyre", "Østlandslista", "Zeta", "Rødt", "Raudt", "Helsepartiet"]
+    assert cards.sort_parties(names) == ["Helsepartiet", "Høyre", "Raudt", "Rødt", "Venstre", "Zeta",
+                                         "Ærlig parti", "Østlandslista", "Ås-lista"]
+    assert cards.sort_parties(["Venstre", "Venstre", "Helsepartiet"]) == ["Helsepartiet", "Venstre"]
+
+
+# ---- page texts in the question's language -------------------------------------------------
+
+def test_page_texts_in_three_languages():
+    assert cards.say("filter_only", "nb", parties="Helsepartiet") == "Partifilter: bare Helsepartiet."
+    assert cards.say("filter_only", "nn", parties="Helsepartiet") == "Partifilter: berre Helsepartiet."
+    assert cards.say("filter_only", "en", parties="Helsepartiet") == "Party filter: only Helsepartiet."
+    assert cards.say("filter_only", "de", parties="X") == "Partifilter: bare X."  # unknown: bokmål
+    for key, texts in cards.PAGE_TEXT.items():
+        assert set(texts) == {"nb", "nn", "en"}, key
+
+
+def test_english_turn_is_marked_english_and_quotes_keep_their_language(documents, catalog):
+    h = passage_at(catalog, "helsepartiet-rusomsorg.txt", "Styrke ettervernet.", "Helsepartiet")
+    answer = Answer("What about aftercare?", True, None, (), (Hit(1, h, 0.9),))
+    html = cards.turn("What about aftercare?", answer, documents, lang="en", filter_note="Party filter: only Helsepartiet.")
+    assert '<div class="msg-bot" lang="en">' in html
+    assert '<blockquote class="quote" lang="nb">Styrke ettervernet.</blockquote>' in html
+    assert ">Show context<" not in html  # the passage is its own context here
+    assert 'data-label="Source"' in html and ">Copy</button>" in html
+    assert 'data-announce="Answer to «What about aftercare?»: 1 passages from Helsepartiet (1)."' in html
+    nb = cards.turn("Hva med ettervern?", answer, documents)
+    assert '<div class="msg-bot">' in nb and 'data-label="Kilde"' in nb
+
+
+# ---- turns: what was searched, hints, the address -------------------------------------------
+
+def test_turn_carries_the_question_for_the_address_and_the_cut_note(documents):
+    answer = Answer("q", False, "Fant ingen relevante avsnitt i kildene.", ())
+    html = cards.turn('Hva "vil" <V>?', answer, documents, cut_note="Forkortet: bare de første 9 tegnene er søkt.")
+    assert 'data-q="Hva &quot;vil&quot; &lt;V&gt;?"' in html
+    assert '<span class="q-cut">Forkortet: bare de første 9 tegnene er søkt.</span>' in html
+    assert "turn-tools" not in html  # nothing to download without passages
+    typed = cards.turn("Og Helsepartiet?", answer, documents, typed="Hva mener Helsepartiet om bolig?")
+    assert 'data-q="Hva mener Helsepartiet om bolig?"' in typed
+
+
+def test_transcript_hint_and_version():
+    html = cards.transcript(["<section>a</section>"], hint="Skriv et spørsmål i feltet først.", version="0123456789ab")
+    assert html == ('<div class="transcript" data-version="0123456789ab"><section>a</section>'
+                    '<p class="hint" role="status">Skriv et spørsmål i feltet først.</p></div>')
+    assert cards.transcript([]).startswith('<div class="transcript"><div class="welcome">')
+
+
+# ---- scope -------------------------------------------------------------------------------------
+
+def test_scope_lists_parties_documents_and_dates(catalog):
+    html = cards.scope(catalog.documents)
+    assert "(2 dokumenter fra 2 partier)" in html
+    assert html.index(">Helsepartiet<") < html.index(">Venstre<")
+    assert ('<span lang="nb">«Rusomsorg»</span> (prinsipprogram, vedtatt 8. februar 2017)') in html
+    assert ('<span lang="nb">«Rusomsorg som tar mennesker på alvor»</span> (temaside, udatert)') in html
+    assert "ingen egne meninger" in html
+
+
+@pytest.mark.parametrize("evil", XSS)
+def test_scope_escapes_the_catalog(evil):
+    doc = Document(source="x.txt", party=f"P{evil}", title=f"T{evil}", kind=evil, language="nb", sha256="0" * 64)
+    html = cards.scope([doc])
+    assert_no_injection(html)
+    assert "(1 dokument fra 1 parti)" in html and "udatert" in html
+
+
+# ---- the source view: keyboard and focus -----------------------------------------------------
+
+def test_source_text_is_a_focusable_region(documents, catalog):
+    doc = documents["helsepartiet-rusomsorg.txt"]
+    html = cards.source_view(doc, catalog.text(doc.source), 1402, 1519, opened=True)
+    box = [a for t, a in tags(html) if t == "div" and "src-text" in a.get("class", "")][0]
+    assert box == {"class": "src-text", "lang": "nb", "tabindex": "0", "role": "region",
+                   "aria-label": f"Kildetekst: Helsepartiet, {doc.title}"}
+    view = [a for t, a in tags(html) if t == "div" and a.get("class") == "source-view"][0]
+    assert view == {"class": "source-view", "data-source": doc.source, "data-start": "1402", "data-end": "1519",
+                    "data-opened": "1"}
+    assert '<mark class="cited" id="cited" tabindex="-1">' in html
+    plain = cards.source_view(doc, catalog.text(doc.source))
+    assert "data-opened" not in plain and "data-start" not in plain
+
+
+def test_documents_table_labels_cells_for_phones(catalog):
+    html = cards.documents_list(catalog.documents)
+    assert html.count('data-label="Dato"') == 2 and ">udatert</td>" in html
+
+
+# ---- citations to take away --------------------------------------------------------------------
+
+def test_citation_record_offsets_selector_and_fragment(documents, catalog):
+    text = catalog.text("helsepartiet-rusomsorg.txt")
+    p = passage_at(catalog, "helsepartiet-rusomsorg.txt", "Styrke ettervernet.", "Helsepartiet")
+    record = cards.citation_record(Hit(1, p, 0.9), documents[p.source], text)
+    assert text.encode("utf-8")[record["byte_start"]:record["byte_end"]].decode("utf-8") == "Styrke ettervernet."
+    assert record["byte_start"] == len(text[:p.start].encode("utf-8")) and record["start"] == p.start
+    assert record["selector"] == {"type": "TextQuoteSelector", "exact": "Styrke ettervernet.",
+                                  "prefix": text[p.start - 32:p.start], "suffix": text[p.end:p.end + 32]}
+    assert record["url"] is None  # the catalog gives no URL
+    assert record["citation"] == cards.citation_text(documents[p.source], p)
+    with_url = replace(documents[p.source], url="https://example.org/program#kap2")
+    assert cards.citation_record(Hit(1, p, 0.9), with_url, text)["url"] == (
+        "https://example.org/program#:~:text=Styrke%20ettervernet.")
+    assert cards.citation_record(Hit(1, p, 0.9), None)["byte_start"] is None
+
+
+def test_text_fragment_of_a_long_quote_uses_its_ends():
+    quote = " ".join(f"ord{i}" for i in range(80))
+    assert cards.text_fragment_url("https://x.no/a", quote) == (
+        "https://x.no/a#:~:text=ord0%20ord1%20ord2%20ord3%20ord4,ord75%20ord76%20ord77%20ord78%20ord79")
+    assert cards.text_fragment_url("https://x.no/a", "a, b & c-d") == "https://x.no/a#:~:text=a%2C%20b%20%26%20c-d"
+
+
+def test_csv_and_csl_json(documents, catalog):
+    text = catalog.text("helsepartiet-rusomsorg.txt")
+    p = passage_at(catalog, "helsepartiet-rusomsorg.txt", "Styrke ettervernet.", "Helsepartiet")
+    record = cards.citation_record(Hit(1, p, 0.9), documents[p.source], text)
+    csv_text = cards.citations_csv([record, dict(record, quote='Med "anførsel", komma')])
+    lines = csv_text.split("\r\n")
+    assert lines[0] == "party,title,source,line,start,end,byte_start,byte_end,quote,citation"
+    assert lines[1] == (f"Helsepartiet,{documents[p.source].title},helsepartiet-rusomsorg.txt,{p.line},{p.start},{p.end},"
+                        f"{record['byte_start']},{record['byte_end']},Styrke ettervernet.,\"{record['citation']}\"")
+    assert '"Med ""anførsel"", komma"' in lines[2] and lines[3] == ""
+    [item] = cards.citations_csl([record], documents)
+    assert item["id"] == f"helsepartiet-rusomsorg.txt:{p.start}-{p.end}"
+    assert item["type"] == "document" and item["author"] == [{"literal": "Helsepartiet"}]
+    assert item["issued"] == {"date-parts": [[2017, 2, 8]]} and item["genre"] == "prinsipprogram"
+    assert item["note"] == record["citation"] and "URL" not in item
+    assert item["custom"]["selector"]["exact"] == "Styrke ettervernet." and item["custom"]["byte_end"] == record["byte_end"]
+
+
+def test_downloads_are_data_urls(documents, catalog):
+    import json
+    from urllib.parse import unquote
+
+    p = passage_at(catalog, "helsepartiet-rusomsorg.txt", "Styrke ettervernet.", "Helsepartiet")
+    html = cards.downloads([Hit(1, p, 0.9)], documents, {p.source: catalog.text(p.source)})
+    links = [a for t, a in tags(html) if t == "a"]
+    assert [a["data-kind"] for a in links] == ["csv", "csl-json"]
+    assert links[0]["download"].endswith(".csv") and links[1]["download"].endswith(".json")
+    assert unquote(links[0]["href"].split(",", 1)[1]).startswith("\ufeffparty,title,")
+    items = json.loads(unquote(links[1]["href"].split(",", 1)[1]))
+    assert items[0]["custom"]["quote"] == "Styrke ettervernet."
+
+
+@pytest.mark.parametrize("evil", XSS)
+def test_downloads_escape_quotes(evil, documents):
+    p = fake_passage(f"Venstre vil {evil}.")
+    html = cards.downloads([Hit(1, p, 0.9)], documents)
+    assert_no_injection(html)
+
+
+# ---- the quote check -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def quote_corpus(catalog):
+    from chatbot.quotecheck import build_corpus
+
+    return build_corpus((d, catalog.text(d.source)) for d in catalog.documents)
+
+
+def test_quote_verdict_exact(quote_corpus, documents, catalog):
+    from chatbot.quotecheck import verify
+
+    texts = {d.source: catalog.text(d.source) for d in catalog.documents}
+    html = cards.quote_verdict(verify("Styrke ettervernet.", quote_corpus), documents, texts)
+    assert 'data-found="exact"' in html and "Sitatet finnes ordrett hos Helsepartiet." in html
+    assert '<blockquote class="quote" lang="nb">Styrke ettervernet.</blockquote>' in html
+    link = [a for t, a in tags(html) if t == "a"][0]
+    start = texts["helsepartiet-rusomsorg.txt"].index("Styrke ettervernet.")
+    assert link["href"] == f"?source=helsepartiet-rusomsorg.txt&start={start}&end={start + 19}"
+    assert "<del" not in html and "<ins" not in html
+
+
+def test_quote_verdict_near_marks_the_differences(quote_corpus, documents, catalog):
+    from chatbot.quotecheck import verify
+
+    texts = {d.source: catalog.text(d.source) for d in catalog.documents}
+    quote = "Etablere brukerrom der blant annet røyking av rusmidler er forbudt i stedet for dagens sprøyterom"
+    verdict = verify(quote, quote_corpus, "Helsepartiet")
+    html = cards.quote_verdict(verdict, documents, texts)
+    assert 'data-found="near"' in html and 'data-party="Helsepartiet"' in html
+    assert ('<del class="diff-missing"><span class="sr-only">[i kilden: </span>tiltatt<span class="sr-only">]</span></del>'
+            '<ins class="diff-added"><span class="sr-only">[i sitatet: </span>forbudt<span class="sr-only">]</span></ins>'
+            ) in html
+    assert "Likhet " in html and "1 forskjell" in html
+
+
+@pytest.mark.parametrize("evil", XSS)
+def test_quote_verdict_escapes_the_quote(evil, quote_corpus, documents, catalog):
+    from chatbot.quotecheck import verify
+
+    texts = {d.source: catalog.text(d.source) for d in catalog.documents}
+    html = cards.quote_verdict(verify(f"Styrke {evil} ettervernet", quote_corpus), documents, texts)
+    assert_no_injection(html)

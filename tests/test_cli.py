@@ -77,3 +77,36 @@ def test_model_dir_that_is_not_a_model(tmp_path):
     assert proc.returncode == 1
     assert "is not a sentence-transformers model directory" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"CHATBOT_K": "abc"}, "chatbot: error: $CHATBOT_K is 'abc'; use a whole number from 1 to 50"),
+    ({"CHATBOT_K": "0"}, "chatbot: error: $CHATBOT_K is '0'; use a whole number from 1 to 50"),
+    ({"CHATBOT_MODE": "foo"}, "chatbot: error: $CHATBOT_MODE is 'foo'; use one of hybrid, dense, bm25"),
+    ({"CHATBOT_BACKEND": "nope"}, "chatbot: error: $CHATBOT_BACKEND is 'nope'; use one of auto, onnx, torch"),
+    ({"CHATBOT_DENSE_INDEX": "weird"},
+     "chatbot: error: $CHATBOT_DENSE_INDEX is 'weird'; use one of auto, flat, hnsw, ivf"),
+])
+def test_a_bad_environment_value_is_one_line_and_exit_1_and_help_still_works(env, message, monkeypatch, capsys):
+    from chatbot.cli import main
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as help_exit:
+        main(["--help"])
+    assert help_exit.value.code == 0
+    capsys.readouterr()
+    assert main(["ask", "LAR"]) == 1
+    assert capsys.readouterr().err == message + "\n"
+
+
+def test_options_fall_back_to_the_environment_after_parsing(monkeypatch):
+    import argparse
+
+    from chatbot.cli import resolve_env
+
+    args = resolve_env(argparse.Namespace(command="ask", k=None, mode=None, backend=None),
+                       env={"CHATBOT_K": "7", "CHATBOT_MODE": "bm25", "CHATBOT_BACKEND": "torch"})
+    assert (args.k, args.mode, args.backend) == (7, "bm25", "torch")
+    given = resolve_env(argparse.Namespace(command="ask", k=3, mode="dense", backend="onnx"), env={"CHATBOT_K": "7"})
+    assert (given.k, given.mode, given.backend) == (3, "dense", "onnx")

@@ -40,11 +40,12 @@ import pytest
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-from chatbot.answer import NOTICE_EMPTY, NOTICE_NONE  # noqa: E402
+from chatbot.answer import NOTICE_EMPTY, NOTICE_NONE, AnswerSettings  # noqa: E402
 from chatbot.cli import main  # noqa: E402
 from chatbot.embedders import FakeEmbedder  # noqa: E402
 from chatbot.service import Chatbot  # noqa: E402
-from chatbot.textnorm import valid_text  # noqa: E402
+from chatbot.query.prepare import cut_question  # noqa: E402
+from chatbot.textnorm import clean_question, valid_text  # noqa: E402
 from chatbot.webui import WebHandlers  # noqa: E402
 from conftest import SOURCES  # noqa: E402
 from fakes import FAKE_DECISION  # noqa: E402
@@ -80,8 +81,8 @@ def party_filter(entry: dict) -> list[str] | None:
 
 
 def comparable(data: dict) -> dict:
-    """The JSON answer without the echoed question (for answers to equivalent questions)."""
-    return {k: v for k, v in data.items() if k != "question"}
+    """The JSON answer without the echoed question, as asked and as searched (for answers to equivalent questions)."""
+    return {k: v for k, v in data.items() if k not in ("question", "searched")}
 
 
 def check_answer_dict(data: dict, entry: dict, texts: dict[str, str]) -> None:
@@ -366,6 +367,11 @@ class PageParser(HTMLParser):
             self.questions[-1] += data
 
 
+# The page's citation downloads (CSV, CSL-JSON): data URLs whose payload is wholly percent-encoded.
+DOWNLOAD_HREF = re.compile(r"data:(?:text/csv|application/vnd\.citationstyles\.csl\+json);charset=utf-8,"
+                           r"(?:[A-Za-z0-9._~-]|%[0-9A-F]{2})*")
+
+
 def check_html(html: str, question: str) -> None:
     """Only our own tags and attributes; the question shown as the text it is."""
     assert not STRAY_LT.search(html), STRAY_LT.search(html).group(0)
@@ -377,12 +383,15 @@ def check_html(html: str, question: str) -> None:
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name)
             if name == "href":
-                assert value.startswith(("?source=", "./")), value
+                assert value.startswith(("?source=", "./")) or DOWNLOAD_HREF.fullmatch(value), value
             if name == "style":
                 assert STYLE.match(value), value
-    question = valid_text(question)  # a lone surrogate is shown as U+FFFD
-    shown = question if question.strip() else "(tomt spørsmål)"
-    assert parser.questions == [shown]
+    # the bubble shows the question as searched (cleaned, cut to length; a lone surrogate as U+FFFD)
+    searched = cut_question(clean_question(valid_text(question)), AnswerSettings().max_question_chars)
+    if not searched:  # nothing to search: the question as typed, else a placeholder
+        question = valid_text(question)
+        searched = question if question.strip() else "(tomt spørsmål)"
+    assert parser.questions == [searched]
 
 
 @pytest.mark.parametrize("entry", CORPUS, ids=IDS)

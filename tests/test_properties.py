@@ -3,7 +3,8 @@
 For every input: no exception but the documented QuestionError for a bad k or mode; answered exactly
 when there are passages; every passage an exact quote ``source[start:end]``; ranks 1..n; the JSON
 object serialisable (as UTF-8, too); the notice None or a non-empty text; with a party filter, no
-passage from another party. And normalisation: NFC, NFD and NFKC spellings get the same answer.
+passage from another party; the question as searched (cleaned, cut, said so); byte offsets and
+quote selectors that match the file. And normalisation: NFC, NFD and NFKC spellings get the same answer.
 """
 
 from __future__ import annotations
@@ -82,6 +83,19 @@ def check(bot: Chatbot, texts: dict[str, str], question: str, answer, party) -> 
     resolved = bot.resolve_parties(party)
     if resolved:
         assert {h.passage.party for h in answer.hits} <= set(resolved)
+    # the question as searched: cleaned, cut to the limit, and said so
+    cleaned, limit = clean_question(valid_text(question)), bot.answerer.settings.max_question_chars
+    assert data["truncated"] == (len(cleaned) > limit)
+    assert data["searched"] == cleaned[:len(data["searched"])] and len(data["searched"]) <= limit
+    if data["truncated"]:
+        assert f" {len(data['searched'])} " in data["notice"]
+    assert data["language"] in ("nb", "nn", "en")
+    # citation fields: the file's bytes and text around every passage
+    for p in data["passages"]:
+        raw = (SOURCES / p["source"]).read_bytes()
+        text = texts[p["source"]]
+        assert raw[p["byte_start"]:p["byte_end"]].decode("utf-8") == p["text"] == p["selector"]["exact"]
+        assert text[:p["start"]].endswith(p["selector"]["prefix"]) and text[p["end"]:].startswith(p["selector"]["suffix"])
     return data
 
 
