@@ -480,7 +480,7 @@ def _windows(quote: Quote, corpus: SourceCorpus, count: int,
     return regions
 
 
-def _align(quote: Quote, seg: Segment, lo: int, hi: int) -> _Alignment | None:
+def _align(quote: Quote, seg: Segment, lo: int, hi: int, text: str | None = None) -> _Alignment | None:
     """Semi-global word alignment: all of the quote against the best stretch of seg[lo:hi]."""
     q = quote.words
     w = seg.words.words[lo:hi]
@@ -539,7 +539,8 @@ def _align(quote: Quote, seg: Segment, lo: int, hi: int) -> _Alignment | None:
         ops.pop(0)
     while ops and ops[-1][0] in ("m", "e"):
         ops.pop()
-    ops = _loose_ends(ops)
+    breaks = _sentence_break(seg.words, text)
+    ops = _pair_ends(_loose_ends(ops, breaks), len(seg.words), breaks)
     src = [o for o in ops if o[0] in ("=", "s", "m", "e")]
     if not src:
         return None
@@ -554,19 +555,61 @@ def _align(quote: Quote, seg: Segment, lo: int, hi: int) -> _Alignment | None:
     return _Alignment(seg, src[0][2], src[-1][2] + 1, matched, span_words, tuple(ops), similarity)
 
 
-def _loose_ends(ops: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
-    """Two or more quote words replaced at either end of the span are words the quote adds, not changes.
+_SENTENCE_END = re.compile(r"[.!?:;…]\s|\n\s*\n")
 
-    (Without this the span would reach into the neighbouring sentence to pair them with arbitrary words.)
+
+def _sentence_break(words: Words, text: str | None):
+    """``breaks(a, b)``: whether a sentence ends between source words a and b (a < b); unknown text: always."""
+    def breaks(a: int, b: int) -> bool:
+        if text is None:
+            return True
+        found = _SENTENCE_END.search(text, words.ends[a], words.starts[b] + 1)
+        return found is not None and found.start() < words.starts[b]
+
+    return breaks
+
+
+def _pair_ends(ops: list[tuple[str, int, int]], count: int, breaks) -> list[tuple[str, int, int]]:
+    """Quote words added at either end, paired with the source words next to the span in the same sentence:
+    "… og et behandlende opplegg" against "… og et rehabiliterende tiltak." is two words changed, which
+    shows the reader what the source says instead."""
+    src = [k for k, o in enumerate(ops) if o[0] in ("=", "s", "m", "e")]
+    if not src:
+        return ops
+    ops = list(ops)
+    j = ops[src[-1]][2]
+    for k in range(src[-1] + 1, len(ops)):
+        if ops[k][0] != "a" or j + 1 >= count or breaks(j, j + 1):
+            break
+        j += 1
+        ops[k] = ("s", ops[k][1], j)
+    j = ops[src[0]][2]
+    for k in range(src[0] - 1, -1, -1):
+        if ops[k][0] != "a" or j - 1 < 0 or breaks(j - 1, j):
+            break
+        j -= 1
+        ops[k] = ("s", ops[k][1], j)
+    return ops
+
+
+def _loose_ends(ops: list[tuple[str, int, int]], breaks=None) -> list[tuple[str, int, int]]:
+    """Two or more quote words replaced at either end of the span are words the quote adds, not changes,
+    when the source words they would replace lie in another sentence.
+
+    (Without this the span would reach into the neighbouring sentence to pair them with arbitrary words;
+    within the same sentence, "… et behandlende opplegg" against "… et rehabiliterende tiltak." is a change.)
     """
+    breaks = breaks or (lambda a, b: True)
     equal = [k for k, o in enumerate(ops) if o[0] == "="]
     if not equal:
         return ops
     first, last = equal[0], equal[-1]
     head, tail = ops[:first], ops[last + 1:]
-    if sum(o[0] == "s" for o in head) >= 2:
+    head_src = [j for op, _i, j in head if op == "s"]
+    tail_src = [j for op, _i, j in tail if op == "s"]
+    if len(head_src) >= 2 and breaks(min(head_src), ops[first][2]):
         head = [("a", i, ops[first][2]) for op, i, _ in head if op in ("s", "a")]
-    if sum(o[0] == "s" for o in tail) >= 2:
+    if len(tail_src) >= 2 and breaks(ops[last][2], max(tail_src)):
         tail = [("a", i, ops[last][2] + 1) for op, i, _ in tail if op in ("s", "a")]
     return head + ops[first:last + 1] + tail
 
@@ -577,7 +620,7 @@ def _best_alignments(quote: Quote, corpus: SourceCorpus, party: str | None = Non
     count = max(2, min(_CANDIDATES, 6000 // max(m, 1)))  # long quotes: fewer, costlier windows
     found = []
     for seg, lo, hi in _windows(quote, corpus, count, party):
-        a = _align(quote, seg, lo, hi)
+        a = _align(quote, seg, lo, hi, corpus.documents[seg.doc].text)
         if a is not None and a.matched:
             found.append(a)
     docs = corpus.documents  # ties in party order (alphabetical), then file and place

@@ -125,6 +125,20 @@ def test_missing_and_added_words(corpus):
     assert marked.startswith("Vi vil [-også-] ansette flere {+gode+} lærere")
 
 
+def test_words_changed_at_the_end_show_what_the_source_says_instead(corpus):
+    v = qc.verify("Vi vil også ansette flere lærere i grunnskolen, særlig i store byer", corpus)
+    assert v.found == "near"
+    [d] = v.matches[0].differences
+    assert (d.kind, d.quote, d.source) == ("changed", "store byer", "små kommuner")
+    assert ALPHA[v.matches[0].start:v.matches[0].end].endswith("særlig i små kommuner")
+
+
+def test_words_added_beyond_the_sentence_stay_added(corpus):
+    v = qc.verify("Vi vil også ansette flere lærere i grunnskolen, særlig i små kommuner og byer", corpus)
+    kinds = [(d.kind, d.quote, d.source) for d in v.matches[0].differences]
+    assert kinds == [("added", "og byer", "")]
+
+
 def test_quote_found_under_another_party_is_reported_as_such(corpus):
     v = qc.verify("Betapartiet mener at sykehusene må bygges nær folk.", corpus, "Alfapartiet")
     assert (v.found, v.party_match, v.exit_code) == ("exact", False, 3)
