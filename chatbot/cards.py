@@ -319,7 +319,7 @@ def compare_turn(question: str, answers: Mapping[str, Answer], documents: Mappin
         else:
             body = f'<div class="notice notice-none">{esc(say("no_passages", lang))}</div>'
         columns.append(f'<div class="compare-col" data-party="{esc(party)}" style="--party:{party_colour(party)}">'
-                       f'<h3 class="compare-head">{badge(party)}</h3>{body}</div>')
+                       f'<h2 class="compare-head">{badge(party)}</h2>{body}</div>')
     grid = (f'<div class="compare-grid" style="--cols:{max(1, len(columns))}">{"".join(columns)}</div>')
     announce = announcement(question, None, [h.passage.party for h in every], lang)
     tools = downloads(every, documents, texts, lang) if every else ""

@@ -337,7 +337,7 @@ def test_cli_output_closed_early_is_quiet(cli_helper):
 # ---- (c) the web page and the /ask endpoint ---------------------------------------------------
 
 ALLOWED_TAGS = {"section", "div", "span", "p", "article", "header", "footer", "blockquote", "a", "button",
-                "details", "summary", "mark", "h3", "strong"}
+                "details", "summary", "mark", "h2", "h3", "strong"}
 STYLE = re.compile(r"^(?:(?:background|--party):#[0-9a-fA-F]{6}|--cols:\d+)$")
 STRAY_LT = re.compile(r"<(?!/?(?:%s)[\s>])" % "|".join(sorted(ALLOWED_TAGS)))
 
