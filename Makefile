@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 STAMP    := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run ask build test test-fast eval eval-check eval-corpora calibrate bench clean-index
+.PHONY: run ask build test test-fast eval eval-check eval-corpora calibrate bench loadtest clean-index
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,10 @@ calibrate: $(STAMP)
 ## bench: speed and scale benchmark beside the textbook pipeline (~10 min; BENCH_ARGS=--quick for <1 min)
 bench: $(DEVSTAMP)
 	$(PY) eval/bench.py $(BENCH_ARGS)
+
+## loadtest: 50 clients over HTTP (JSON API, Gradio path, a live source edit) beside the textbook server (~3 min)
+loadtest: $(DEVSTAMP)
+	$(PY) eval/loadtest.py $(LOADTEST_ARGS)
 
 clean-index:
 	rm -rf index/current index/build-* index/.tmp-*
