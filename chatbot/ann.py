@@ -246,3 +246,33 @@ def search(index, queries: np.ndarray, k: int, allowed: "np.ndarray | RowFilter 
         params = faiss.SearchParameters(sel=selector)
     scores, rows = index.search(q, k, params=params)
     return scores, rows
+
+
+def row_scores(index, query: np.ndarray, rows) -> list[tuple[int, float]]:
+    """Inner products of one query with the given rows (as ``search`` would score them), in the
+    order of ``rows``; rows outside the index are left out. No work in proportion to the index:
+
+    - ``hnsw``: the graph's stored vectors, read back exactly (a filtered graph search may not reach
+      a handful of scattered rows at all);
+    - ``ivf``: every list is probed with a selector of just these rows (``IDSelectorBatch``, a hash
+      set), so the scores are the quantised ones ``search`` gives;
+    - ``flat``: the same search, with the same selector.
+    """
+    import faiss
+
+    wanted = np.asarray([r for r in dict.fromkeys(int(r) for r in rows) if 0 <= r < index.ntotal], dtype=np.int64)
+    if not len(wanted):
+        return []
+    q = np.ascontiguousarray(np.asarray(query, dtype=np.float32).reshape(-1))
+    kind = kind_of(index)
+    if kind == "hnsw":
+        vectors = index.reconstruct_batch(wanted)
+        return [(int(r), float(s)) for r, s in zip(wanted, vectors @ q)]
+    selector = faiss.IDSelectorBatch(len(wanted), faiss.swig_ptr(wanted))
+    if kind == "ivf":
+        params = faiss.SearchParametersIVF(sel=selector, nprobe=int(index.nlist))
+    else:
+        params = faiss.SearchParameters(sel=selector)
+    scores, found = index.search(q.reshape(1, -1), len(wanted), params=params)
+    got = {int(r): float(s) for r, s in zip(found[0], scores[0]) if r >= 0}
+    return [(int(r), got[int(r)]) for r in wanted if int(r) in got]

@@ -32,7 +32,7 @@ import shutil
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -55,7 +55,17 @@ EMBEDDINGS = "embeddings.npy"
 LEXICON = "lexicon.json"
 VOCAB = "vocab.json"
 VOCAB_VECTORS = "vocab.npy"
+PASSAGE_OFFSETS = "passages.offsets.npy"  # where each line of passages.jsonl starts (int64, n + 1)
+PASSAGE_KEYS = "passage_keys.npy"  # each passage's BM25 keys as vocabulary ids (int32), row after row
+PASSAGE_KEYS_OFFSETS = "passage_keys.offsets.npy"  # where each passage's ids start (int64, n + 1)
 NOT_CHECKED_BY_LOAD = frozenset({EMBEDDINGS, VOCAB_VECTORS})  # a cache for builds, verified when a build reads it
+# Files up to this size are checked byte for byte (sha256) at every load. Larger ones (at a
+# million passages: passages.jsonl, dense.faiss, the BM25 postings, gigabytes) are checked at
+# load by size and by the sha256 of SAMPLE_BLOCKS evenly spaced blocks, and byte for byte in a
+# background thread (``Index.integrity``) or by ``verify(index_dir)``; the build hashes everything.
+FULL_CHECK_BYTES = 64 << 20
+SAMPLE_BLOCKS = 64
+SAMPLE_BLOCK_BYTES = 64 << 10
 BM25_DIR = "bm25"
 BM25_SETTINGS = {"library": "bm25s", "method": "lucene", "k1": 1.2, "b": 0.75,
                  "stemmer": "snowball-norwegian", "stopwords": "bm25s-norwegian", "folding": "æøå",
@@ -70,7 +80,7 @@ class Index:
 
     path: Path
     manifest: dict
-    passages: list[Passage]
+    passages: Sequence[Passage]  # a PassageStore (read from passages.jsonl on use) or a list
     documents: dict[str, Document]
     dense: object  # faiss.Index
     bm25: object  # bm25s.BM25
@@ -78,12 +88,30 @@ class Index:
     party_ids: dict[str, np.ndarray] = field(default_factory=dict)
     _party_rows: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
     _party_rows_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _parties: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    integrity: "Integrity | None" = field(default=None, repr=False, compare=False)  # the full checksum check of large files
 
     PARTY_ROWS_CACHED = 32  # party sets kept; each costs ~2.25 bytes per passage (two masks, two bitmaps)
 
+    _key_ids: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def passage_keys(self, row: int) -> frozenset[str] | None:
+        """The BM25 keys of passage ``row`` as the build recorded them; None for an index without them."""
+        if self._key_ids is None:
+            return None
+        ids, offsets, words = self._key_ids
+        try:
+            return frozenset(words[i] for i in ids[offsets[row]:offsets[row + 1]].tolist())
+        except IndexError:  # an id outside the vocabulary: the checksum check reports the damage
+            return None
+
     @property
     def parties(self) -> tuple[str, ...]:
-        return tuple(sorted({p.party for p in self.passages} | {d.party for d in self.documents.values()}))
+        """Every party with a document or a passage (computed once: the passages do not change)."""
+        if self._parties is None:
+            have = set(self.party_ids) if self.party_ids else {p.party for p in self.passages}
+            self._parties = tuple(sorted(have | {d.party for d in self.documents.values()}))
+        return self._parties
 
     def party_rows(self, parties) -> PartyRows:
         """The rows of ``parties``' passages and of all others, as ``ann.RowFilter``s made once per
@@ -109,6 +137,84 @@ class Index:
 class PartyRows:
     allowed: object  # ann.RowFilter: the passages of the parties
     others: object  # ann.RowFilter: every other passage
+
+
+class PassageStore(Sequence):
+    """The passages of a build, read from ``passages.jsonl`` when asked for (and a few thousand
+    kept), so that opening an index of a million passages neither parses nor holds them all.
+
+    The file is opened once: the rows stay readable after a newer build replaces the folder.
+    ``offsets[i]`` is where line ``i`` starts; ``offsets[n]`` is the file's size.
+    """
+
+    CACHED = 8192
+
+    def __init__(self, path: Path, offsets: np.ndarray):
+        import weakref
+
+        self.path = path
+        self.offsets = offsets
+        self._fd = os.open(path, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._fd)
+        self._cache: OrderedDict[int, Passage] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        i = int(i)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("passage row out of range")
+        with self._lock:
+            found = self._cache.get(i)
+            if found is not None:
+                self._cache.move_to_end(i)
+                return found
+        start, end = int(self.offsets[i]), int(self.offsets[i + 1])
+        try:
+            data = json.loads(os.pread(self._fd, end - start, start))
+            found = Passage.from_dict({k: v for k, v in data.items() if k != "embed_key"})
+        except (ValueError, TypeError, OSError) as exc:
+            raise IndexError_(f"index file {PASSAGES} in {self.path.parent} is corrupted (row {i} cannot be read: "
+                              f"{type(exc).__name__}); run `chatbot build`") from None
+        with self._lock:
+            self._cache[i] = found
+            while len(self._cache) > self.CACHED:
+                self._cache.popitem(last=False)
+        return found
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, (str, bytes)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None
+
+
+@dataclass
+class Integrity:
+    """The byte-for-byte check of an index's large files, run in the background after a load."""
+
+    files: tuple[str, ...]
+    error: str | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    seconds: float | None = None
+
+    def wait(self, timeout: float | None = None) -> str | None:
+        """None when every file matched its checksum (after waiting up to ``timeout``), else why not."""
+        if not self.done.wait(timeout):
+            return "the checksum check is still running"
+        return self.error
 
 
 def embed_key(model_checksum: str, text: str) -> str:
@@ -187,26 +293,29 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
     checksum = embedder.checksum
     texts = [p.embedding_text() for p in passages]
     keys = [embed_key(checksum, t) for t in texts]
-    vectors = _embed_with_cache(embedder, texts, keys, index_dir, say)
-    from . import lexicon as lexicon_mod
-    from .e5convert import default_cache_dir
-
-    previous = (index_dir / CURRENT).resolve() if (index_dir / CURRENT).exists() else None
-    lexicon = lexicon_mod.build(embedder, [p.text for p in passages], previous, default_cache_dir(), say)
     _prepare_dir(index_dir)
-    with _build_lock(index_dir):
-        _remove_leftovers(index_dir)
-        tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
-        tmp.mkdir()
-        try:
-            _write(tmp, catalog, embedder, splitter, passages, keys, vectors, lexicon)
-            final = index_dir / f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-            os.rename(tmp, final)
-            _swap_current(index_dir, final.name)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        _remove_old_builds(index_dir, keep=final.name)
+    with _staging_file(index_dir) as staging:  # the vectors are written once, into the file the build keeps
+        vectors = _embed_with_cache(embedder, texts, keys, index_dir, say, staging)
+        del texts
+        from . import lexicon as lexicon_mod
+        from .e5convert import default_cache_dir
+
+        previous = (index_dir / CURRENT).resolve() if (index_dir / CURRENT).exists() else None
+        lexicon = lexicon_mod.build(embedder, [p.text for p in passages], previous, default_cache_dir(), say)
+        with _build_lock(index_dir):
+            _remove_leftovers(index_dir)
+            tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
+            tmp.mkdir()
+            try:
+                _write(tmp, catalog, embedder, splitter, passages, keys, vectors, lexicon)
+                del vectors
+                final = index_dir / f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+                os.rename(tmp, final)
+                _swap_current(index_dir, final.name)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            _remove_old_builds(index_dir, keep=final.name)
     say(f"index written to {final} ({len(passages)} passages)")
     return final
 
@@ -223,13 +332,39 @@ def _prepare_dir(index_dir: Path) -> None:
 
 
 def _remove_leftovers(index_dir: Path) -> None:
-    """Folders and links of builds that were killed part-way; only called while holding the build lock."""
+    """Folders, links and vector files of builds that were killed part-way; only called while
+    holding the build lock. A vector file is another build's while that build holds its lock."""
+    import fcntl
+
     for child in index_dir.iterdir():
         if child.name.startswith(".tmp-") and child.is_dir() and not child.is_symlink():
             shutil.rmtree(child, ignore_errors=True)
+        elif child.name.startswith(STAGING_PREFIX) and child.is_file() and not child.is_symlink():
+            with contextlib.suppress(OSError), open(child, "rb") as fh:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while its build runs
+                child.unlink()
         elif child.name.startswith(".current-") and child.is_symlink():
             with contextlib.suppress(OSError):
                 child.unlink()
+
+
+STAGING_PREFIX = ".vectors-"
+
+
+@contextlib.contextmanager
+def _staging_file(index_dir: Path):
+    """A path in the index folder for this build's vectors, locked while the build runs and
+    removed after it (the build renames it into its folder when it succeeds)."""
+    import fcntl
+
+    path = index_dir / f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}.npy"
+    with open(path, "wb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield path
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 @contextlib.contextmanager
@@ -244,8 +379,14 @@ def _build_lock(index_dir: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _embed_with_cache(embedder: Embedder, texts: list[str], keys: list[str], index_dir: Path, say: Progress) -> np.ndarray:
-    """Embed only texts whose key the current index does not already hold."""
+def _embed_with_cache(embedder: Embedder, texts: list[str], keys: list[str], index_dir: Path, say: Progress,
+                      staging: Path | None = None) -> np.ndarray:
+    """Embed only texts whose key the current index does not already hold.
+
+    The vectors go straight into one matrix: the file ``staging`` (memory-mapped: the build moves
+    it into its folder as embeddings.npy) when given, else memory. Texts are embedded
+    ``_EMBED_ROWS`` at a time and old vectors copied in slices, so no second full-size copy exists.
+    """
     cached = _cached_vectors(index_dir, embedder.checksum)
     todo: list[int] = []
     reused: list[int] = []
@@ -253,18 +394,30 @@ def _embed_with_cache(embedder: Embedder, texts: list[str], keys: list[str], ind
         (reused if k in cached else todo).append(i)
     say(f"embedding {len(todo)} of {len(texts)} passages with {embedder.model_id} "
         f"({len(reused)} reused from the previous index)")
-    fresh = embedder.embed_passages([texts[i] for i in todo],
-                                    progress=lambda done, total: say(f"  embedded {done}/{total}")) if todo else None
-    dim = fresh.shape[1] if fresh is not None else len(cached[keys[reused[0]]])
-    vectors = np.zeros((len(texts), dim), dtype=np.float32)
-    if todo:
-        vectors[todo] = fresh
-    for start in range(0, len(reused), _GATHER_ROWS):  # in slices: no second full-size copy in memory
-        part = reused[start:start + _GATHER_ROWS]
-        vectors[part] = _gather(cached, [keys[i] for i in part])
+    vectors: np.ndarray | None = None
+
+    def matrix(dim: int) -> np.ndarray:
+        nonlocal vectors
+        if vectors is None:
+            vectors = (np.lib.format.open_memmap(staging, mode="w+", dtype=np.float32, shape=(len(texts), dim))
+                       if staging is not None else np.zeros((len(texts), dim), dtype=np.float32))
+        return vectors
+
+    for start in range(0, len(todo), _EMBED_ROWS):
+        part = todo[start:start + _EMBED_ROWS]
+        fresh = embedder.embed_passages([texts[i] for i in part],
+                                        progress=lambda done, total, at=start: say(f"  embedded {at + done}/{len(todo)}"))
+        matrix(fresh.shape[1])[part] = fresh
+        del fresh
+    if reused:
+        out = matrix(len(cached[keys[reused[0]]]))
+        for start in range(0, len(reused), _GATHER_ROWS):  # in slices: no second full-size copy in memory
+            part = reused[start:start + _GATHER_ROWS]
+            out[part] = _gather(cached, [keys[i] for i in part])
     return vectors
 
 
+_EMBED_ROWS = 65_536
 _GATHER_ROWS = 65_536
 
 
@@ -310,7 +463,8 @@ def _cached_vectors(index_dir: Path, checksum: str) -> Mapping[str, np.ndarray]:
         files = manifest["files"]
         if not _file_matches(path, PASSAGES, files):
             return {}
-        keys = [json.loads(line)["embed_key"] for line in (path / PASSAGES).read_text(encoding="utf-8").splitlines()]
+        with (path / PASSAGES).open(encoding="utf-8") as fh:  # line by line: the file may be gigabytes
+            keys = [json.loads(line)["embed_key"] for line in fh if line.strip()]
         if EMBEDDINGS in files:
             if not _file_matches(path, EMBEDDINGS, files):
                 return {}
@@ -348,11 +502,19 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
 
     from .textnorm import tokens
 
-    with (folder / PASSAGES).open("w", encoding="utf-8") as fh:
-        for p, key in zip(passages, keys):
-            fh.write(json.dumps({**p.to_dict(), "embed_key": key}, ensure_ascii=False) + "\n")
+    offsets = np.zeros(len(passages) + 1, dtype=np.int64)
+    with (folder / PASSAGES).open("wb") as fh:
+        for i, (p, key) in enumerate(zip(passages, keys)):
+            line = (json.dumps({**p.to_dict(), "embed_key": key}, ensure_ascii=False) + "\n").encode()
+            fh.write(line)
+            offsets[i + 1] = offsets[i] + len(line)
+    np.save(folder / PASSAGE_OFFSETS, offsets, allow_pickle=False)
     # the exact vectors, for the next build's cache (dense.faiss may hold them quantised)
-    np.save(folder / EMBEDDINGS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    if isinstance(vectors, np.memmap) and vectors.filename and Path(vectors.filename).resolve().parent == folder.resolve().parent:
+        vectors.flush()  # written in place while embedding (see _embed_with_cache): moved, not copied
+        os.rename(vectors.filename, folder / EMBEDDINGS)
+    else:
+        np.save(folder / EMBEDDINGS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
     # --- dense index: kind chosen by corpus size (chatbot/ann.py; override with $CHATBOT_DENSE_INDEX) ---
     from .ann import describe, make_dense_index
 
@@ -360,8 +522,11 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
     faiss.write_index(dense, str(folder / DENSE))
     # --- end dense index ---
     retriever = bm25s.BM25(method=BM25_SETTINGS["method"], k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"])
-    retriever.index([tokens(p.text + " " + p.section) for p in passages], show_progress=False)
+    passage_tokens = [tokens(p.text + " " + p.section) for p in passages]
+    retriever.index(passage_tokens, show_progress=False)
     retriever.save(str(folder / BM25_DIR))
+    _write_passage_keys(folder, passage_tokens, retriever.vocab_dict)
+    del passage_tokens
     pairs, vocab, vocab_vectors = lexicon or ({}, [], np.zeros((0, vectors.shape[1]), np.float32))
     (folder / LEXICON).write_text(json.dumps(pairs, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     (folder / VOCAB).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
@@ -389,12 +554,42 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
         os.fsync(fh.fileno())
 
 
+def _write_passage_keys(folder: Path, passage_tokens: list[list[str]], vocab: dict) -> None:
+    """Each passage's BM25 keys as ids of the BM25 vocabulary (rows of PASSAGE_KEYS, delimited by
+    PASSAGE_KEYS_OFFSETS), so that a query's coverage need not tokenize its candidates again."""
+    offsets = np.zeros(len(passage_tokens) + 1, dtype=np.int64)
+    ids = np.empty(sum(len(t) for t in passage_tokens), dtype=np.int32)
+    at = 0
+    for i, toks in enumerate(passage_tokens):
+        row = [vocab[t] for t in dict.fromkeys(toks)]
+        ids[at:at + len(row)] = row
+        at += len(row)
+        offsets[i + 1] = at
+    np.save(folder / PASSAGE_KEYS, ids[:at], allow_pickle=False)
+    np.save(folder / PASSAGE_KEYS_OFFSETS, offsets, allow_pickle=False)
+
+
 def _file_checksums(folder: Path) -> dict[str, dict]:
     out = {}
     for file in sorted(folder.rglob("*")):
         if file.is_file() and file.name != MANIFEST:
-            out[file.relative_to(folder).as_posix()] = {"bytes": file.stat().st_size, "sha256": _sha256_file(file)}
+            size = file.stat().st_size
+            entry = {"bytes": size, "sha256": _sha256_file(file)}
+            if size > FULL_CHECK_BYTES:
+                entry["sample_sha256"] = _sample_sha256(file, size)
+            out[file.relative_to(folder).as_posix()] = entry
     return out
+
+
+def _sample_sha256(path: Path, size: int) -> str:
+    """sha256 of SAMPLE_BLOCKS blocks spread evenly over the file (its first and last included)."""
+    digest = hashlib.sha256()
+    last = max(0, size - SAMPLE_BLOCK_BYTES)
+    with path.open("rb") as fh:
+        for i in range(SAMPLE_BLOCKS):
+            fh.seek(last * i // (SAMPLE_BLOCKS - 1))
+            digest.update(fh.read(SAMPLE_BLOCK_BYTES))
+    return digest.hexdigest()
 
 
 def _sha256_file(path: Path) -> str:
@@ -438,8 +633,16 @@ def read_manifest(index_dir: Path) -> dict:
     return manifest
 
 
-def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings = SplitterSettings()) -> Index:
-    """Load and check the current index; StaleIndexError/IndexError_ say what is wrong and what to run."""
+def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings = SplitterSettings(),
+         verify: str = "auto") -> Index:
+    """Load and check the current index; StaleIndexError/IndexError_ say what is wrong and what to run.
+
+    ``verify="auto"``: every file listed in the manifest is checked by size, files up to
+    ``FULL_CHECK_BYTES`` by sha256 and larger ones by sampled blocks now and in full in a
+    background thread (``Index.integrity``); ``"full"``: every byte now.
+    """
+    if verify not in ("auto", "full"):
+        raise ValueError("verify must be 'auto' or 'full'")
     manifest = read_manifest(index_dir)
     try:
         reasons = stale_reasons(manifest, catalog, embedder, splitter)
@@ -449,45 +652,175 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
     if reasons:
         raise StaleIndexError("the index is out of date: " + "; ".join(reasons) + "; run `chatbot build`")
     folder = (index_dir / CURRENT).resolve()
-    _verify_files(folder, manifest)
+    deferred = _verify_files(folder, manifest, full=verify == "full")
     try:
         import bm25s
         import faiss
 
-        passages = [Passage.from_dict({k: v for k, v in json.loads(line).items() if k != "embed_key"})
-                    for line in (folder / PASSAGES).read_text(encoding="utf-8").splitlines()]
+        offsets = _passage_offsets(folder, manifest)
+        passages = PassageStore(folder / PASSAGES, offsets) if offsets is not None else None
         dense = faiss.read_index(str(folder / DENSE))
         bm25 = bm25s.BM25.load(str(folder / BM25_DIR))
         lexicon = json.loads((folder / LEXICON).read_text(encoding="utf-8"))
         if not isinstance(lexicon, dict):
             raise ValueError("lexicon.json is not an object")
+    except IndexError_:
+        raise
     except Exception as exc:
         raise IndexError_(f"the index in {folder} cannot be read ({type(exc).__name__}: {exc}); run `chatbot build`") from None
     try:
-        consistent = dense.ntotal == len(passages) == manifest["counts"]["passages"] and dense.d == manifest["model"]["dim"]
+        consistent = passages is not None and \
+            dense.ntotal == len(passages) == manifest["counts"]["passages"] and dense.d == manifest["model"]["dim"]
     except (KeyError, TypeError):
         consistent = False
+    rows = _party_rows_of(manifest, len(passages)) if consistent else None
+    if rows is None:
+        consistent = False
+    if consistent and len(passages):  # the passages are where the manifest says (cheap: two rows)
+        try:
+            first, last = passages[0], passages[len(passages) - 1]
+            sources = list(manifest["sources"])
+            consistent = first.source == next(n for n in sources if manifest["sources"][n]["passages"]) and \
+                last.source == next(n for n in reversed(sources) if manifest["sources"][n]["passages"])
+        except IndexError_:
+            consistent = False
     if not consistent:
         raise IndexError_(f"the index in {folder} is inconsistent (counts differ); run `chatbot build`")
     documents = catalog.by_source()
     index = Index(path=folder, manifest=manifest, passages=passages, documents=documents, dense=dense, bm25=bm25,
                   lexicon=lexicon)
-    rows: dict[str, list[int]] = {}
-    for i, p in enumerate(passages):
-        rows.setdefault(p.party, []).append(i)
-    index.party_ids.update({party: np.array(ids, dtype=np.int64) for party, ids in rows.items()})
+    index.party_ids.update(rows)
+    index._key_ids = _passage_key_ids(folder, manifest, bm25, len(passages))
+    if deferred:
+        index.integrity = _check_in_background(folder, manifest, deferred)
     return index
 
 
-def _verify_files(folder: Path, manifest: dict) -> None:
+def verify(index_dir: Path) -> None:
+    """Check every byte of every file of the current build against the manifest (what ``load`` does
+    for small files only); IndexError_ names the first file that differs."""
+    folder = (index_dir / CURRENT).resolve()
+    _verify_files(folder, read_manifest(index_dir), full=True)
+
+
+def _passage_offsets(folder: Path, manifest: dict) -> np.ndarray | None:
+    """Where each line of passages.jsonl starts, from the build's offsets file (or, for a build made
+    before it existed, from one pass over the file), ending with the file's size; None when the
+    offsets file does not fit passages.jsonl."""
+    size = (folder / PASSAGES).stat().st_size
+    if PASSAGE_OFFSETS in manifest.get("files", {}):
+        offsets = np.load(folder / PASSAGE_OFFSETS, allow_pickle=False)
+        if offsets.ndim != 1 or offsets.dtype != np.int64 or len(offsets) < 1 or int(offsets[-1]) != size:
+            return None
+        return offsets
+    return _line_offsets(folder / PASSAGES)
+
+
+def _passage_key_ids(folder: Path, manifest: dict, bm25, n: int):
+    """(ids, offsets, words) of the build's passage keys (memory-mapped), or None when the build has
+    none or they do not fit its BM25 vocabulary (the keys are then made from the passages' text)."""
+    files = manifest.get("files", {})
+    if PASSAGE_KEYS not in files or PASSAGE_KEYS_OFFSETS not in files:
+        return None
+    try:
+        ids = np.load(folder / PASSAGE_KEYS, mmap_mode="r", allow_pickle=False)
+        offsets = np.load(folder / PASSAGE_KEYS_OFFSETS, allow_pickle=False)
+        words: list = [None] * (max(bm25.vocab_dict.values(), default=-1) + 1)
+        for word, i in bm25.vocab_dict.items():
+            words[i] = word
+        fits = (ids.dtype == np.int32 and ids.ndim == 1 and offsets.dtype == np.int64 and offsets.shape == (n + 1,)
+                and int(offsets[0]) == 0 and int(offsets[-1]) == len(ids) and bool(np.all(np.diff(offsets) >= 0)))
+    except (OSError, ValueError):
+        return None
+    return (ids, offsets, words) if fits else None
+
+
+def _line_offsets(path: Path) -> np.ndarray:
+    starts = [np.zeros(1, dtype=np.int64)]
+    done = 0
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 24), b""):
+            starts.append(np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10).astype(np.int64) + done + 1)
+            done += len(block)
+    offsets = np.concatenate(starts)
+    if offsets[-1] != done:  # a last line without its newline
+        offsets = np.append(offsets, done)
+    return offsets
+
+
+def _party_rows_of(manifest: dict, n: int) -> dict[str, np.ndarray] | None:
+    """Each party's rows: a build writes each source's passages together, in the manifest's order."""
+    try:
+        rows: dict[str, list[np.ndarray]] = {}
+        at = 0
+        for meta in manifest["sources"].values():
+            count = meta["passages"]
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                return None
+            if count:
+                rows.setdefault(meta["party"], []).append(np.arange(at, at + count, dtype=np.int64))
+            at += count
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if at != n:
+        return None
+    return {party: np.concatenate(parts) for party, parts in rows.items()}
+
+
+def _verify_files(folder: Path, manifest: dict, full: bool = True) -> list[str]:
+    """Check the listed files; the names of large files whose full sha256 is still to be checked."""
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise IndexError_(f"the index manifest in {folder} lists no files; run `chatbot build`")
+    deferred = []
     for name, meta in files.items():
         if name in NOT_CHECKED_BY_LOAD:
             continue
         path = folder / name
         if not path.is_file():
             raise IndexError_(f"index file {name} is missing from {folder}; run `chatbot build`")
-        if path.stat().st_size != meta.get("bytes") or _sha256_file(path) != meta.get("sha256"):
+        size = path.stat().st_size
+        if not isinstance(meta, dict) or size != meta.get("bytes"):
             raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs); run `chatbot build`")
+        if not full and size > FULL_CHECK_BYTES and meta.get("sample_sha256"):
+            if _sample_sha256(path, size) != meta["sample_sha256"]:
+                raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs); run `chatbot build`")
+            deferred.append(name)
+        elif _sha256_file(path) != meta.get("sha256"):
+            raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs); run `chatbot build`")
+    return deferred
+
+
+def _check_in_background(folder: Path, manifest: dict, names: list[str]) -> Integrity:
+    """Hash ``names`` in full in a daemon thread of low priority; a mismatch is logged and kept."""
+    import sys
+    import time
+
+    state = Integrity(tuple(names))
+    # the open files, so that a newer build removing the folder does not fail the check
+    handles = [(name, (folder / name).open("rb")) for name in names]
+
+    def run():
+        t = time.perf_counter()
+        with contextlib.suppress(Exception):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # Linux: this thread only
+        try:
+            for name, fh in handles:
+                digest = hashlib.sha256()
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    digest.update(block)
+                if digest.hexdigest() != manifest["files"][name].get("sha256"):
+                    state.error = (f"index file {name} in {folder} is corrupted (checksum differs); "
+                                   "run `chatbot build`")
+                    print(f"chatbot: error: {state.error}", file=sys.stderr, flush=True)
+                    break
+        except Exception as exc:  # noqa: BLE001 - reported, never raised in a background thread
+            state.error = f"index files in {folder} could not be checked ({type(exc).__name__}: {exc})"
+        finally:
+            for _, fh in handles:
+                fh.close()
+            state.seconds = time.perf_counter() - t
+            state.done.set()
+
+    threading.Thread(target=run, name="index-checksums", daemon=True).start()
+    return state

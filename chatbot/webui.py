@@ -148,11 +148,22 @@ class WebHandlers:
 
     @property
     def texts(self) -> dict[str, str]:
-        """Each catalogued file's text as stored (read once, on first use)."""
+        """Each catalogued file's text as it was when the chatbot opened (read once, on first use). A file
+        deleted since is left out: answers come from the index, and its source view says the file is missing."""
         bot = self.bot
         cached = getattr(self, "_texts_cache", None)
         if cached is None or cached[0] is not bot:  # the served chatbot can be swapped (sources changed)
-            cached = (bot, {d.source: bot.catalog.text(d.source) for d in bot.catalog.documents})
+            texts = {}
+            for d in bot.catalog.documents:
+                kept = getattr(d, "text", None)
+                if isinstance(kept, str):
+                    texts[d.source] = kept
+                    continue
+                try:
+                    texts[d.source] = bot.catalog.text(d.source)
+                except ChatbotError:
+                    continue
+            cached = (bot, texts)
             self._texts_cache = cached
         return cached[1]
 

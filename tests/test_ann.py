@@ -237,3 +237,21 @@ def test_row_filter_searches_exactly_like_rows(data, indexes, kind, chosen):
 def test_row_filter_for_another_index_is_refused(indexes):
     with pytest.raises(ValueError, match="the row filter is for 10 rows, the index has 4000"):
         ann.search(indexes["flat"], np.ones((1, D), np.float32), 3, ann.RowFilter([1], 10))
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_row_scores_are_the_scores_a_search_gives_those_rows(kind):
+    x = clustered(3000)
+    index = ann.make_dense_index(x, kind)
+    q = near(x, 1)[0]
+    rows = [2999, 5, 1200, 5, 77, 3000, -1]  # unsorted, a duplicate, two outside the index
+    got = ann.row_scores(index, q, rows)
+    assert [r for r, _ in got] == [2999, 5, 1200, 77]
+    if kind == "hnsw":  # the stored vectors, exactly
+        assert np.allclose([s for _, s in got], x[[2999, 5, 1200, 77]] @ q, atol=1e-6)
+    else:  # what a search over every list, restricted to these rows, gives
+        if kind == "ivf":
+            index.nprobe = index.nlist
+        scores, found = ann.search(index, q, 4, np.array([2999, 5, 1200, 77]))
+        assert dict(got) == {int(r): float(s) for r, s in zip(found[0], scores[0])}
+    assert ann.row_scores(index, q, []) == [] and ann.row_scores(index, q, [-5, 10**6]) == []

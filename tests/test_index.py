@@ -2,6 +2,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chatbot import index as index_mod
@@ -148,3 +149,159 @@ def test_only_one_build_folder_is_kept(sources, tmp_path):
     build(sources, tmp_path / "index")
     builds = [p for p in (tmp_path / "index").iterdir() if p.name.startswith("build-")]
     assert len(builds) == 1
+
+
+# ---- scale: checks at open, passages read on use, one copy of the vectors, sparse BM25 ----------
+
+
+def test_large_files_are_sampled_at_open_and_hashed_in_full_in_the_background(sources, tmp_path, monkeypatch):
+    monkeypatch.setattr(index_mod, "FULL_CHECK_BYTES", 1000)  # every file above 1000 bytes counts as large
+    monkeypatch.setattr(index_mod, "SAMPLE_BLOCK_BYTES", 16)  # small blocks, so that most bytes are not sampled
+    folder = build(sources, tmp_path / "index")
+    files = json.loads((folder / "manifest.json").read_text())["files"]
+    large = sorted(n for n, m in files.items() if m["bytes"] > 1000 and n not in index_mod.NOT_CHECKED_BY_LOAD)
+    assert "passages.jsonl" in large and all("sample_sha256" in files[n] for n in large)
+    loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+    assert loaded.integrity.files == tuple(large) and loaded.integrity.wait(60) is None
+    # a byte between the sampled blocks: not seen at open, seen by the full check
+    path = folder / "passages.jsonl"
+    data = bytearray(path.read_bytes())
+    sampled = [(len(data) - 16) * i // (index_mod.SAMPLE_BLOCKS - 1) for i in range(index_mod.SAMPLE_BLOCKS)]
+    at = next(i for i in range(len(data) // 2, len(data))
+              if data[i] == ord("e") and not any(s <= i < s + 16 for s in sampled))
+    data[at] = ord("a")  # same size, still valid JSON: only the checksum can tell
+    path.write_bytes(bytes(data))
+    loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+    assert loaded.integrity.wait(60) == (f"index file passages.jsonl in {folder} is corrupted (checksum differs); "
+                                         "run `chatbot build`")
+    with pytest.raises(IndexError_, match="index file passages.jsonl in .* is corrupted"):
+        index_mod.verify(tmp_path / "index")
+    with pytest.raises(IndexError_, match="index file passages.jsonl in .* is corrupted"):
+        index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder(), verify="full")
+    data[0] ^= 0xFF  # in the first block: caught at open
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexError_, match="index file passages.jsonl in .* is corrupted"):
+        index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+
+
+def test_small_files_are_hashed_in_full_at_open(sources, tmp_path):
+    build(sources, tmp_path / "index")
+    loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+    assert loaded.integrity is None  # nothing left to check
+
+
+def test_passages_are_read_on_use_and_stay_readable_after_a_rebuild(sources, tmp_path):
+    folder = build(sources, tmp_path / "index")
+    lines = (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()
+    expected = [index_mod.Passage.from_dict({k: v for k, v in json.loads(line).items() if k != "embed_key"})
+                for line in lines]
+    loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+    assert isinstance(loaded.passages, index_mod.PassageStore)
+    assert list(loaded.passages) == expected and loaded.passages == expected
+    assert loaded.passages[-1] == expected[-1] and loaded.passages[2:4] == expected[2:4]
+    assert loaded.parties == ("Helsepartiet", "Venstre")
+    assert {p: rows.tolist() for p, rows in loaded.party_ids.items()} == {
+        p: [i for i, e in enumerate(expected) if e.party == p] for p in ("Helsepartiet", "Venstre")}
+    (sources / "catalog.toml").write_text((sources / "catalog.toml").read_text() + "\n# edited\n")
+    build(sources, tmp_path / "index")
+    assert not folder.exists()  # the old build is gone, its open file is not
+    assert [loaded.passages[i] for i in range(len(expected))] == expected
+
+
+def test_index_without_the_offsets_file_still_loads(sources, tmp_path):
+    folder = build(sources, tmp_path / "index")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["files"][index_mod.PASSAGE_OFFSETS]
+    (folder / index_mod.PASSAGE_OFFSETS).unlink()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+    assert len(loaded.passages) == 31 and loaded.passages[30].text == json.loads(
+        (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()[30])["text"]
+
+
+def test_offsets_that_do_not_fit_the_passages_are_refused(sources, tmp_path):
+    folder = build(sources, tmp_path / "index")
+    offsets = np.load(folder / index_mod.PASSAGE_OFFSETS)
+    np.save(folder / index_mod.PASSAGE_OFFSETS, offsets[:-1])
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"] = index_mod._file_checksums(folder)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(IndexError_, match=r"is inconsistent \(counts differ\)"):
+        index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+
+
+def test_build_writes_the_vectors_once_into_the_file_it_keeps(sources, tmp_path, monkeypatch):
+    saved = []
+    real_save = np.save
+    monkeypatch.setattr(np, "save", lambda path, *a, **k: saved.append(Path(path).name) or real_save(path, *a, **k))
+    folder = build(sources, tmp_path / "index")
+    assert "embeddings.npy" not in saved  # moved into place from the memory-mapped file it was embedded into
+    assert np.array_equal(np.load(folder / "embeddings.npy"), FakeEmbedder().embed_passages(
+        [p.embedding_text() for p in index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder()).passages]))
+    assert not list((tmp_path / "index").glob(".vectors-*"))
+
+
+def test_vector_file_of_a_killed_build_is_removed_and_a_running_one_kept(sources, tmp_path):
+    import fcntl
+
+    index_dir = tmp_path / "index"
+    build(sources, index_dir)
+    dead = index_dir / ".vectors-0123456789ab.npy"
+    dead.write_bytes(b"half")
+    running = index_dir / ".vectors-ba9876543210.npy"
+    running.write_bytes(b"busy")
+    with open(running, "rb") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        build(sources, index_dir)
+        assert not dead.exists() and running.exists()
+
+
+@pytest.mark.parametrize("dense_share", [0, 10**9])  # sorted posting lists / a full array
+def test_sparse_bm25_scores_are_bm25s_own(sources, tmp_path, monkeypatch, dense_share):
+    from chatbot import search
+
+    monkeypatch.setattr(search, "DENSE_SHARE", dense_share)
+    build(sources, tmp_path / "index")
+    loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+    for question in ["LAR og sprøyterom", "behandling behandling rus", "Helsepartiet vil avkriminalisere", "ettervern"]:
+        ids = loaded.bm25.get_tokens_ids(index_mod_tokens(question))
+        full = np.asarray(loaded.bm25.get_scores_from_ids(ids), dtype=np.float32)
+        scores, _ = search.bm25_scores(loaded, question, None)
+        assert np.array_equal(scores.dense(), full) and all(scores[r] == full[r] for r in range(len(full)))
+        allowed = loaded.party_rows(["Venstre"]).allowed
+        filtered, _ = search.bm25_scores(loaded, question, allowed)
+        assert np.array_equal(filtered.dense(), np.where(allowed.mask, full, 0))
+        rows, _ = search.bm25_scores(loaded, question, allowed.rows)
+        assert np.array_equal(rows.dense(), filtered.dense())
+
+
+def index_mod_tokens(text):
+    from chatbot.textnorm import tokens
+
+    return tokens(text)
+
+
+def test_top_takes_the_best_and_breaks_ties_by_row():
+    from chatbot.search import SparseScores, top
+
+    scores = np.array([0, 2, 5, 2, 0, 2, 7, -1], dtype=np.float32)
+    assert top(scores, 3) == [(6, 7.0), (2, 5.0), (1, 2.0)]
+    assert top(scores, 4) == [(6, 7.0), (2, 5.0), (1, 2.0), (3, 2.0)]
+    assert top(scores, 10) == [(6, 7.0), (2, 5.0), (1, 2.0), (3, 2.0), (5, 2.0)]
+    sparse = SparseScores(np.array([1, 2, 3, 5, 6, 7]), scores[[1, 2, 3, 5, 6, 7]], len(scores))
+    assert top(sparse, 4) == top(scores, 4) and top(sparse, 0) == [] and sparse[4] == 0 and sparse[6] == 7
+
+
+def test_passage_keys_recorded_by_the_build_are_the_keys_of_the_passage_text(sources, tmp_path):
+    from chatbot.query.retrieve import PassageKeys
+    from chatbot.textnorm import tokens
+
+    folder = build(sources, tmp_path / "index")
+    loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+    for row, p in enumerate(loaded.passages):
+        assert loaded.passage_keys(row) == frozenset(tokens(p.text + " " + p.section)) == PassageKeys(loaded)(row)
+    manifest = json.loads((folder / "manifest.json").read_text())  # a build from before the file: made from the text
+    del manifest["files"][index_mod.PASSAGE_KEYS]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    older = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+    assert older.passage_keys(0) is None and PassageKeys(older)(0) == loaded.passage_keys(0)

@@ -33,7 +33,8 @@ class Retrieved:
 
 
 class PassageKeys:
-    """The BM25 keys of each passage, made on first use and kept (the decision's coverage reads them)."""
+    """The BM25 keys of each passage, read from the index (or made from its text) on first use and
+    kept (the decision's coverage reads them)."""
 
     def __init__(self, index: Index):
         self._index = index
@@ -43,8 +44,10 @@ class PassageKeys:
     def __call__(self, row: int) -> frozenset[str]:
         found = self._keys.get(row)
         if found is None:
-            p = self._index.passages[row]
-            found = frozenset(tokens(p.text + " " + p.section))
+            found = self._index.passage_keys(row) if hasattr(self._index, "passage_keys") else None
+            if found is None:  # an index built without them (or a stand-in): from the text, as the build does
+                p = self._index.passages[row]
+                found = frozenset(tokens(p.text + " " + p.section))
             with self._lock:
                 self._keys[row] = found
         return found
@@ -76,7 +79,7 @@ def retrieve(index: Index, passage_keys: PassageKeys, vector: np.ndarray | None,
     if vector is not None and mode == "hybrid":
         missing = [r for r in rows if r not in cosines]
         if missing:  # exact cosines of lexical-only candidates
-            cosines.update(search.dense(index, vector, np.asarray(sorted(missing), dtype=np.int64), len(missing)))
+            cosines.update(search.cosines(index, vector, missing))
     candidates = []
     for r in rows:
         cov, rarest = coverage(terms, passage_keys(r), expansions)
