@@ -388,6 +388,9 @@ class OnnxEmbedder:
             out[rows] = self._encode_batch(session, [texts[i] for i in rows])
             if progress is not None:
                 progress(min(start + self._batch_size, len(texts)), len(texts))
+        if (self.passage_model, self._threads) != (self.query_model, 1):
+            # a server rebuilds rarely (sources changed): don't keep a second model's memory for it
+            self._sessions.pop((self.passage_model, self._threads), None)
         return out
 
     def _encode_each(self, session, texts: list[str]) -> np.ndarray:

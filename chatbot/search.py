@@ -40,11 +40,26 @@ class SparseScores:
         i = int(np.searchsorted(self.rows, row))
         return self.values[i] if i < len(self.rows) and self.rows[i] == row else np.float32(0.0)
 
+    def take(self, rows) -> np.ndarray:
+        """The scores of ``rows`` (any order) in one search: ``[self[r] for r in rows]`` as an array."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(self.rows) or not len(rows):
+            return np.zeros(len(rows), dtype=np.float32)
+        i = np.minimum(np.searchsorted(self.rows, rows), len(self.rows) - 1)
+        return np.where(self.rows[i] == rows, self.values[i], np.float32(0.0)).astype(np.float32)
+
     def dense(self) -> np.ndarray:
         """The full array of every row's score."""
         out = np.zeros(self.ntotal, dtype=np.float32)
         out[self.rows] = self.values
         return out
+
+
+def scores_of(scores, rows) -> np.ndarray:
+    """The BM25 scores of ``rows`` from either a ``SparseScores`` or a full array."""
+    if isinstance(scores, SparseScores):
+        return scores.take(rows)
+    return np.asarray(scores, dtype=np.float32)[np.asarray(rows, dtype=np.int64)] if len(rows) else np.zeros(0, np.float32)
 
 
 def cosines(index: Index, query_vector: np.ndarray, rows) -> list[tuple[int, float]]:

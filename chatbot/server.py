@@ -14,6 +14,7 @@ together share one model call (:mod:`chatbot.batching`), and nothing else in ans
 
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -38,7 +39,7 @@ def create_app(live: "LiveChatbot", *, page: bool = True) -> "FastAPI":
     """The FastAPI app: the JSON API under /api, and (``page``) the Gradio page at /."""
     from fastapi import Body, FastAPI, Query, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, Response
     from pydantic import BaseModel, ConfigDict, Field
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -78,6 +79,10 @@ def create_app(live: "LiveChatbot", *, page: bool = True) -> "FastAPI":
         quote: str = Field(description="the quote to look for in the sources")
         party: str | None = Field(None, description="the party the quote is attributed to")
 
+    def as_json(data) -> Response:
+        # the ask --json bytes as the CLI prints them; no jsonable_encoder pass over every passage
+        return Response(json.dumps(data, ensure_ascii=False).encode("utf-8"), media_type="application/json")
+
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)
 
@@ -108,45 +113,40 @@ def create_app(live: "LiveChatbot", *, page: bool = True) -> "FastAPI":
             return error(405, f"{request.method} is not allowed on {request.url.path}; see /api/docs")
         return error(exc.status_code, str(exc.detail))
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return error(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
-        return await call_next(request)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
 
     q_doc = "the question"
 
     @app.get("/api/ask", summary="Answer a question with quoted passages")
     def ask_get(q: str = Query(..., description=q_doc), k: int | None = Query(None, description="1–50, default 5"),
                 party: list[str] | None = Query(None, description="party name; repeat or separate by commas"),
-                mode: Mode | None = Query(None)) -> dict:
-        return api.ask(live.current, q, k, party, mode)
+                mode: Mode | None = Query(None)):
+        return as_json(api.ask(live.current, q, k, party, mode))
 
     @app.post("/api/ask", summary="Answer a question with quoted passages")
-    def ask_post(body: AskBody = Body(...)) -> dict:
-        return api.ask(live.current, body.question, body.k, body.party, body.mode)
+    def ask_post(body: AskBody = Body(...)):
+        return as_json(api.ask(live.current, body.question, body.k, body.party, body.mode))
 
     @app.get("/api/compare", summary="Each party's best passages for the same question")
     def compare_get(q: str = Query(..., description=q_doc), k: int | None = Query(None, description="1–50, default 3"),
-                    mode: Mode | None = Query(None)) -> dict:
-        return api.compare(live.current, q, k, mode)
+                    mode: Mode | None = Query(None)):
+        return as_json(api.compare(live.current, q, k, mode))
 
     @app.post("/api/chat", summary="One turn of a conversation (follow-up questions)")
-    def chat_post(body: ChatBody = Body(...)) -> dict:
-        return api.chat(live.current, body.question, body.history, body.k, body.party, body.mode, body.literal)
+    def chat_post(body: ChatBody = Body(...)):
+        return as_json(api.chat(live.current, body.question, body.history, body.k, body.party, body.mode, body.literal))
 
     @app.get("/api/verify", summary="Is this quote in the sources, and under which party?")
-    def verify_get(quote: str = Query(...), party: str | None = Query(None)) -> dict:
-        return api.verify(live.current, quote, party)
+    def verify_get(quote: str = Query(...), party: str | None = Query(None)):
+        return as_json(api.verify(live.current, quote, party))
 
     @app.post("/api/verify", summary="Is this quote in the sources, and under which party?")
-    def verify_post(body: VerifyBody = Body(...)) -> dict:
-        return api.verify(live.current, body.quote, body.party)
+    def verify_post(body: VerifyBody = Body(...)):
+        return as_json(api.verify(live.current, body.quote, body.party))
 
     @app.get("/api/health", summary="The corpus and index being served, and the source watcher's state")
-    def health() -> dict:
-        return api.health(live)
+    def health():
+        return as_json(api.health(live))
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
     def unknown(rest: str, request: Request):
@@ -155,6 +155,26 @@ def create_app(live: "LiveChatbot", *, page: bool = True) -> "FastAPI":
     if page:
         _mount_page(app, live)
     return app
+
+
+class _BodyLimit:
+    """Plain ASGI middleware (cheaper than Starlette's BaseHTTPMiddleware on every request): a body whose
+    Content-Length is over ``limit`` gets 413 before anything reads it."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", ()):
+                if name == b"content-length" and (not value.isdigit() or int(value) > self.limit):
+                    body = json.dumps({"error": f"the request body is larger than {self.limit} bytes"}).encode()
+                    await send({"type": "http.response.start", "status": 413,
+                                "headers": [(b"content-type", b"application/json"),
+                                            (b"content-length", str(len(body)).encode())]})
+                    await send({"type": "http.response.body", "body": body})
+                    return
+        await self.app(scope, receive, send)
 
 
 def _mount_page(app, live) -> None:
@@ -168,7 +188,7 @@ def _mount_page(app, live) -> None:
     app.state.demo = demo
 
 
-def page_options() -> dict:
+def page_options():
     """How the page is served (``gr.mount_gradio_app``'s options): no analytics, no web fonts, no share link."""
     from . import cards, webui
 

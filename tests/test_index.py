@@ -305,3 +305,16 @@ def test_passage_keys_recorded_by_the_build_are_the_keys_of_the_passage_text(sou
     (folder / "manifest.json").write_text(json.dumps(manifest))
     older = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
     assert older.passage_keys(0) is None and PassageKeys(older)(0) == loaded.passage_keys(0)
+
+
+def test_sparse_scores_take_many_rows_as_one_by_one():
+    import numpy as np
+
+    from chatbot.search import SparseScores, scores_of
+
+    sparse = SparseScores(np.array([2, 5, 9]), np.array([1.5, 2.5, 3.5], np.float32), 12)
+    rows = [9, 0, 5, 11, 2, 3]
+    assert sparse.take(rows).tolist() == [3.5, 0.0, 2.5, 0.0, 1.5, 0.0] == [float(sparse[r]) for r in rows]
+    assert scores_of(sparse.dense(), rows).tolist() == [3.5, 0.0, 2.5, 0.0, 1.5, 0.0]
+    empty = SparseScores(np.array([], dtype=np.int64), np.array([], np.float32), 4)
+    assert empty.take([1, 2]).tolist() == [0.0, 0.0] and scores_of(empty, []).tolist() == []

@@ -81,10 +81,11 @@ def retrieve(index: Index, passage_keys: PassageKeys, vector: np.ndarray | None,
         if missing:  # exact cosines of lexical-only candidates
             cosines.update(search.cosines(index, vector, missing))
     candidates = []
-    for r in rows:
+    bm25_of = search.scores_of(scores, rows) if scores is not None and mode != "dense" else None
+    for i, r in enumerate(rows):
         cov, rarest = coverage(terms, passage_keys(r), expansions)
         candidates.append(F.Candidate(row=r, cos=cosines.get(r) if mode != "bm25" else None,
-                                      bm25=float(scores[r]) if scores is not None and mode != "dense" else 0.0,
+                                      bm25=float(bm25_of[i]) if bm25_of is not None else 0.0,
                                       coverage=cov if mode != "dense" else 0.0, rarest=rarest if mode != "dense" else 0.0,
                                       dense_rank=dense_rank.get(r), bm25_rank=lex_rank.get(r)))
     x = F.matrix(candidates, english, log_weight(terms))
