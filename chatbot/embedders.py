@@ -21,7 +21,7 @@ MODEL_ENV = "CHATBOT_MODEL"
 BACKEND_ENV = "CHATBOT_BACKEND"
 BACKENDS = ("auto", "onnx", "torch")
 PRECISIONS = ("fp32", "int8")  # the ONNX export's two graphs (chatbot/onnxexport.py)
-QUERY_MODEL = "int8"  # questions: int8 weights, 2-3x faster than float32 (README, "How it runs")
+QUERY_MODEL = "fp32"  # questions: float32, as the decision is fitted; "int8" is 2-4x faster (README, "How it runs")
 PASSAGE_MODEL = "fp32"  # passages: float32, the same vectors as torch, so the index is either backend's
 
 
@@ -241,7 +241,7 @@ class OnnxEmbedder:
         self.query_model = "given" if self._onnx_file is not None else query_model
         self.passage_model = "given" if self._onnx_file is not None else passage_model
         self._sessions: dict[tuple[str, int], object] = {}  # by (precision, intra-op threads), opened when needed
-        self._session = None  # the query session (one intra-op thread; see _encode_each)
+        self._session = None  # the query session (see _load and _encode_each)
         self._pool = None  # threads running distinct questions side by side
         self._model_dir: Path | None = None
         self._export_checksum: str | None = None  # the converted model's: what the export is made from
@@ -282,7 +282,10 @@ class OnnxEmbedder:
         if missing:
             raise ModelError(f"the onnx backend needs {' and '.join(missing)} (pip install onnxruntime)")
         self._model_dir, self._export_checksum = model_dir, checksum
-        session = self._session_of(self.query_model, 1)
+        # float32 questions on all intra-op threads (a lone question in ~10 ms instead of ~15 on one); int8
+        # on one (it gains nothing from two). A question's vector is bit for bit the same either way, and
+        # when two questions run side by side on one session (measured on 120 questions; see _encode_each).
+        session = self._session_of(self.query_model, self._threads if self.query_model == "fp32" else 1)
         self._tokenizer, self._prompts, self._max_tokens, self._dim = _tokenizer_and_config(model_dir)
         if self._threads > 1:  # its threads start with the first call that has two distinct questions
             from concurrent.futures import ThreadPoolExecutor

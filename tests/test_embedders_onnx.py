@@ -180,13 +180,14 @@ def test_padding_does_not_change_a_vector(tiny):
     np.testing.assert_allclose(alone, batched, atol=1e-6)
 
 
-def test_questions_run_on_the_int8_graph_and_passages_on_float32(tiny, monkeypatch):
+def test_questions_can_run_on_the_int8_graph_and_passages_on_float32(tiny, monkeypatch):
     def other_int8(model_dir, out):
         write_tiny_graph(out / onnxexport.INT8_FILE, table=OTHER_TABLE)
         return 1.0
 
     monkeypatch.setattr(onnxexport, "_quantize_into", other_int8)
-    embedder = OnnxEmbedder()
+    assert OnnxEmbedder().query_model == "fp32"  # the shipped default: the decision is fitted on float32 scores
+    embedder = OnnxEmbedder(query_model="int8")
     np.testing.assert_allclose(embedder.embed_queries(["lar rus"])[0], expected_vector("query: lar rus", OTHER_TABLE), atol=1e-6)
     assert sorted(embedder._sessions) == [("int8", 1)]  # passages' graph not loaded until passages come
     np.testing.assert_allclose(embedder.embed_passages(["lar rus"])[0], expected_vector("passage: lar rus"), atol=1e-6)
@@ -197,8 +198,16 @@ def test_questions_run_on_the_int8_graph_and_passages_on_float32(tiny, monkeypat
                                atol=1e-6)
 
 
-def test_each_distinct_question_runs_alone_unpadded_and_a_repeat_once(tiny):
+def test_a_float32_question_vector_does_not_depend_on_the_rest_of_the_call(tiny):
     embedder = OnnxEmbedder()
+    pair = embedder.embed_queries(["bolig", "bolig"])[0]
+    mixed = embedder.embed_queries(["lar rus hjelp", "bolig", "helse"])
+    assert np.array_equal(mixed[1], pair)  # padding and the other rows do not change a row
+    np.testing.assert_allclose(mixed[2], expected_vector("query: helse"), atol=1e-6)
+
+
+def test_each_distinct_int8_question_runs_alone_unpadded_and_a_repeat_once(tiny):
+    embedder = OnnxEmbedder(query_model="int8")
     alone = embedder.embed_queries(["bolig"])[0]
     session = embedder._session
     real_run, shapes = session.run, []
@@ -266,7 +275,7 @@ def test_a_damaged_export_is_made_again(tiny, damaged, use):
     model = onnxexport.export_dir(folder) / damaged
     model.write_bytes(b"\0" * model.stat().st_size)  # same size: the marker check passes, loading fails
     messages = []
-    embedder = OnnxEmbedder(progress=messages.append)
+    embedder = OnnxEmbedder(progress=messages.append, query_model="int8")
     if use == "queries":
         np.testing.assert_allclose(embedder.embed_queries(["rus"])[0], expected_vector("query: rus"), atol=1e-6)
     else:
