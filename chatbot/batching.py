@@ -8,14 +8,13 @@ by themselves. After a batch of more than one request (that is, under load), the
 ``max_wait_ms`` for more before the next call, so that requests a few milliseconds apart share it.
 
 Identical answers, whoever else is asking. The shipped ONNX embedder computes every distinct question
-alone, at its own length (its int8 activations are quantised per call, so a shared batch would change
-each row); a batch only lets two of them run side by side on the two cores. sentence-transformers
-(torch, or any other model) computes a batch as one matrix product, and a row computed alone (a
-matrix-vector product) differs in the last bits from the same row in any batch of two or more, whatever
-the other rows and their padding (measured). So a lone text is sent beside a copy of itself: torch
-computes it as every batch does, and the ONNX embedder runs a repeated text once, at no cost.
-``tests/test_batching.py`` checks the wrapper with the fake embedder, and the load test checks every
-concurrent answer against the single user's.
+of a call alone, at its own length (a row computed in a padded batch differs in the last bits from the
+same row computed alone), so a batch only lets two of them run side by side on the two cores, and it
+runs a repeated text once. sentence-transformers (torch, or any other model) computes a call as one
+padded batch; a lone text is sent beside a copy of itself, so that it is computed as a batch computes
+it, but rows padded to other lengths can still differ in the last bits there: bit-identical answers
+under load are guaranteed on the ONNX path. ``tests/test_batching.py`` checks the wrapper with the fake
+embedder, and the load test checks every concurrent answer against the single user's.
 
 Passages (``embed_passages``) and everything else go straight to the wrapped embedder.
 """
