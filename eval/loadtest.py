@@ -191,14 +191,8 @@ class JsonApi:
         return comparable(body)
 
 
-class GradioApi:
+class GradioApi(JsonApi):
     """Gradio's queue: POST /gradio_api/call/ask, then its event stream for the result."""
-
-    def __init__(self, port: int):
-        self.port = port
-
-    def connect(self):
-        return Connection(self.port)
 
     def ask(self, conn, question: str) -> dict:
         payload = json.dumps({"data": [question, 5, None, "hybrid"]}).encode()
