@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import QuestionError
-
-MODES = ("hybrid", "dense", "bm25")
+from .query.prepare import MODES
 DEFAULT_K = 5
 COMPARE_K = 3
 MAX_K = 50

@@ -17,7 +17,7 @@ from .answer import AnswerSettings, Answerer
 from .catalog import Catalog, load_catalog
 from . import embedders as embedders_mod
 from .embedders import Embedder
-from .errors import IndexError_, QuestionError, StaleIndexError
+from .errors import CatalogError, IndexError_, QuestionError, StaleIndexError
 from .parties import load_parties
 from .querylang import load_glossary
 from .passages import SplitterSettings
@@ -61,6 +61,7 @@ class Chatbot:
     rebuilt_because: str | None = None
     sources_dir: Path | None = None
     index_dir: Path | None = None
+    _texts: dict | None = field(default=None, init=False, repr=False, compare=False)
     _quote_corpus: object = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
@@ -100,12 +101,31 @@ class Chatbot:
         """The batching wrapper the answerer embeds questions with (share it when reopening)."""
         return self.answerer.embedder
 
+    def source_texts(self) -> dict[str, str]:
+        """Each catalogued file's text as the catalog read it when the chatbot opened (read from the file only
+        for a document that kept none). A file deleted since and not kept is left out: answers come from the
+        index, and the page's source view says the file is missing."""
+        if self._texts is None:
+            texts = {}
+            for d in self.catalog.documents:
+                if isinstance(d.text, str):
+                    texts[d.source] = d.text
+                    continue
+                try:
+                    texts[d.source] = self.catalog.text(d.source)
+                except CatalogError:
+                    continue
+            self._texts = texts
+        return self._texts
+
     def quote_corpus(self):
         """The sources as the quote check reads them (chatbot.quotecheck), built on first use."""
         if self._quote_corpus is None:
             from . import quotecheck
 
-            self._quote_corpus = quotecheck.build_corpus((d, self.catalog.text(d.source)) for d in self.catalog.documents)
+            texts = self.source_texts()
+            self._quote_corpus = quotecheck.build_corpus((d, texts[d.source]) for d in self.catalog.documents
+                                                         if d.source in texts)
         return self._quote_corpus
 
     @property

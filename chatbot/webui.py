@@ -28,6 +28,7 @@ from . import api, cards
 from .errors import ChatbotError, QuestionError
 from .records import Answer
 from .querylang import detect_language, query_forms
+from .query.prepare import cut_question
 from .textnorm import clean_question, valid_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -148,24 +149,8 @@ class WebHandlers:
 
     @property
     def texts(self) -> dict[str, str]:
-        """Each catalogued file's text as it was when the chatbot opened (read once, on first use). A file
-        deleted since is left out: answers come from the index, and its source view says the file is missing."""
-        bot = self.bot
-        cached = getattr(self, "_texts_cache", None)
-        if cached is None or cached[0] is not bot:  # the served chatbot can be swapped (sources changed)
-            texts = {}
-            for d in bot.catalog.documents:
-                kept = getattr(d, "text", None)
-                if isinstance(kept, str):
-                    texts[d.source] = kept
-                    continue
-                try:
-                    texts[d.source] = bot.catalog.text(d.source)
-                except ChatbotError:
-                    continue
-            cached = (bot, texts)
-            self._texts_cache = cached
-        return cached[1]
+        """Each catalogued file's text as it was when the served chatbot opened (``Chatbot.source_texts``)."""
+        return self.bot.source_texts()
 
     @property
     def corpus_version(self) -> str:
@@ -180,7 +165,7 @@ class WebHandlers:
         cleaned = clean_question(typed or "")
         limit = self.bot.answerer.settings.max_question_chars
         cut = len(cleaned) > limit
-        own = (cleaned[:limit].rsplit(" ", 1)[0] or cleaned[:limit]) if cut else cleaned
+        own = cut_question(cleaned, limit)
         searched = getattr(answer, "searched", None) if answer is not None else None
         if isinstance(searched, str) and searched:
             return searched, bool(getattr(answer, "truncated", False)) or cut
@@ -299,15 +284,7 @@ class WebHandlers:
 
     @property
     def quote_corpus(self):
-        from .quotecheck import build_corpus
-
-        bot = self.bot
-        cached = getattr(self, "_quote_cache", None)
-        if cached is None or cached[0] is not bot:
-            texts = self.texts
-            cached = (bot, build_corpus((d, texts[d.source]) for d in bot.catalog.documents))
-            self._quote_cache = cached
-        return cached[1]
+        return self.bot.quote_corpus()
 
     def check_quote(self, quote: Any, party: Any = None) -> str:
         """The "Sjekk et sitat" tab: is the quote in the sources (exactly, nearly, not at all)?"""

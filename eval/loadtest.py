@@ -380,12 +380,17 @@ def run(args) -> dict:
         result["in_process"] = bare_model_and_in_process(questions, sources, index)
         sampler.start()
 
-        ours_port = free_port()
-        ours = Server("ours", [sys.executable, str(ROOT / "app.py"), "--host", "127.0.0.1", "--port", str(ours_port),
-                               "--sources", str(sources), "--index", str(index), "--watch-interval", "1"], ours_port)
-        servers.append(ours)
-        ours.wait_ready(args.startup_timeout)
-        sampler.servers.append(ours)
+        def start(name: str, command: list[str]) -> tuple[Server, int]:
+            """A server on a free port (``command`` + the port's arguments), ready, its memory sampled."""
+            port = free_port()
+            server = Server(name, [sys.executable, *command, "--port", str(port)], port)
+            servers.append(server)
+            server.wait_ready(args.startup_timeout)
+            sampler.servers.append(server)
+            return server, port
+
+        ours, ours_port = start("ours", [str(ROOT / "app.py"), "--host", "127.0.0.1", "--sources", str(sources),
+                                         "--index", str(index), "--watch-interval", "1"])
         api = JsonApi(ours_port)
         single, reference = single_user(api, questions)
         result["ours_json"] = {"single_user": single,
@@ -405,12 +410,8 @@ def run(args) -> dict:
         servers.remove(ours)
 
         if not args.no_textbook:
-            tb_port = free_port()
-            textbook = Server("textbook", [sys.executable, "-m", "chatbot.evaluation.textbook_server", "--port",
-                                           str(tb_port), "--sources", str(args.sources)], tb_port)
-            servers.append(textbook)
-            textbook.wait_ready(args.startup_timeout)
-            sampler.servers.append(textbook)
+            _textbook, tb_port = start("textbook", ["-m", "chatbot.evaluation.textbook_server",
+                                                    "--sources", str(args.sources)])
             tb = JsonApi(tb_port)
             single_t, reference_t = single_user(tb, questions)
             result["textbook_json"] = {"single_user": single_t,
