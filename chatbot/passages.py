@@ -34,8 +34,12 @@ class SplitterSettings:
     max_chars: int = 400  # ... when the result stays within this
     heading_max_chars: int = 120  # a one-line block without final punctuation is a heading up to this
 
+    # The cutting rules' version: a change to them (not only to these sizes) makes an index stale.
+    # 2: a list lead on the first line of a bulleted block ("Vi vil:") is the items' lead, not a passage.
+    RULES = 2
+
     def to_dict(self) -> dict:
-        return {"splitter": "langchain RecursiveCharacterTextSplitter/sentences", **asdict(self)}
+        return {"splitter": "langchain RecursiveCharacterTextSplitter/sentences", "rules": self.RULES, **asdict(self)}
 
 
 @dataclass(frozen=True)
@@ -77,12 +81,14 @@ def split_document(document: Document, text: str, settings: SplitterSettings = S
                 next_kind = _kind(nxt, is_markdown, settings) if nxt is not None else None
                 if next_kind == "list" or (label.endswith(":") and next_kind == "lines"):
                     # a list lead such as "Venstre vil" / "Helsepartiet vil:"
-                    out.extend(_list_passages(document, text, starts, nxt, label, block.start, splitter, settings))
+                    out.extend(_list_passages(document, text, starts, _without_lead(nxt, settings), label, block.start,
+                                              splitter, settings, nxt.end))
                     i += 2
                     continue
                 heading = label
             elif kind in ("list", "lines"):
-                out.extend(_list_passages(document, text, starts, block, heading, block.start, splitter, settings))
+                out.extend(_list_passages(document, text, starts, _without_lead(block, settings), heading, block.start,
+                                          splitter, settings, block.end))
             else:
                 out.extend(_paragraph_passages(document, text, starts, block, heading, splitter, settings))
             i += 1
@@ -137,6 +143,18 @@ def _kind(block: _Block, is_markdown: bool, settings: SplitterSettings) -> str:
     return "lines"
 
 
+def _without_lead(block: _Block, settings: SplitterSettings) -> _Block:
+    """A bulleted block without its first line when that line is a lead ("Nordlyspartiet vil:"
+    directly above the bullets): a lead says nothing by itself, so it is no passage; it stays in
+    the items' context."""
+    first = block.lines[0].text
+    stripped = first.strip()
+    if (len(block.lines) > 1 and not _BULLET.match(first) and stripped.endswith(":")
+            and len(stripped) <= settings.heading_max_chars and any(_BULLET.match(x.text) for x in block.lines[1:])):
+        return _Block(block.lines[1:])
+    return block
+
+
 def _heading_text(line: str) -> str:
     return _MD_HEADING.sub("", line).strip().rstrip("#").strip()
 
@@ -161,13 +179,13 @@ def _items(block: _Block) -> Iterator[tuple[int, int]]:
         yield current[0], current[1]
 
 
-def _list_passages(document, text, starts, block, lead, context_start, splitter, settings) -> list[Passage]:
+def _list_passages(document, text, starts, block, lead, context_start, splitter, settings, context_end) -> list[Passage]:
     out = []
     for start, end in _items(block):
         # an item is one statement; only an overlong one is cut into sentences
         pieces = [(start, end)] if end - start <= settings.max_chars else _pieces(text, start, end, splitter, settings)
         for s, e in pieces:
-            out.append(_passage(document, text, starts, s, e, lead, context_start, block.end))
+            out.append(_passage(document, text, starts, s, e, lead, context_start, context_end))
     return out
 
 

@@ -545,3 +545,12 @@ def test_cli_import_stays_light():
     code = "import sys, chatbot.cli; print(sorted(m for m in ('numpy', 'ir_measures', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_flat_best_score_picks_the_middle_of_its_run():
+    from chatbot.evaluation.fit import plateau_middle
+
+    scores = {0.1: 0.0, 0.2: 1.0, 0.3: 1.0, 0.4: 1.0, 0.5: 1.0, 0.6: 1.0, 0.7: 0.5, 0.8: 1.0}
+    assert plateau_middle(sorted(scores), scores.get) == 0.4  # the first best run is 0.2..0.6
+    assert plateau_middle([0.1, 0.2, 0.3], {0.1: 0.0, 0.2: 0.0, 0.3: 2.0}.get) == 0.3
+    assert plateau_middle([0.1, 0.2], {0.1: 1.0, 0.2: 1.0}.get) == 0.1

@@ -119,3 +119,18 @@ def test_windows_line_endings_keep_offsets():
     (p,) = split_document(doc(), text)
     assert p.text == "En setning her."
     assert text[p.start:p.end] == p.text
+
+
+def test_a_colon_lead_above_its_bullets_is_not_a_passage():
+    text = "Kultur\n\nNordlyspartiet vil:\n- øke spillemidlene\n- bygge flere haller\n"
+    passages = split_document(doc(), text, SplitterSettings())
+    assert [p.text for p in passages] == ["øke spillemidlene", "bygge flere haller"]
+    assert [p.section for p in passages] == ["Kultur", "Kultur"]
+    assert passages[0].context == "Kultur\n\nNordlyspartiet vil:\n- øke spillemidlene\n- bygge flere haller"
+    inside = split_document(doc(), "Et avsnitt som står her.\n\nVi vil:\n- øke spillemidlene\n", SplitterSettings())
+    assert [p.text for p in inside] == ["Et avsnitt som står her.", "øke spillemidlene"]
+    assert inside[1].context == "Vi vil:\n- øke spillemidlene"
+
+
+def test_the_cutting_rules_version_is_in_the_settings_an_index_records():
+    assert SplitterSettings().to_dict()["rules"] == SplitterSettings.RULES == 2

@@ -110,6 +110,20 @@ def _grid(values: np.ndarray, decimals: int | None = None) -> np.ndarray:
     return grid[(grid > 0.0) & (grid < 1.0)]
 
 
+def plateau_middle(grid, score) -> float:
+    """The cut-off in the middle of the best-scoring run of ``grid`` (sorted): where the score is
+    flat over a range, its lowest end would sit on the edge of what the fit has seen (one cut-off
+    of 0.02 answered nonsense) and its highest on the other edge; the middle is the stable choice."""
+    grid = list(grid)
+    values = [score(t) for t in grid]
+    best = max(values)
+    i = values.index(best)
+    j = i
+    while j + 1 < len(values) and values[j + 1] == best:
+        j += 1
+    return float(grid[(i + j) // 2])
+
+
 def _utility(answered: np.ndarray, answerable: np.ndarray) -> float:
     abst = float((~answered[~answerable]).mean()) if (~answerable).any() else 1.0
     false_abst = float((~answered[answerable]).mean()) if answerable.any() else 0.0
@@ -126,7 +140,7 @@ def _cutoffs(examples: list[Example], model: ModeModel, question: QuestionModel 
         asked = np.array([question.probability(r) >= question.answer_at for r in rows])
         best = np.where(asked, best, 0.0)  # declined by the question model: no passage cut-off answers it
     grid = _grid(best, decimals=4)
-    answer_at = max(grid, key=lambda t: (_utility(best >= t, answerable), -t))
+    answer_at = plateau_middle(grid, lambda t: _utility(best >= t, answerable))
     # show_at: passage F1 over the candidates of answered, answerable questions
     pairs = [(p, e.y) for p, e, b in zip(probs, examples, best) if e.question.answerable and b >= answer_at and len(p)]
     if not pairs:
