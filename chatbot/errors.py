@@ -2,7 +2,20 @@
 
 
 class ChatbotError(Exception):
-    """Base class: the CLI prints ``str(error)`` as one line and exits non-zero."""
+    """Base class: the CLI prints ``str(error)`` as one line and exits non-zero.
+
+    ``message`` says what is wrong, ``hint`` (optional) what to do about it; ``str()`` is
+    ``"message; hint"``. Code that wants the problem alone reads ``message``.
+    """
+
+    def __init__(self, message: str = "", *args, hint: str | None = None):
+        super().__init__(message, *args)
+        self.message = str(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text}; {self.hint}" if self.hint else text
 
 
 class CatalogError(ChatbotError):
@@ -23,6 +36,13 @@ class ModelError(ChatbotError):
 
 class QuestionError(ChatbotError):
     """The question cannot be used (empty, only control characters, ...)."""
+
+
+class SettingsError(ChatbotError):
+    """An option or environment variable has a value that cannot be used (chatbot/settings.py)."""
+
+
+BUILD_HINT = "run `chatbot build`"
 
 
 def first_line(exc: BaseException) -> str:

@@ -35,7 +35,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
 from .parties import PartyDirectory
+from .querylang import EN_HINTS as _EN_HINTS
+from .querylang import NB_HINTS as _NB_HINTS
+from .querylang import NN_HINTS as _NN_HINTS
 from .querylang import detect_language
+from .querylang import guess_language as _language
 from .query.prepare import without_mentions
 from .query.terms import FRAME_WORDS, question_terms
 from .textnorm import clean_question, fold, tokens, valid_text
@@ -95,9 +99,6 @@ _OPENING = re.compile(
 _CUE_WORDS = frozenset("og and men but så then også also hva kva med om what how about enn same samme for likeså".split())
 
 # Language hints for turns too short to tell ("begge?", "both?"): inherit the previous turn's.
-_NB_HINTS = frozenset("og om hva med vil mener er de dem deres hvem hvilke partiet partiene begge andre enige forskjellen".split())
-_NN_HINTS = frozenset("kva kven korleis kvifor meiner seier dei deira ikkje eg ho partia einige skilnaden òg".split())
-_EN_HINTS = frozenset("and what about the they them their both others do does agree difference how who which party".split())
 _WHO = re.compile(r"^\s*(?:hvem|kven|who|hvilket\s+parti|kva\s+parti|which\s+party|what\s+party)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[\s?!.…]+$")
 
@@ -417,16 +418,6 @@ def _has_pronoun(words: list[str]) -> bool:
             if nxt is None or prev in VERBS_BEFORE_PRONOUN or i == 0:
                 return True
     return False
-
-
-def _language(text: str, words: list[str]) -> str:
-    if any(w in _NN_HINTS for w in words) and not any(w in ("hva", "hvem", "hvordan", "ikke", "jeg") for w in words):
-        return "nn"
-    en = sum(w in _EN_HINTS for w in words)
-    nb = sum(w in _NB_HINTS for w in words)
-    if en != nb and not re.search(r"[æøå]", text, re.IGNORECASE):
-        return "en" if en > nb else "nb"
-    return detect_language(text)
 
 
 _BOKMAAL_ONLY = frozenset("hva hvem hvilke hvilket hvordan hvorfor ikke jeg mener sier de dem deres hun".split())

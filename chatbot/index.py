@@ -42,7 +42,8 @@ import numpy as np
 from . import __version__
 from .catalog import Catalog
 from .embedders import Embedder
-from .errors import IndexError_, StaleIndexError
+from . import fsutil
+from .errors import BUILD_HINT, IndexError_, StaleIndexError
 from .passages import SplitterSettings, split_document
 from .records import Document, Passage
 
@@ -182,7 +183,7 @@ class PassageStore(Sequence):
             found = Passage.from_dict({k: v for k, v in data.items() if k != "embed_key"})
         except (ValueError, TypeError, OSError) as exc:
             raise IndexError_(f"index file {PASSAGES} in {self.path.parent} is corrupted (row {i} cannot be read: "
-                              f"{type(exc).__name__}); run `chatbot build`") from None
+                              f"{type(exc).__name__})", hint=BUILD_HINT) from None
         with self._lock:
             self._cache[i] = found
             while len(self._cache) > self.CACHED:
@@ -230,8 +231,10 @@ def expected_settings(splitter: SplitterSettings) -> dict:
                         "vocabulary": 2}}  # bump when corpus_vocabulary changes
 
 
-def stale_reasons(manifest: dict, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings) -> list[str]:
-    """Why an index built with ``manifest`` does not fit these inputs (empty when it does)."""
+def stale_reasons(manifest: dict, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,
+                  dense_kind: str | None = None) -> list[str]:
+    """Why an index built with ``manifest`` does not fit these inputs (empty when it does); ``dense_kind``:
+    the dense index kind asked for (the settings' ``dense_index``; None: the environment's)."""
     reasons = []
     if manifest.get("format_version") != FORMAT_VERSION:
         reasons.append(f"index format {manifest.get('format_version')} is not the current format {FORMAT_VERSION}")
@@ -243,7 +246,7 @@ def stale_reasons(manifest: dict, catalog: Catalog, embedder: Embedder, splitter
         reasons.append(f"the weights of model {embedder.model_id!r} changed")
     if manifest.get("settings") != expected_settings(splitter):
         reasons.append("passage or BM25 settings changed")
-    reason = _dense_kind_reason(manifest)
+    reason = _dense_kind_reason(manifest, _dense_kind(dense_kind))
     if reason:
         reasons.append(reason)
     built = manifest.get("sources", {})
@@ -260,15 +263,24 @@ def stale_reasons(manifest: dict, catalog: Catalog, embedder: Embedder, splitter
     return reasons
 
 
-def _dense_kind_reason(manifest: dict) -> str | None:
-    """Why the dense index's kind is not the one a build would make now (``$CHATBOT_DENSE_INDEX`` or
-    the size rule), or None; DenseKindError (a ChatbotError) when ``$CHATBOT_DENSE_INDEX`` is invalid."""
+def _dense_kind(kind: str | None) -> str:
+    """The dense index kind asked for: ``kind``, or for callers given none, the environment's (chatbot/settings.py)."""
+    if kind is not None:
+        return kind
+    from .settings import from_env
+
+    return from_env(("dense_index",)).dense_index
+
+
+def _dense_kind_reason(manifest: dict, kind: str) -> str | None:
+    """Why the dense index's kind is not the one a build would make now (``kind``, from the settings'
+    ``$CHATBOT_DENSE_INDEX``, or the size rule), or None; DenseKindError (a ChatbotError) when ``kind`` is invalid."""
     from .ann import manifest_kind, requested_kind
 
     n = manifest.get("counts", {}).get("passages")
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         return None  # malformed counts: load refuses the index as inconsistent
-    wanted, who = requested_kind(n)
+    wanted, who = requested_kind(n, kind)
     built = manifest_kind(manifest.get("dense") or {})
     if built != wanted:
         return f"dense index kind is {built!r} but {who}" if built else f"dense index kind is not recorded but {who}"
@@ -276,9 +288,13 @@ def _dense_kind_reason(manifest: dict) -> str | None:
 
 
 def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: SplitterSettings = SplitterSettings(),
-          progress: Progress | None = None) -> Path:
-    """Split, embed and index every catalogued document; swap the result in atomically."""
+          progress: Progress | None = None, *, dense_kind: str | None = None, cache_dir: Path | None = None) -> Path:
+    """Split, embed and index every catalogued document; swap the result in atomically.
+
+    ``dense_kind``: the dense index kind (chatbot/ann.py; "auto": by size), ``cache_dir``: where the
+    lexicon keeps its English vectors; both from the settings (None: the environment's)."""
     say = progress or (lambda _msg: None)
+    dense_kind = _dense_kind(dense_kind)
     embedder.warm_up()
     passages: list[Passage] = []
     for doc in catalog.documents:
@@ -289,7 +305,7 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
         raise IndexError_("the sources yield no passages; check sources/catalog.toml")
     from .ann import resolve_kind
 
-    resolve_kind(len(passages))  # an invalid $CHATBOT_DENSE_INDEX fails now, not after embedding
+    resolve_kind(len(passages), dense_kind)  # an invalid kind fails now, not after embedding
     checksum = embedder.checksum
     texts = [p.embedding_text() for p in passages]
     keys = [embed_key(checksum, t) for t in texts]
@@ -298,23 +314,20 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
         vectors = _embed_with_cache(embedder, texts, keys, index_dir, say, staging)
         del texts
         from . import lexicon as lexicon_mod
-        from .e5convert import default_cache_dir
 
+        if cache_dir is None:
+            from .settings import default_cache_dir
+
+            cache_dir = default_cache_dir()
         previous = (index_dir / CURRENT).resolve() if (index_dir / CURRENT).exists() else None
-        lexicon = lexicon_mod.build(embedder, [p.text for p in passages], previous, default_cache_dir(), say)
-        with _build_lock(index_dir):
+        lexicon = lexicon_mod.build(embedder, [p.text for p in passages], previous, cache_dir, say)
+        with fsutil.file_lock(index_dir / ".lock"):
             _remove_leftovers(index_dir)
-            tmp = index_dir / f".tmp-{uuid.uuid4().hex[:12]}"
-            tmp.mkdir()
-            try:
-                _write(tmp, catalog, embedder, splitter, passages, keys, vectors, lexicon)
+            final = index_dir / f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+            with fsutil.publishing(final, temp=index_dir / f".tmp-{uuid.uuid4().hex[:12]}") as tmp:
+                _write(tmp, catalog, embedder, splitter, passages, keys, vectors, lexicon, dense_kind)
                 del vectors
-                final = index_dir / f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-                os.rename(tmp, final)
-                _swap_current(index_dir, final.name)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+            _swap_current(index_dir, final.name)
             _remove_old_builds(index_dir, keep=final.name)
     say(f"index written to {final} ({len(passages)} passages)")
     return final
@@ -365,18 +378,6 @@ def _staging_file(index_dir: Path):
         finally:
             with contextlib.suppress(OSError):
                 path.unlink()
-
-
-@contextlib.contextmanager
-def _build_lock(index_dir: Path):
-    import fcntl
-
-    with open(index_dir / ".lock", "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _embed_with_cache(embedder: Embedder, texts: list[str], keys: list[str], index_dir: Path, say: Progress,
@@ -492,11 +493,12 @@ def _file_matches(folder: Path, name: str, files: dict) -> bool:
     meta = files.get(name)
     path = folder / name
     return (isinstance(meta, dict) and path.is_file() and path.stat().st_size == meta.get("bytes")
-            and _sha256_file(path) == meta.get("sha256"))
+            and fsutil.sha256_file(path) == meta.get("sha256"))
 
 
 def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,
-           passages: list[Passage], keys: list[str], vectors: np.ndarray, lexicon=None) -> None:
+           passages: list[Passage], keys: list[str], vectors: np.ndarray, lexicon=None,
+           dense_kind: str = "auto") -> None:
     import bm25s
     import faiss
 
@@ -515,10 +517,10 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
         os.rename(vectors.filename, folder / EMBEDDINGS)
     else:
         np.save(folder / EMBEDDINGS, np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-    # --- dense index: kind chosen by corpus size (chatbot/ann.py; override with $CHATBOT_DENSE_INDEX) ---
+    # --- dense index: kind chosen by corpus size (chatbot/ann.py; the settings' $CHATBOT_DENSE_INDEX overrides) ---
     from .ann import describe, make_dense_index
 
-    dense = make_dense_index(vectors)
+    dense = make_dense_index(vectors, dense_kind)
     faiss.write_index(dense, str(folder / DENSE))
     # --- end dense index ---
     retriever = bm25s.BM25(method=BM25_SETTINGS["method"], k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"])
@@ -547,11 +549,7 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
         "dense": describe(dense),  # {"type": "IndexFlatIP", "kind": "flat"} for the real corpus; see chatbot/ann.py
         "files": _file_checksums(folder),
     }
-    data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
-    with open(folder / MANIFEST, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    fsutil.write_json(folder / MANIFEST, manifest, sync=True)
 
 
 def _write_passage_keys(folder: Path, passage_tokens: list[list[str]], vocab: dict) -> None:
@@ -574,7 +572,7 @@ def _file_checksums(folder: Path) -> dict[str, dict]:
     for file in sorted(folder.rglob("*")):
         if file.is_file() and file.name != MANIFEST:
             size = file.stat().st_size
-            entry = {"bytes": size, "sha256": _sha256_file(file)}
+            entry = {"bytes": size, "sha256": fsutil.sha256_file(file)}
             if size > FULL_CHECK_BYTES:
                 entry["sample_sha256"] = _sample_sha256(file, size)
             out[file.relative_to(folder).as_posix()] = entry
@@ -592,14 +590,6 @@ def _sample_sha256(path: Path, size: int) -> str:
     return digest.hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _swap_current(index_dir: Path, target: str) -> None:
     link = index_dir / f".current-{uuid.uuid4().hex[:8]}"
     os.symlink(target, link)
@@ -607,10 +597,7 @@ def _swap_current(index_dir: Path, target: str) -> None:
     if current.is_dir() and not current.is_symlink():  # a copied index: a folder, not our link
         os.rename(current, index_dir / f"build-replaced-{uuid.uuid4().hex[:6]}")  # removed with the old builds
     os.replace(link, index_dir / CURRENT)
-    with contextlib.suppress(OSError):
-        fd = os.open(index_dir, os.O_RDONLY)
-        os.fsync(fd)
-        os.close(fd)
+    fsutil.fsync_dir(index_dir)
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
@@ -623,18 +610,18 @@ def read_manifest(index_dir: Path) -> dict:
     """The manifest of the current build; IndexError_ when there is none or it is unreadable."""
     path = index_dir / CURRENT
     if not path.exists():
-        raise IndexError_(f"no index in {index_dir}; run `chatbot build`")
+        raise IndexError_(f"no index in {index_dir}", hint=BUILD_HINT)
     try:
         manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexError_(f"the index manifest in {path.resolve()} is unreadable ({exc}); run `chatbot build`") from None
+        raise IndexError_(f"the index manifest in {path.resolve()} is unreadable ({exc})", hint=BUILD_HINT) from None
     if not isinstance(manifest, dict):
-        raise IndexError_(f"the index manifest in {path.resolve()} is not a JSON object; run `chatbot build`")
+        raise IndexError_(f"the index manifest in {path.resolve()} is not a JSON object", hint=BUILD_HINT)
     return manifest
 
 
 def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings = SplitterSettings(),
-         verify: str = "auto") -> Index:
+         verify: str = "auto", *, dense_kind: str | None = None) -> Index:
     """Load and check the current index; StaleIndexError/IndexError_ say what is wrong and what to run.
 
     ``verify="auto"``: every file listed in the manifest is checked by size, files up to
@@ -645,12 +632,12 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
         raise ValueError("verify must be 'auto' or 'full'")
     manifest = read_manifest(index_dir)
     try:
-        reasons = stale_reasons(manifest, catalog, embedder, splitter)
+        reasons = stale_reasons(manifest, catalog, embedder, splitter, _dense_kind(dense_kind))
     except (AttributeError, KeyError, TypeError):  # fields of the wrong type: hand-edited or another program's
-        raise IndexError_(f"the index manifest in {(index_dir / CURRENT).resolve()} is malformed; "
-                          "run `chatbot build`") from None
+        raise IndexError_(f"the index manifest in {(index_dir / CURRENT).resolve()} is malformed",
+                          hint=BUILD_HINT) from None
     if reasons:
-        raise StaleIndexError("the index is out of date: " + "; ".join(reasons) + "; run `chatbot build`")
+        raise StaleIndexError("the index is out of date: " + "; ".join(reasons), hint=BUILD_HINT)
     folder = (index_dir / CURRENT).resolve()
     deferred = _verify_files(folder, manifest, full=verify == "full")
     try:
@@ -667,7 +654,7 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
     except IndexError_:
         raise
     except Exception as exc:
-        raise IndexError_(f"the index in {folder} cannot be read ({type(exc).__name__}: {exc}); run `chatbot build`") from None
+        raise IndexError_(f"the index in {folder} cannot be read ({type(exc).__name__}: {exc})", hint=BUILD_HINT) from None
     try:
         consistent = passages is not None and \
             dense.ntotal == len(passages) == manifest["counts"]["passages"] and dense.d == manifest["model"]["dim"]
@@ -685,7 +672,7 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
         except IndexError_:
             consistent = False
     if not consistent:
-        raise IndexError_(f"the index in {folder} is inconsistent (counts differ); run `chatbot build`")
+        raise IndexError_(f"the index in {folder} is inconsistent (counts differ)", hint=BUILD_HINT)
     documents = catalog.by_source()
     index = Index(path=folder, manifest=manifest, passages=passages, documents=documents, dense=dense, bm25=bm25,
                   lexicon=lexicon)
@@ -771,23 +758,23 @@ def _verify_files(folder: Path, manifest: dict, full: bool = True) -> list[str]:
     """Check the listed files; the names of large files whose full sha256 is still to be checked."""
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
-        raise IndexError_(f"the index manifest in {folder} lists no files; run `chatbot build`")
+        raise IndexError_(f"the index manifest in {folder} lists no files", hint=BUILD_HINT)
     deferred = []
     for name, meta in files.items():
         if name in NOT_CHECKED_BY_LOAD:
             continue
         path = folder / name
         if not path.is_file():
-            raise IndexError_(f"index file {name} is missing from {folder}; run `chatbot build`")
+            raise IndexError_(f"index file {name} is missing from {folder}", hint=BUILD_HINT)
         size = path.stat().st_size
         if not isinstance(meta, dict) or size != meta.get("bytes"):
-            raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs); run `chatbot build`")
+            raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs)", hint=BUILD_HINT)
         if not full and size > FULL_CHECK_BYTES and meta.get("sample_sha256"):
             if _sample_sha256(path, size) != meta["sample_sha256"]:
-                raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs); run `chatbot build`")
+                raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs)", hint=BUILD_HINT)
             deferred.append(name)
-        elif _sha256_file(path) != meta.get("sha256"):
-            raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs); run `chatbot build`")
+        elif fsutil.sha256_file(path) != meta.get("sha256"):
+            raise IndexError_(f"index file {name} in {folder} is corrupted (checksum differs)", hint=BUILD_HINT)
     return deferred
 
 
@@ -806,12 +793,8 @@ def _check_in_background(folder: Path, manifest: dict, names: list[str]) -> Inte
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # Linux: this thread only
         try:
             for name, fh in handles:
-                digest = hashlib.sha256()
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-                if digest.hexdigest() != manifest["files"][name].get("sha256"):
-                    state.error = (f"index file {name} in {folder} is corrupted (checksum differs); "
-                                   "run `chatbot build`")
+                if fsutil.sha256_stream(fh) != manifest["files"][name].get("sha256"):
+                    state.error = f"index file {name} in {folder} is corrupted (checksum differs); {BUILD_HINT}"
                     print(f"chatbot: error: {state.error}", file=sys.stderr, flush=True)
                     break
         except Exception as exc:  # noqa: BLE001 - reported, never raised in a background thread

@@ -148,7 +148,8 @@ class LiveChatbot:
             t0 = time.perf_counter()
             try:
                 new = Chatbot.open(sources_dir=old.sources_dir, index_dir=old.index_dir, embedder=old.query_embedder,
-                                   settings=old.answerer.settings, decision=old.answerer._decision, progress=self.log)
+                                   settings=old.answerer.settings, decision=old.answerer._decision, progress=self.log,
+                                   config=getattr(old, "config", None))
                 new.answerer.decision  # read now, not by the first request
             except Exception as exc:  # noqa: BLE001 - any failure keeps the old index
                 self._seen = seen  # don't retry the same broken sources every few seconds

@@ -28,10 +28,6 @@ finished one. Torch is imported only while exporting; nothing happens at import 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
-import os
-import secrets
 import shutil
 import time
 import warnings
@@ -39,6 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 from .errors import ModelError, first_line
+from .fsutil import publishing, read_json, remove_leftovers, sha256_file, write_json
 
 EXPORT_VERSION = 2  # 2: with model-int8.onnx
 MODEL_FILE = "model.onnx"
@@ -96,7 +93,7 @@ def int8_file(model_file: Path) -> Path:
 
 def ensure_export(model_dir: Path, source_checksum: str, progress: Progress | None = None) -> Path:
     """The path of ``model.onnx`` for ``model_dir``, exporting it first if needed (safe under concurrency)."""
-    from .e5convert import cache_lock
+    from .e5convert import cache_lock  # the model cache's lock: a cache folder that cannot be used is one line
 
     target = export_dir(model_dir)
     if is_complete(target, source_checksum):
@@ -110,8 +107,7 @@ def ensure_export(model_dir: Path, source_checksum: str, progress: Progress | No
                 and earlier.get("source_files") == _stamp(model_dir)):
             raise ExportError(f"{earlier.get('error', 'the ONNX export failed')} (an earlier attempt with the same "
                               f"versions failed; delete {failed} to try again)")
-        for stale in target.parent.glob(f".{target.name}.tmp-*"):  # left by a killed export
-            shutil.rmtree(stale, ignore_errors=True)
+        remove_leftovers(target)  # temporary folders of a killed export
         if target.exists():
             if progress:
                 progress(f"removing incomplete or outdated ONNX export {target}")
@@ -121,9 +117,8 @@ def ensure_export(model_dir: Path, source_checksum: str, progress: Progress | No
         except ExportError as exc:
             if exc.lasting:  # do not spend half a minute on the same failure at every start
                 with contextlib.suppress(OSError):
-                    failed.write_text(json.dumps({"error": str(exc), "source_checksum": source_checksum,
-                                                  "versions": _versions(), "source_files": _stamp(model_dir)},
-                                                 indent=2), encoding="utf-8")
+                    write_json(failed, {"error": str(exc), "source_checksum": source_checksum,
+                                        "versions": _versions(), "source_files": _stamp(model_dir)})
             raise
         failed.unlink(missing_ok=True)
     return target / MODEL_FILE
@@ -144,11 +139,7 @@ def _stamp(model_dir: Path) -> list:
 
 
 def read_marker_file(path: Path) -> dict | None:
-    try:
-        found = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
+    return read_json(path)
 
 
 def discard(model_dir: Path) -> None:
@@ -162,43 +153,32 @@ def export(model_dir: Path, target: Path, source_checksum: str, progress: Progre
     model_dir, target = Path(model_dir), Path(target)
     started = time.perf_counter()
     say(f"exporting {model_dir.name} to ONNX (once; about a minute)")
-    tmp = target.parent / f".{target.name}.tmp-{secrets.token_hex(4)}"
     try:
-        tmp.mkdir(parents=True)
-    except OSError as exc:
-        raise ExportError(f"cannot write the ONNX export to {target.parent}: {exc.strerror or exc}") from None
-    try:
-        stats, cosine = _export_into(model_dir, tmp)
-        int8_cosine = _quantize_into(model_dir, tmp)
-        data_path, int8_path = tmp / MODEL_FILE, tmp / INT8_FILE
-        marker = {
-            "export_version": EXPORT_VERSION,
-            "source": str(model_dir),
-            "source_checksum": source_checksum,
-            "size": data_path.stat().st_size,
-            "sha256": _file_sha256(data_path),
-            "opset": OPSET,
-            "fused": {k: v for k, v in stats.items() if v},
-            "probe_min_cosine": round(cosine, 7),
-            "int8": {"size": int8_path.stat().st_size, "sha256": _file_sha256(int8_path),
-                     "weights": "QInt8, per channel (quantize_dynamic)",
-                     "probe_min_cosine_to_fp32": round(int8_cosine, 7)},
-            "versions": _versions(),
-            "seconds": round(time.perf_counter() - started, 1),
-        }
-        with open(tmp / MARKER, "w", encoding="utf-8") as fh:
-            json.dump(marker, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.rename(tmp, target)
+        with publishing(target) as tmp:  # a temporary folder, renamed to target when complete (else removed)
+            stats, cosine = _export_into(model_dir, tmp)
+            int8_cosine = _quantize_into(model_dir, tmp)
+            data_path, int8_path = tmp / MODEL_FILE, tmp / INT8_FILE
+            marker = {
+                "export_version": EXPORT_VERSION,
+                "source": str(model_dir),
+                "source_checksum": source_checksum,
+                "size": data_path.stat().st_size,
+                "sha256": sha256_file(data_path),
+                "opset": OPSET,
+                "fused": {k: v for k, v in stats.items() if v},
+                "probe_min_cosine": round(cosine, 7),
+                "int8": {"size": int8_path.stat().st_size, "sha256": sha256_file(int8_path),
+                         "weights": "QInt8, per channel (quantize_dynamic)",
+                         "probe_min_cosine_to_fp32": round(int8_cosine, 7)},
+                "versions": _versions(),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+            write_json(tmp / MARKER, marker, sync=True)  # last: its presence means the export is complete
     except ExportError:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise ExportError(f"cannot write the ONNX export to {target.parent}: {exc.strerror or exc}") from None
     except Exception as exc:  # torch/onnx failures: one clear line; torch stays the fallback
-        shutil.rmtree(tmp, ignore_errors=True)
         raise ExportError(f"cannot export {model_dir.name} to ONNX: {first_line(exc)}", lasting=True) from exc
     say(f"ONNX export ready in {time.perf_counter() - started:.0f} s: {target / MODEL_FILE}")
     return target
@@ -331,14 +311,6 @@ def _batch(tokenizer, texts, pad_id: int):
         ids[row, :len(enc.ids)] = enc.ids
         mask[row, :len(enc.ids)] = 1
     return ids, mask
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _versions() -> dict:

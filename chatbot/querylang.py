@@ -118,3 +118,21 @@ def _load(path: Path) -> Glossary:
 def query_forms(text: str, glossary: Glossary, known=lambda term: True) -> QueryForms:
     language = detect_language(text)
     return QueryForms(text, language, glossary.expand(text, language, known))
+
+
+# Words that mark a short chat turn's language (follow-ups such as "og de andre?", "what about them?").
+NB_HINTS = frozenset("og om hva med vil mener er de dem deres hvem hvilke partiet partiene begge andre enige forskjellen".split())
+NN_HINTS = frozenset("kva kven korleis kvifor meiner seier dei deira ikkje eg ho partia einige skilnaden òg".split())
+EN_HINTS = frozenset("and what about the they them their both others do does agree difference how who which party".split())
+
+
+def guess_language(text: str, words: list[str]) -> str:
+    """"nb", "nn" or "en" for a question or a short chat turn, given its lower-cased words
+    (without party names): the hint words first, then ``detect_language``."""
+    if any(w in NN_HINTS for w in words) and not any(w in ("hva", "hvem", "hvordan", "ikke", "jeg") for w in words):
+        return "nn"
+    en = sum(w in EN_HINTS for w in words)
+    nb = sum(w in NB_HINTS for w in words)
+    if en != nb and not re.search(r"[æøå]", text, re.IGNORECASE):
+        return "en" if en > nb else "nb"
+    return detect_language(text)

@@ -15,7 +15,6 @@ together share one model call (:mod:`chatbot.batching`), and nothing else in ans
 
 import contextlib
 import json
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -28,7 +27,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .live import LiveChatbot
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+from .settings import disable_gradio_analytics  # noqa: E402
+
+disable_gradio_analytics()  # before gradio is imported anywhere through us
 
 MAX_BODY_BYTES = 1_000_000  # a question is cut at a few thousand characters; a megabyte is never a question
 THREADS = 64  # request threads: more than the 50 clients of the load test, so none waits for a thread

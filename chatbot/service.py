@@ -1,12 +1,13 @@
 """The chatbot as one object: sources + model + index + answerer, opened once and reused.
 
 ``Chatbot.open()`` checks the index against the sources, model and settings, and rebuilds
-it (saying why) when it is missing or out of date, unless told not to.
+it (saying why) when it is missing or out of date, unless told not to. Its folders, model, backend,
+cache folder and dense index kind come from a ``chatbot.settings.Settings`` (``config``; the
+environment's when none is given), and explicit arguments override them.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,21 +23,25 @@ from .parties import load_parties
 from .querylang import load_glossary
 from .passages import SplitterSettings
 from .records import Answer
+from . import settings as settings_mod
+from .settings import Settings
 
-SOURCES_ENV = "CHATBOT_SOURCES"
-INDEX_ENV = "CHATBOT_INDEX"
+# what Chatbot.open takes from the settings (and so checks) when it is given none
+OPEN_SETTINGS = ("model", "backend", "index_dir", "sources_dir", "cache_dir", "dense_index", "hub_offline")
 
 
 def project_root() -> Path:
-    return Path(__file__).resolve().parents[1]
+    return settings_mod.PROJECT_ROOT
 
 
 def default_sources_dir() -> Path:
-    return Path(os.environ.get(SOURCES_ENV) or project_root() / "sources")
+    """The environment's sources folder ($CHATBOT_SOURCES, else ./sources)."""
+    return settings_mod.from_env(("sources_dir",)).sources_dir
 
 
 def default_index_dir() -> Path:
-    return Path(os.environ.get(INDEX_ENV) or project_root() / "index")
+    """The environment's index folder ($CHATBOT_INDEX, else ./index)."""
+    return settings_mod.from_env(("index_dir",)).index_dir
 
 
 def corpus_version(manifest: dict) -> str:
@@ -61,40 +66,49 @@ class Chatbot:
     rebuilt_because: str | None = None
     sources_dir: Path | None = None
     index_dir: Path | None = None
+    config: Settings | None = None
     _texts: dict | None = field(default=None, init=False, repr=False, compare=False)
     _quote_corpus: object = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def open(cls, *, sources_dir: Path | None = None, index_dir: Path | None = None, model: str | None = None,
              backend: str | None = None, embedder: Embedder | None = None, rebuild: bool = True, splitter: SplitterSettings = SplitterSettings(),
-             settings: AnswerSettings | None = None, decision=None, progress: Callable[[str], None] | None = stderr_progress) -> "Chatbot":
-        sources_dir = sources_dir or default_sources_dir()
-        index_dir = index_dir or default_index_dir()
+             settings: AnswerSettings | None = None, decision=None, progress: Callable[[str], None] | None = stderr_progress,
+             config: Settings | None = None) -> "Chatbot":
+        """``config``: the run's settings (None: the environment's, checked now); ``settings``: the answerer's."""
+        config = config if config is not None else settings_mod.from_env(OPEN_SETTINGS)
+        sources_dir = sources_dir or config.sources_dir
+        index_dir = index_dir or config.index_dir
+        config = config.replace(sources_dir=Path(sources_dir), index_dir=Path(index_dir),
+                                model=model or config.model, backend=backend or config.backend)
         catalog = load_catalog(sources_dir)
         parties = load_parties(sources_dir)
         from .batching import BatchingEmbedder
 
-        embedder = embedder or embedders_mod.make_embedder(model, backend=backend, progress=progress)
+        embedder = embedder or embedders_mod.make_embedder(config.model, backend=config.backend, progress=progress,
+                                                           cache_dir=config.cache_dir, offline=config.hub_offline)
         # questions go through one batching wrapper (concurrent callers share model calls; chatbot/batching.py)
         queries = embedder if isinstance(embedder, BatchingEmbedder) else BatchingEmbedder(embedder)
         embedder = queries.inner
         embedder.warm_up()
         reason = None
+        kind = config.dense_index
         try:
-            loaded = index_mod.load(index_dir, catalog, embedder, splitter)
+            loaded = index_mod.load(index_dir, catalog, embedder, splitter, dense_kind=kind)
         except IndexError_ as exc:
             if not rebuild:
                 raise
-            reason = str(exc).removesuffix("; run `chatbot build`")
+            reason = exc.message  # what is wrong, without the hint to run `chatbot build`: we do that now
             if progress:
-                kind = "out of date" if isinstance(exc, StaleIndexError) else "not usable"
-                progress(f"The index is {kind} ({reason}); rebuilding it now.")
-            index_mod.build(catalog, embedder, index_dir, splitter, progress=progress)
-            loaded = index_mod.load(index_dir, catalog, embedder, splitter)
+                state = "out of date" if isinstance(exc, StaleIndexError) else "not usable"
+                progress(f"The index is {state} ({reason}); rebuilding it now.")
+            index_mod.build(catalog, embedder, index_dir, splitter, progress=progress, dense_kind=kind,
+                            cache_dir=config.cache_dir)
+            loaded = index_mod.load(index_dir, catalog, embedder, splitter, dense_kind=kind)
         answerer = Answerer(loaded, queries, parties, settings or AnswerSettings(), load_glossary(sources_dir),
                             decision=decision)
         return cls(catalog=catalog, embedder=embedder, answerer=answerer, rebuilt_because=reason,
-                   sources_dir=sources_dir, index_dir=index_dir)
+                   sources_dir=sources_dir, index_dir=index_dir, config=config)
 
     @property
     def query_embedder(self):

@@ -21,7 +21,6 @@ the link was made.
 """
 
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from . import api, cards
@@ -39,7 +38,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .service import Chatbot
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported anywhere through us
+from .settings import disable_gradio_analytics  # noqa: E402
+
+disable_gradio_analytics()  # before gradio is imported anywhere through us
 
 DEFAULT_K = 5
 COMPARE_K = 3

@@ -32,15 +32,15 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.parse
 from pathlib import Path
+
+from chatbot.bench.procs import RssSampler, Server, free_port
+from chatbot.bench.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "eval" / "questions.jsonl"
@@ -65,92 +65,6 @@ def parser() -> argparse.ArgumentParser:
                         "not one whose catalog entry excludes its last lines)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
     return p
-
-
-# ---- servers -------------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_mb(pid: int | None) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-class Server:
-    """A server process on loopback, its output in a log file, stopped (by its own pid) at the end."""
-
-    def __init__(self, name: str, cmd: list[str], port: int):
-        self.name, self.port = name, port
-        self.log = tempfile.NamedTemporaryFile("w+b", prefix=f"loadtest-{name}-", suffix=".log", delete=False)
-        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
-        self.pid = self.proc.pid
-
-    def wait_ready(self, timeout: float) -> None:
-        until = time.monotonic() + timeout
-        while time.monotonic() < until:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with status {self.proc.returncode}:\n{self.tail()}")
-            try:
-                status, _ = get(Connection(self.port), "/api/health")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.5)
-        raise RuntimeError(f"{self.name} did not serve within {timeout:.0f} s:\n{self.tail()}")
-
-    def tail(self, lines: int = 15) -> str:
-        self.log.flush()
-        text = Path(self.log.name).read_text(encoding="utf-8", errors="replace")
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=15)
-        self.log.close()
-        os.unlink(self.log.name)
-
-
-class Sampler(threading.Thread):
-    """Each server's RSS every half second: (seconds since start, name, MB)."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.servers: list[Server] = []
-        self.timeline: list[tuple[float, str, float]] = []
-        self.t0 = time.monotonic()
-        self._halt = threading.Event()
-
-    def run(self) -> None:
-        while not self._halt.wait(0.5):
-            for s in list(self.servers):
-                value = rss_mb(s.pid)
-                if value is not None:
-                    self.timeline.append((round(time.monotonic() - self.t0, 1), s.name, value))
-
-    def summary(self, name: str) -> dict:
-        values = [v for _, n, v in self.timeline if n == name]
-        return {"first_mb": values[0], "peak_mb": max(values), "last_mb": values[-1]} if values else {}
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=2)
 
 
 # ---- HTTP clients (keep-alive, standard library: light enough to leave the CPU to the servers) -----------
@@ -219,21 +133,11 @@ class GradioApi(JsonApi):
         return data
 
 
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def latency_figures(latencies: list[float], seconds: float, errors: int) -> dict:
     return {"questions": len(latencies), "errors": errors,
             "questions_per_s": round(len(latencies) / seconds, 1) if seconds else None,
-            **{f"p{int(q * 100)}_ms": None if percentile(latencies, q) is None else round(percentile(latencies, q) * 1000, 1)
-               for q in (0.5, 0.95, 0.99)}}
+            **{f"p{q}_ms": None if percentile(latencies, q) is None else round(percentile(latencies, q) * 1000, 1)
+               for q in (50, 95, 99)}}
 
 
 def single_user(api, questions: list[str]) -> tuple[dict, dict]:
@@ -370,7 +274,7 @@ def run(args) -> dict:
     result: dict = {"clients": args.clients, "seconds": args.seconds, "distinct_questions": len(questions),
                     "cpus": os.cpu_count()}
     work = Path(tempfile.mkdtemp(prefix="loadtest-"))
-    sampler = Sampler()
+    sampler = RssSampler()
     servers: list[Server] = []
     try:
         sources, index = work / "sources", work / "index"
@@ -386,7 +290,7 @@ def run(args) -> dict:
             server = Server(name, [sys.executable, *command, "--port", str(port)], port)
             servers.append(server)
             server.wait_ready(args.startup_timeout)
-            sampler.servers.append(server)
+            sampler.watch(name, server.pid)
             return server, port
 
         ours, ours_port = start("ours", [str(ROOT / "app.py"), "--host", "127.0.0.1", "--sources", str(sources),

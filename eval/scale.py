@@ -34,10 +34,8 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -49,6 +47,9 @@ sys.path.insert(0, str(ROOT))
 if os.environ.get("SCALE_CODE"):  # measure another copy of the chatbot package (e.g. before a change)
     sys.path.insert(0, os.environ["SCALE_CODE"])
 
+from chatbot.bench.embedding import Delegating  # noqa: E402
+from chatbot.bench.procs import MemorySampler, child_json, peak_rss_mb, rss_mb  # noqa: E402
+
 WORK = ROOT / "build" / "scale"
 PASSAGES_PER_DOC = 200
 N_PARTIES = 100
@@ -59,41 +60,6 @@ _PREFIX = ("Skog", "Dal", "Elv", "Havn", "Bygd", "Vind", "Sol", "Stein", "Myr", 
            "Nes", "Li", "Berg", "Tind", "Strand", "Fonn", "Kyst")
 _SUFFIX = ("lista", "alliansen", "forbundet", "rørsla", "ringen")
 _KINDS = ("valgprogram", "partiprogram", "temaside", "prinsipprogram")
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class MemorySampler:
-    """The largest anonymous and file-backed resident memory seen (sampled every 50 ms): VmRSS
-    counts the pages of memory-mapped files, which the kernel can drop, beside the process's own."""
-
-    def __init__(self):
-        import threading
-
-        self.anon = self.file = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        while not self._stop.wait(0.05):
-            fields = dict(line.split(":", 1) for line in Path("/proc/self/status").read_text().splitlines() if ":" in line)
-            self.anon = max(self.anon, int(fields.get("RssAnon", "0 kB").split()[0]) / 1024)
-            self.file = max(self.file, int(fields.get("RssFile", "0 kB").split()[0]) / 1024)
-
-    def stop(self) -> dict:
-        self._stop.set()
-        self._thread.join()
-        return {"peak_rss_anon_mb": self.anon, "peak_rss_file_mb": self.file}
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # ----------------------------------------------------------------------------- material
@@ -185,13 +151,14 @@ def generate(n_passages: int, folder: Path) -> dict:
 # ----------------------------------------------------------------------------- embedders
 
 
-class SyntheticPassages:
+class SyntheticPassages(Delegating):
     """Passages: the normalised sum of the real vectors of their sentences (plus deterministic
     noise); questions and lexicon words: the real model. Model id and checksum are its own."""
 
     NOISE = 0.15
 
     def __init__(self, real, pieces: dict[str, np.ndarray]):
+        super().__init__(real)
         self.real = real
         self.pieces = pieces
         self.model_id = f"{real.model_id}+synthetic-passages"
@@ -199,20 +166,9 @@ class SyntheticPassages:
         self.query_seconds = 0.0
         self.embedded = 0
 
-    def warm_up(self):
-        self.real.warm_up()
-
     @property
     def checksum(self) -> str:
         return hashlib.sha256(f"synthetic-passages\0{self.real.checksum}".encode()).hexdigest()
-
-    @property
-    def dim(self) -> int:
-        return self.real.dim
-
-    @property
-    def max_query_chars(self) -> int:
-        return self.real.max_query_chars
 
     def remember_words(self, folder: Path) -> None:
         """Reuse the real query vectors of words an earlier build's lexicon embedded (vocab.npy)."""
@@ -380,11 +336,11 @@ def phase_query(folder: Path, n_questions: int) -> dict:
 
 
 def _child(args: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"scale: {' '.join(args)} failed")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    try:
+        return child_json([sys.executable, __file__, *args])
+    except (RuntimeError, ValueError) as exc:
+        sys.stderr.write(f"{str(exc)[-4000:]}\n")
+        raise SystemExit(f"scale: {' '.join(args)} failed") from None
 
 
 def report(n: int, gen: dict, built: dict, queried: dict, rate: float | None) -> str:

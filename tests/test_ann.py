@@ -66,17 +66,16 @@ def test_choose_kind_thresholds():
         ann.choose_kind(-1)
 
 
-def test_env_overrides_auto_but_not_an_explicit_kind(monkeypatch):
-    monkeypatch.delenv(ann.KIND_ENV, raising=False)
+def test_a_given_kind_overrides_the_size_rule_and_the_environment_is_not_read(monkeypatch):
+    monkeypatch.setenv(ann.KIND_ENV, "hnsw")  # read by chatbot/settings.py only, never here
     assert ann.resolve_kind(10) == "flat"
-    monkeypatch.setenv(ann.KIND_ENV, "HNSW")
-    assert ann.resolve_kind(10) == "hnsw"
+    assert ann.resolve_kind(10, "HNSW") == "hnsw"
     assert ann.resolve_kind(10, "ivf") == "ivf"
-    monkeypatch.setenv(ann.KIND_ENV, "auto")
-    assert ann.resolve_kind(2_000_000) == "ivf"
-    monkeypatch.setenv(ann.KIND_ENV, "annoy")
+    assert ann.resolve_kind(2_000_000, "auto") == "ivf"
+    assert ann.requested_kind(10, "hnsw") == ("hnsw", "CHATBOT_DENSE_INDEX asks for 'hnsw'")
+    assert ann.requested_kind(10) == ("flat", "the size rule asks for 'flat' (10 passages)")
     with pytest.raises(ValueError, match="annoy"):
-        ann.resolve_kind(10)
+        ann.resolve_kind(10, "annoy")
     with pytest.raises(ValueError):
         ann.resolve_kind(10, "lsh")
 
@@ -132,11 +131,9 @@ def test_round_trip_through_a_file_keeps_search_settings(data, indexes, kind, tm
     assert np.array_equal(ann.search(back, q, 5)[1], ann.search(indexes[kind], q, 5)[1])
 
 
-def test_auto_uses_the_environment(monkeypatch):
+def test_auto_is_the_size_rule_and_a_kind_is_passed_in():
     x = clustered(300, seed=3)
-    monkeypatch.setenv(ann.KIND_ENV, "hnsw")
-    assert ann.kind_of(ann.make_dense_index(x)) == "hnsw"
-    monkeypatch.delenv(ann.KIND_ENV)
+    assert ann.kind_of(ann.make_dense_index(x, "hnsw")) == "hnsw"
     assert ann.kind_of(ann.make_dense_index(x)) == "flat"
 
 

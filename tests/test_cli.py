@@ -100,13 +100,58 @@ def test_a_bad_environment_value_is_one_line_and_exit_1_and_help_still_works(env
     assert capsys.readouterr().err == message + "\n"
 
 
-def test_options_fall_back_to_the_environment_after_parsing(monkeypatch):
-    import argparse
+def test_options_fall_back_to_the_environment_after_parsing():
+    from chatbot.cli import parser
+    from chatbot.settings import from_args
 
-    from chatbot.cli import resolve_env
+    args = parser().parse_args(["ask", "LAR"])
+    config = from_args(args, env={"CHATBOT_K": "7", "CHATBOT_MODE": "bm25", "CHATBOT_BACKEND": "torch"})
+    assert (config.k, config.mode, config.backend) == (7, "bm25", "torch")
+    assert (args.k, args.mode, args.backend, args.settings) == (7, "bm25", "torch", config)
+    given = parser().parse_args(["ask", "LAR", "--k", "3", "--mode", "dense", "--backend", "onnx"])
+    config = from_args(given, env={"CHATBOT_K": "7"})
+    assert (config.k, config.mode, config.backend) == (3, "dense", "onnx")
 
-    args = resolve_env(argparse.Namespace(command="ask", k=None, mode=None, backend=None),
-                       env={"CHATBOT_K": "7", "CHATBOT_MODE": "bm25", "CHATBOT_BACKEND": "torch"})
-    assert (args.k, args.mode, args.backend) == (7, "bm25", "torch")
-    given = resolve_env(argparse.Namespace(command="ask", k=3, mode="dense", backend="onnx"), env={"CHATBOT_K": "7"})
-    assert (given.k, given.mode, given.backend) == (3, "dense", "onnx")
+
+def test_every_subcommand_is_listed_in_the_help(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert "{build,ask,verify,chat,eval,serve,convert,bench}" in out
+
+
+def test_bench_forwards_its_arguments(monkeypatch):
+    import types
+
+    seen = []
+    fake = types.ModuleType("chatbot.bench")
+    fake.main = lambda argv: seen.append(argv) or 4
+    monkeypatch.setitem(sys.modules, "chatbot.bench", fake)
+    assert main(["bench", "--quick", "x", "--k", "abc"]) == 4
+    assert seen == [["--quick", "x", "--k", "abc"]]
+
+
+def test_bench_that_cannot_be_imported_is_one_line(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "chatbot.bench", None)  # import raises ImportError
+    assert main(["bench"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("chatbot: error: the benchmark is not available (chatbot.bench: ")
+    assert err.count("\n") == 1
+
+
+def test_convert_into_a_folder_reports_a_bad_file_on_one_line(tmp_path, capsys):
+    fake = tmp_path / "fake.bin"
+    fake.write_bytes(b"not a model")
+    assert main(["convert", str(tmp_path / "out"), "--bin", str(fake)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("chatbot: error: ") and err.count("\n") == 1 and "expected" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_serve_takes_the_options_of_app_py():
+    from chatbot.cli import parser, serve_parser
+
+    serve = parser().parse_args(["serve", "--port", "8000", "--watch-interval", "0", "--host", "::1"])
+    app = serve_parser().parse_args(["--port", "8000", "--watch-interval", "0", "--host", "::1"])
+    assert (serve.port, serve.watch_interval, serve.host) == (app.port, app.watch_interval, app.host) == (8000, 0.0, "::1")

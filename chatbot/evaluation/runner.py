@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sys
 import time
@@ -211,9 +210,14 @@ def _model_label(model: str) -> str:
     return Path(model.rstrip("/")).name or model
 
 
-def extra_index_dir(model: str) -> Path:
-    """A separate index for a model compared with the default one, so the main index stays as is."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "chatbot-rusomsorg" / "eval-index"
+def extra_index_dir(model: str, cache_dir: Path | None = None) -> Path:
+    """A separate index for a model compared with the default one, so the main index stays as is: in the
+    settings' cache folder (``cache_dir``; None: the environment's, $CHATBOT_CACHE_DIR and so on)."""
+    if cache_dir is None:
+        from ..settings import default_cache_dir
+
+        cache_dir = default_cache_dir()
+    base = Path(cache_dir) / "eval-index"
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", _model_label(model)).strip("_")[:60] or "model"
     return base / f"{slug}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
 
@@ -231,10 +235,11 @@ def _opener(args, bot, open_bot) -> OpenBot:
         from ..embedders import DEFAULT_MODEL
         from ..service import Chatbot
 
+        config = getattr(args, "settings", None)  # chatbot.settings.Settings, from the command line
         separate = bool(getattr(args, "compare", False)) and model is not None and model != DEFAULT_MODEL
-        index_dir = extra_index_dir(model) if separate else args.index
+        index_dir = extra_index_dir(model, config.cache_dir if config else None) if separate else args.index
         return Chatbot.open(sources_dir=args.sources, index_dir=index_dir, model=model,
-                            backend=getattr(args, "backend", None))
+                            backend=getattr(args, "backend", None), config=config)
 
     return open_default
 

@@ -12,7 +12,7 @@ from ..errors import QuestionError
 from ..notices import and_list as _and_list
 from ..notices import MESSAGES, say
 from ..parties import PartyDirectory
-from ..querylang import detect_language
+from ..querylang import detect_language, guess_language
 from ..records import Answer
 from ..textnorm import clean_question, valid_text
 
@@ -108,11 +108,9 @@ def cut_question(cleaned: str, max_chars: int) -> str:
 
 
 def question_language(text: str, mentions=()) -> str:
-    """"nb", "nn" or "en" for the notices: the follow-up rules' guesser (``chatbot.followup``),
-    over the question's words without the party names."""
-    from ..followup import _language
-
-    return _language(text, _WORDS.findall(without_mentions(text, mentions).casefold()))
+    """"nb", "nn" or "en" for the notices: ``querylang.guess_language`` (as the follow-up rules
+    use it) over the question's words without the party names."""
+    return guess_language(text, _WORDS.findall(without_mentions(text, mentions).casefold()))
 
 
 def _has_topic(query: str) -> bool:
