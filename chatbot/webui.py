@@ -1,6 +1,6 @@
 """The web page: a Gradio Blocks app built around one opened :class:`~chatbot.service.Chatbot`.
 
-``build_ui(bot)`` makes the page, ``launch(bot, ...)`` serves it. Gradio is imported inside the
+``build_ui(bot)`` makes the page; ``chatbot.server.launch(bot, ...)`` serves it. Gradio is imported inside the
 functions, so importing this module is cheap. All HTML comes from :mod:`chatbot.cards`, which
 escapes every piece of outside text; the page's CSS and JavaScript are files in
 ``chatbot/static/``, read when the page is built.
@@ -540,13 +540,3 @@ def build_ui(bot: "Chatbot", handlers: WebHandlers | None = None) -> "gr.Blocks"
     demo.webui_handlers = h  # for tests and embedding
     return demo
 
-
-def launch(bot: "Chatbot | LiveChatbot", host: str = "127.0.0.1", port: int = 7860, *,
-           prevent_thread_lock: bool = False, quiet: bool = False, watch: bool = False):
-    """Serve the page and the JSON API on one server (chatbot/server.py). Returns (handle with close(), URL)."""
-    from .live import LiveChatbot
-    from .server import serve
-
-    live = bot if isinstance(bot, LiveChatbot) else LiveChatbot(bot)
-    served = serve(live, host=host, port=port, prevent_thread_lock=prevent_thread_lock, quiet=quiet, watch=watch)
-    return served, (served.url if served is not None else None)

@@ -46,7 +46,7 @@ def bot(fake_index_dir) -> Chatbot:
 
 @pytest.fixture(scope="module")
 def served(bot):
-    from chatbot.webui import launch
+    from chatbot.server import launch
 
     demo, url = launch(bot, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
     try:

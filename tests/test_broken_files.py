@@ -26,6 +26,7 @@ from chatbot import index as index_mod
 from chatbot.catalog import load_catalog
 from chatbot.cli import main
 from chatbot.embedders import FakeEmbedder
+from chatbot.settings import default_cache_dir
 from chatbot.errors import CatalogError, IndexError_, StaleIndexError
 from fakes import fake_convert
 from chatbot.service import Chatbot
@@ -292,7 +293,7 @@ def test_model_folder_with_marker_but_broken_weights(monkeypatch, tmp_path, sour
     from chatbot import e5convert
 
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path / "cache"))
-    target = e5convert.default_model_dir()
+    target = e5convert.default_model_dir(default_cache_dir())
     target.mkdir(parents=True)
     (target / "config.json").write_text("{}")
     (target / "model.safetensors").write_bytes(b"\0" * 64)
@@ -311,7 +312,7 @@ def test_model_folder_with_broken_weights_on_the_default_backend(monkeypatch, tm
 
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CHATBOT_BACKEND", raising=False)
-    target = e5convert.default_model_dir()
+    target = e5convert.default_model_dir(default_cache_dir())
     target.mkdir(parents=True)
     (target / "config.json").write_text("{}")
     (target / "model.safetensors").write_bytes(b"\0" * 64)

@@ -72,7 +72,7 @@ def bot(fake_index_dir):
 
 @pytest.fixture(scope="module")
 def url(bot):
-    from chatbot.webui import launch
+    from chatbot.server import launch
 
     demo, local_url = launch(bot, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
     try:

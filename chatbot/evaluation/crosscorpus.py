@@ -17,8 +17,8 @@ from .corpora import Corpus
 from .questions import load_questions
 from .records import Outcome, Question, Returned
 from .relevance import Judge
+from .scoring import MRR_DEPTH
 
-MRR_DEPTH = 10
 HEADLINE = ("success@1", "mrr@10", "recall@{k}", "recall@{k} en", "gold_recall@{k}", "shown_precision@{k}", "party@1",
             "abstention", "false_abstention")
 
@@ -112,7 +112,7 @@ def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
     from ..errors import ChatbotError
     from ..query import decide as decide_mod
     from . import corpora as corpora_mod
-    from .runner import check_floors, figures, per_query_values
+    from .scoring import check_floors, figures, per_query_values
 
     k = args.k
     chosen = corpora_mod.select(args.corpus)
@@ -122,7 +122,7 @@ def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
     modes = ("hybrid", "dense", "bm25") if every_mode else ("hybrid",)
     embedder = embedder or embedders_mod.make_embedder(args.model, backend=getattr(args, "backend", None))
     embedder.warm_up()
-    from ..e5convert import default_cache_dir
+    from ..settings import default_cache_dir
 
     cache_root = default_cache_dir()
     loaded = load_all(chosen, embedder, cache_root, modes, err, Path(args.questions) if args.questions else None)

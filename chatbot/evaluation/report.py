@@ -29,7 +29,7 @@ def fmt(value) -> str:
 
 
 def _figure_rows(k: int) -> list[str]:
-    from .runner import figure_names
+    from .scoring import figure_names
 
     return figure_names(k)
 

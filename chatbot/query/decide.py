@@ -154,7 +154,7 @@ def default_path(model_id: str) -> Path:
     import hashlib
     import re
 
-    from ..e5convert import default_cache_dir
+    from ..settings import default_cache_dir
 
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id).strip("_")[-60:] or "model"
     return default_cache_dir() / "decisions" / f"{slug}-{hashlib.sha256(model_id.encode()).hexdigest()[:8]}.json"
