@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 $(DEVSTAMP): $(STAMP)
 	$(PIP) install --quiet -e '.[dev]'
-	@# axe-core (npm) for the browser test's accessibility checks (tests/test_browser.py)
+	@# axe-core (npm) for the browser test's accessibility checks (tests/web/test_browser.py)
 	if command -v npm >/dev/null 2>&1; then npm install --no-save --no-audit --no-fund --silent --prefix build axe-core@4; \
 	else echo "npm not found: the browser test's axe-core checks will skip (they fail under CI=true)"; fi
 	touch $@

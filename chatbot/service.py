@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import index as index_mod
+from .index import store as index_mod
 from .answer import AnswerSettings, Answerer
 from .catalog import Catalog, load_catalog
-from . import embedders as embedders_mod
-from .embedders import Embedder
+from .models import embedders as embedders_mod
+from .models.embedders import Embedder
 from .errors import CatalogError, IndexError_, QuestionError, StaleIndexError
 from .parties import load_parties
 from .querylang import load_glossary
@@ -83,11 +83,11 @@ class Chatbot:
                                 model=model or config.model, backend=backend or config.backend)
         catalog = load_catalog(sources_dir)
         parties = load_parties(sources_dir)
-        from .batching import BatchingEmbedder
+        from .models.batching import BatchingEmbedder
 
         embedder = embedder or embedders_mod.make_embedder(config.model, backend=config.backend, progress=progress,
                                                            cache_dir=config.cache_dir, offline=config.hub_offline)
-        # questions go through one batching wrapper (concurrent callers share model calls; chatbot/batching.py)
+        # questions go through one batching wrapper (concurrent callers share model calls; chatbot/models/batching.py)
         queries = embedder if isinstance(embedder, BatchingEmbedder) else BatchingEmbedder(embedder)
         embedder = queries.inner
         embedder.warm_up()

@@ -12,7 +12,7 @@ Everything else takes what it needs as arguments (a cache folder, a dense index 
 callers that have no ``Settings`` get the environment's through ``from_env``.
 
 Choice lists come from the modules that own them (``chatbot.query.prepare.MODES``,
-``chatbot.ann.KINDS``), imported when first needed; none of them
+``chatbot.index.ann.KINDS``), imported when first needed; none of them
 imports numpy at import time. This module imports only the standard library.
 """
 
@@ -114,7 +114,7 @@ def modes() -> tuple[str, ...]:
     return tuple(MODES)
 
 
-# How the default model runs (chatbot/embedders.py reads this list; it lives here, beside the option,
+# How the default model runs (chatbot/models/embedders.py reads this list; it lives here, beside the option,
 # because the embedders import this module and it must not import them back).
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -124,7 +124,7 @@ def backends() -> tuple[str, ...]:
 
 
 def dense_kinds() -> tuple[str, ...]:
-    from .ann import KINDS
+    from .index.ann import KINDS
 
     return ("auto", *KINDS)
 

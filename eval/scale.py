@@ -210,7 +210,7 @@ class SyntheticPassages(Delegating):
 
 
 def real_embedder():
-    from chatbot.embedders import make_embedder
+    from chatbot.models.embedders import make_embedder
 
     e = make_embedder(None, backend="auto", progress=lambda m: print(m, file=sys.stderr))
     e.warm_up()
@@ -245,7 +245,7 @@ def real_rate(real) -> float | None:
 
 
 def phase_build(folder: Path) -> dict:
-    from chatbot import index as index_mod
+    from chatbot.index import store as index_mod
     from chatbot.catalog import load_catalog
 
     sampler = MemorySampler()
@@ -285,7 +285,7 @@ def questions(limit: int) -> list[str]:
 
 
 def phase_query(folder: Path, n_questions: int) -> dict:
-    from chatbot import index as index_mod
+    from chatbot.index import store as index_mod
     from chatbot.answer import Answerer
     from chatbot.catalog import load_catalog
     from chatbot.parties import load_parties

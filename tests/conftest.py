@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.embedders import FakeEmbedder
+from chatbot.models.embedders import FakeEmbedder
 from chatbot.service import Chatbot
 
 from fakes import FAKE_DECISION
@@ -32,7 +32,8 @@ def fake_bot(fake_index_dir) -> Chatbot:
 @pytest.fixture()
 def fake_model(monkeypatch, fake_index_dir):
     """`chatbot` commands run in-process with the fake embedder, its thresholds and a prebuilt index."""
-    from chatbot import embedders, service
+    from chatbot.models import embedders
+    from chatbot import service
 
     monkeypatch.setattr(embedders, "make_embedder", lambda model=None, **_: FakeEmbedder())
     monkeypatch.setenv("CHATBOT_INDEX", str(fake_index_dir))

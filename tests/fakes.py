@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
-from chatbot.embedders import FakeEmbedder
+from chatbot.models.embedders import FakeEmbedder
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -21,7 +22,7 @@ class CountingEmbedder(FakeEmbedder):
 
 def fake_convert(calls: list):
     """A stand-in for ``e5convert.convert``: records the target, writes a marked (fake) model there."""
-    from chatbot import e5convert
+    from chatbot.models import e5convert
 
     def fake(bin_path, out_dir, **kwargs):
         calls.append(Path(out_dir))
@@ -51,3 +52,16 @@ def fake_decision():
 
 
 FAKE_DECISION = fake_decision()
+
+
+@contextmanager
+def serving(bot):
+    """``bot`` served in this process (page + JSON API) on a free port: yields (handle, URL), then closes it."""
+    from chatbot.bench.procs import free_port
+    from chatbot.web.server import launch
+
+    demo, url = launch(bot, host="127.0.0.1", port=free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield demo, url
+    finally:
+        demo.close()

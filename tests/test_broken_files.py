@@ -3,9 +3,9 @@ message that says what to run. Never a traceback.
 
 Already covered elsewhere, so not repeated here: a changed source and another model make the index
 stale, format 0 is stale, a truncated index file and a garbled manifest are detected, a failing build
-keeps the previous index (tests/test_index.py); a damaged or missing embeddings.npy is re-embedded,
-never refused (tests/test_index_kinds.py); a model folder without its conversion marker is converted
-again, and an old converter version too (tests/test_e5convert.py).
+keeps the previous index (tests/index/test_index.py); a damaged or missing embeddings.npy is re-embedded,
+never refused (tests/index/test_index_kinds.py); a model folder without its conversion marker is converted
+again, and an old converter version too (tests/models/test_e5convert.py).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pytest
 
-from chatbot import index as index_mod
+from chatbot.index import store as index_mod
 from chatbot.catalog import load_catalog
 from chatbot.cli import main
-from chatbot.embedders import FakeEmbedder
+from chatbot.models.embedders import FakeEmbedder
 from chatbot.settings import default_cache_dir
 from chatbot.errors import CatalogError, IndexError_, StaleIndexError
 from fakes import fake_convert
@@ -147,7 +147,7 @@ def test_source_deleted_after_the_build(sources, index_dir, fake_model, capsys):
 
 def test_source_deleted_while_the_chatbot_runs(sources, index_dir):
     """Answers come from the index, so asking goes on; the source view says which file is missing."""
-    from chatbot.webui import WebHandlers
+    from chatbot.web.webui import WebHandlers
 
     bot = open_bot(sources, index_dir, rebuild=False)
     (sources / "venstre-rusomsorg.txt").unlink()
@@ -264,8 +264,8 @@ def test_leftovers_of_killed_builds_are_removed_by_the_next_build(sources, index
 # ---- the model cache -----------------------------------------------------------------------------
 
 def test_missing_cache_folder_is_created_and_the_model_converted_there(monkeypatch, tmp_path):
-    from chatbot import e5convert
-    from chatbot.embedders import SentenceTransformerEmbedder
+    from chatbot.models import e5convert
+    from chatbot.models.embedders import SentenceTransformerEmbedder
 
     calls: list[Path] = []
     monkeypatch.setattr(e5convert, "convert", fake_convert(calls))
@@ -290,7 +290,7 @@ def test_cache_folder_that_cannot_be_created(monkeypatch, tmp_path, sources, cap
 
 @pytest.mark.model  # loads sentence-transformers and torch (no model weights are read)
 def test_model_folder_with_marker_but_broken_weights(monkeypatch, tmp_path, sources, capsys):
-    from chatbot import e5convert
+    from chatbot.models import e5convert
 
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path / "cache"))
     target = e5convert.default_model_dir(default_cache_dir())
@@ -308,7 +308,7 @@ def test_model_folder_with_marker_but_broken_weights(monkeypatch, tmp_path, sour
 
 @pytest.mark.model  # the default backend: the ONNX export fails, torch fails, each said once
 def test_model_folder_with_broken_weights_on_the_default_backend(monkeypatch, tmp_path, sources, capsys):
-    from chatbot import e5convert
+    from chatbot.models import e5convert
 
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CHATBOT_BACKEND", raising=False)
@@ -335,8 +335,9 @@ KILL_HELPER = textwrap.dedent("""
     from pathlib import Path
 
     point, index_dir, sources = sys.argv[1:4]
-    from chatbot import embedders, index as index_mod
-    from chatbot.embedders import FakeEmbedder
+    from chatbot.index import store as index_mod
+    from chatbot.models import embedders
+    from chatbot.models.embedders import FakeEmbedder
 
     def reached(name):
         print(name, flush=True)

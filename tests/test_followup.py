@@ -302,7 +302,7 @@ def test_the_rules_cost_well_under_the_answer(fake_bot):
 # ---- the web chat: a conversation per browser session -----------------------------------
 
 def test_web_handler_keeps_and_clears_the_conversation(fake_bot):
-    from chatbot.webui import WebHandlers
+    from chatbot.web.webui import WebHandlers
 
     h = WebHandlers(fake_bot)
     html1, conv, r1 = h.conversation_turn("Hva mener Venstre om bolig?", None, None)
@@ -320,7 +320,7 @@ def test_web_handler_keeps_and_clears_the_conversation(fake_bot):
 def test_web_page_clear_button_empties_the_session_conversation(fake_bot):
     import gradio as gr
 
-    from chatbot.webui import build_ui
+    from chatbot.web.webui import build_ui
 
     demo = build_ui(fake_bot)
     states = [b for b in demo.blocks.values() if isinstance(b, gr.State)]
@@ -346,7 +346,7 @@ def test_web_page_clear_button_empties_the_session_conversation(fake_bot):
 
 
 def test_api_chat_takes_the_history(fake_bot):
-    from chatbot.webui import WebHandlers
+    from chatbot.web.webui import WebHandlers
 
     h = WebHandlers(fake_bot)
     first = h.api_chat("Hva mener Venstre om bolig?")
@@ -468,7 +468,7 @@ def test_hostile_turns_after_a_context_turn_never_fail(fake_bot):
         assert turn.answer.answered or turn.answer.notice
 
 
-# ---- the page in a real headless Chromium (as tests/test_browser.py) ----------------------
+# ---- the page in a real headless Chromium (as tests/web/test_browser.py) ----------------------
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -481,7 +481,7 @@ def test_page_follow_up_literal_click_and_clear(fake_bot):
     import socket
 
     sync_api = pytest.importorskip("playwright.sync_api")
-    from chatbot.server import launch
+    from chatbot.web.server import launch
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -42,11 +42,11 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from chatbot.answer import NOTICE_EMPTY, NOTICE_NONE, AnswerSettings  # noqa: E402
 from chatbot.cli import main  # noqa: E402
-from chatbot.embedders import FakeEmbedder  # noqa: E402
+from chatbot.models.embedders import FakeEmbedder  # noqa: E402
 from chatbot.service import Chatbot  # noqa: E402
 from chatbot.query.prepare import cut_question  # noqa: E402
 from chatbot.textnorm import clean_question, valid_text  # noqa: E402
-from chatbot.webui import WebHandlers  # noqa: E402
+from chatbot.web.webui import WebHandlers  # noqa: E402
 from conftest import SOURCES  # noqa: E402
 from fakes import FAKE_DECISION  # noqa: E402
 
@@ -273,8 +273,9 @@ HELPER = textwrap.dedent("""
     # `chatbot` with the fake embedder and its thresholds (as the fake_model fixture does, in a subprocess)
     import sys
     sys.path.insert(0, {tests!r})
-    from chatbot import embedders, service
-    from chatbot.embedders import FakeEmbedder
+    from chatbot import service
+    from chatbot.models import embedders
+    from chatbot.models.embedders import FakeEmbedder
     from fakes import FAKE_DECISION
 
     embedders.make_embedder = lambda model=None, **_: FakeEmbedder()
@@ -406,7 +407,7 @@ def test_web_handlers(handlers, bot, texts, entry):
 
 
 def test_markup_in_questions_is_shown_as_text(handlers):
-    from chatbot.cards import esc
+    from chatbot.web.cards import esc
 
     for key in ("html-script", "html-img-onerror", "html-break-out", "md-link", "md-image", "md-autolink"):
         question = BY_ID[key]["text"]
@@ -438,7 +439,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def served(bot):
-    from chatbot.server import launch
+    from chatbot.web.server import launch
 
     demo, url = launch(bot, host="127.0.0.1", port=_free_port(), prevent_thread_lock=True, quiet=True)
     try:

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chatbot.answer import MODES, NOTICE_EMPTY
-from chatbot.embedders import FakeEmbedder
+from chatbot.models.embedders import FakeEmbedder
 from chatbot.errors import QuestionError
 from chatbot.service import Chatbot
 from chatbot.textnorm import clean_question, valid_text
@@ -192,6 +192,6 @@ def test_library_and_api_agree(bot, question, web):
 
 @pytest.fixture(scope="module")
 def web(bot):
-    from chatbot.webui import WebHandlers
+    from chatbot.web.webui import WebHandlers
 
     return WebHandlers(bot)

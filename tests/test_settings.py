@@ -96,7 +96,8 @@ def test_settings_are_frozen():
 
 
 def test_choice_lists_come_from_their_modules():
-    from chatbot import ann, embedders
+    from chatbot.index import ann
+    from chatbot.models import embedders
     from chatbot.query import prepare
 
     assert settings.BY_NAME["mode"].choices == tuple(prepare.MODES)
@@ -106,7 +107,7 @@ def test_choice_lists_come_from_their_modules():
 
 def test_an_injected_setting_reaches_the_index(tmp_path, fake_index_dir):
     """Chatbot.open takes a Settings: the dense index kind and folders come from it, not from os.environ."""
-    from chatbot.embedders import FakeEmbedder
+    from chatbot.models.embedders import FakeEmbedder
     from chatbot.service import Chatbot
 
     config = Settings(sources_dir=ROOT / "sources", index_dir=tmp_path / "index", dense_index="hnsw",

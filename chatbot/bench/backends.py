@@ -26,7 +26,7 @@ def bench_backends(bot, textbook, index_dir: Path, sources: Path, work: Path, qu
     """``bot``: ours as shipped (its embedder is the ONNX int8 row); ``cold_ours``: its cold start."""
     import torch
 
-    from chatbot.embedders import OnnxEmbedder, make_embedder
+    from chatbot.models.embedders import OnnxEmbedder, make_embedder
     from chatbot.service import Chatbot
 
     shipped = bot.embedder
@@ -75,7 +75,7 @@ def _quality(bots: dict, sources: Path, work: Path) -> tuple[Quality, ...] | Ski
     """The evaluation questions through chatbot.evaluation, each backend on the same index, and int8
     passages too (an index of its own: the embedder's checksum says int8 passages)."""
     try:
-        from chatbot.embedders import OnnxEmbedder
+        from chatbot.models.embedders import OnnxEmbedder
         from chatbot.evaluation.questions import load_questions as load_eval
         from chatbot.evaluation.runner import evaluate
         from chatbot.service import Chatbot

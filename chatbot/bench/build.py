@@ -35,8 +35,8 @@ def edit_one_source(sources: Path) -> str:
 
 
 def bench_build(embedder, sources: Path, work: Path, runs: int) -> BuildFigures:
-    """Ours: ``chatbot.index.build`` with ``embedder``, full and after one edited source."""
-    from chatbot import index as index_mod
+    """Ours: ``chatbot.index.store.build`` with ``embedder``, full and after one edited source."""
+    from chatbot.index import store as index_mod
     from chatbot.catalog import load_catalog
 
     full, rebuild, reembedded = [], [], None

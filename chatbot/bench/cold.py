@@ -110,7 +110,7 @@ def breakdown(index_dir: str, sources: str, question: str, onnx_file: str = "") 
     phases = {"started": since_spawn()}
     from chatbot.render import plain  # noqa: F401  (`chatbot ask` imports it)
     from chatbot.service import Chatbot  # noqa: F401
-    from chatbot import embedders
+    from chatbot.models import embedders
 
     phases["chatbot_imported"] = since_spawn()
     with contextlib.suppress(ImportError):  # without it the auto backend falls back to torch

@@ -18,7 +18,7 @@ def threads_of(embedder) -> int | None:
 
 def default_model_dir() -> Path:
     """The converted default model, converted first if needed (then cached)."""
-    from chatbot.e5convert import ensure_default_model
+    from chatbot.models.e5convert import ensure_default_model
     from chatbot.settings import default_cache_dir
 
     return ensure_default_model(default_cache_dir())
@@ -27,7 +27,7 @@ def default_model_dir() -> Path:
 def shipped_onnx_files() -> tuple[Path, Path] | None:
     """The chatbot's cached export of the default model (float32 graph, int8 graph), as an ONNX
     embedder's ``warm_up`` left it; None when it is not there."""
-    from chatbot import onnxexport
+    from chatbot.models import onnxexport
 
     fp32 = onnxexport.export_dir(default_model_dir()) / onnxexport.MODEL_FILE
     int8 = onnxexport.int8_file(fp32)

@@ -173,7 +173,7 @@ def _backends(bk: BackendComparison) -> list[str]:
                      fmt(row.file_mb, 0, " MB"),
                      fmt(cold.first_answer_s if cold else None, 2, " s"), fmt(cold.peak_rss_mb if cold else None, 0, " MB")])
     int8_note = ("ONNX int8 (shipped): questions on the export's int8 graph (QInt8 weights per channel, "
-                 "activations quantised per call; `chatbot/onnxexport.py`), each question alone on one "
+                 "activations quantised per call; `chatbot/models/onnxexport.py`), each question alone on one "
                  "intra-op thread; ONNX fp32: the same on the float32 graph.")
     out = [f"Torch (sentence-transformers, `make_embedder(backend=\"torch\")`) on {bk.torch_threads} threads; "
            f"ONNX Runtime: passages on {bk.threads if bk.threads is not None else '?'} intra-op threads, questions on one each "

@@ -83,7 +83,7 @@ def run(options: Options) -> BenchResult:
 
 def bench_real(options: Options, work: Path) -> RealCorpus:
     """Ours beside the textbook pipeline on a copy of the shipped sources."""
-    from chatbot.embedders import OnnxEmbedder, make_embedder
+    from chatbot.models.embedders import OnnxEmbedder, make_embedder
     from chatbot.service import Chatbot
 
     from .build import bench_build, bench_textbook_build, copy_sources
@@ -111,7 +111,7 @@ def bench_real(options: Options, work: Path) -> RealCorpus:
     backend, onnx_threads = backend_of(embedder), threads_of(embedder)
     log(f"ours runs on {backend}" + (f" ({onnx_threads} intra-op threads)" if onnx_threads else ""))
     if options.quick:
-        from chatbot import index as index_mod
+        from chatbot.index import store as index_mod
         from chatbot.catalog import load_catalog
 
         index_mod.build(load_catalog(sources), embedder, index_dir)

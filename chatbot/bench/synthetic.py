@@ -1,5 +1,5 @@
 """Suite: dense search at scale on synthetic clustered unit vectors (dim 384) at 10k/100k/1M. FAISS
-flat against the approximate kinds of ``chatbot/ann.py``: build time, single-query p50/p95 (k=50, as
+flat against the approximate kinds of ``chatbot/index/ann.py``: build time, single-query p50/p95 (k=50, as
 the chatbot asks), recall@10 against flat, with and without a party-style filter, memory. Building
 and serving each run in a child process, so that memory is per process."""
 
@@ -63,7 +63,7 @@ def synthetic_queries(x, nq: int, seed: int = 1):
 
 
 def approximate_kinds(n: int) -> list[str]:
-    from chatbot import ann
+    from chatbot.index import ann
 
     return ["hnsw", "ivf"] if n <= ann.HNSW_MAX else ["ivf"]  # HNSW at 1M would take many minutes to build
 
@@ -92,7 +92,7 @@ def build_child(n: str, out_dir: str, threads: str) -> None:
     import faiss
     import numpy as np
 
-    from chatbot import ann
+    from chatbot.index import ann
 
     faiss.omp_set_num_threads(int(threads))
     n, out = int(n), Path(out_dir)
@@ -134,7 +134,7 @@ def serve_child(index_file: str, data_dir: str, threads: str) -> None:
     import faiss
     import numpy as np
 
-    from chatbot import ann
+    from chatbot.index import ann
 
     faiss.omp_set_num_threads(1)
     data = Path(data_dir)

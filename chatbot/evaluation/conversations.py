@@ -379,7 +379,7 @@ def run_cli(args, *, bot=None, open_bot: Callable | None = None, out=None, err=N
 
 
 def _open(corpus_name: str, args, bots: dict):
-    from .. import embedders as embedders_mod
+    from ..models import embedders as embedders_mod
     from ..settings import default_cache_dir
     from ..service import Chatbot
     from . import corpora as corpora_mod

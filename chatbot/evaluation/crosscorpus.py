@@ -108,7 +108,7 @@ def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
     """``chatbot eval --corpus NAME|all [--leave-one-out] [--calibrate]``."""
     import json
 
-    from .. import embedders as embedders_mod
+    from ..models import embedders as embedders_mod
     from ..errors import ChatbotError
     from ..query import decide as decide_mod
     from . import corpora as corpora_mod

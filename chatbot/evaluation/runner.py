@@ -95,7 +95,7 @@ def configurations(args) -> list[Config]:
     dense/hybrid with --model when one is given."""
     if not getattr(args, "compare", False):
         return [Config(args.mode, args.mode, args.model)]
-    from ..embedders import DEFAULT_MODEL
+    from ..models.embedders import DEFAULT_MODEL
 
     configs = [Config(mode, mode, DEFAULT_MODEL) for mode in MODES]
     if args.model and args.model != DEFAULT_MODEL:
@@ -138,7 +138,7 @@ def _opener(args, bot, open_bot) -> OpenBot:
         return lambda _model: bot
 
     def open_default(model: str | None):
-        from ..embedders import DEFAULT_MODEL
+        from ..models.embedders import DEFAULT_MODEL
         from ..service import Chatbot
 
         config = getattr(args, "settings", None)  # chatbot.settings.Settings, from the command line

@@ -15,7 +15,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-THREADS = 64  # as chatbot.server.THREADS
+THREADS = 64  # as chatbot.web.server.THREADS
 
 
 def create_app(sources: Path, model: str | None = None):
@@ -25,7 +25,7 @@ def create_app(sources: Path, model: str | None = None):
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from ..catalog import load_catalog
-    from ..embedders import SentenceTransformerEmbedder
+    from ..models.embedders import SentenceTransformerEmbedder
     from .baseline import CHUNK_OVERLAP, CHUNK_SIZE
 
     catalog = load_catalog(sources)

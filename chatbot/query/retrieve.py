@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import search
-from ..index import Index
+from ..index import search
+from ..index.store import Index
 from ..textnorm import tokens
 from . import features as F
 from .terms import Term, coverage, log_weight

