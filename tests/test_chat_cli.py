@@ -89,4 +89,4 @@ def test_eval_conversations_bad_file_is_one_line_error(fake_model, capsys, tmp_p
     path = tmp_path / "bad.jsonl"
     path.write_text('{"id": "x", "turns": []}\n', encoding="utf-8")
     assert main(["eval", "--conversations", str(path)]) == 1
-    assert capsys.readouterr().err.strip().endswith('bad.jsonl:1: "turns" must be a non-empty list')
+    assert capsys.readouterr().err.strip().endswith('bad.jsonl line 1: "turns" must be a non-empty list')

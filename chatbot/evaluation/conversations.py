@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ChatbotError
+from .jsonl import json_object, numbered_lines, read_text, where
 from .records import GoldQuote, Outcome, Question, Returned
 from .relevance import Judge
 
@@ -70,20 +71,13 @@ class Dialogue:
 
 
 def load_dialogues(path: Path) -> list[Dialogue]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DialoguesFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise DialoguesFileError(f"{path} is not UTF-8") from None
+    text = read_text(Path(path), DialoguesFileError, "dialogues file")
     out: list[Dialogue] = []
     seen: set[str] = set()
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
+    for n, line in numbered_lines(text, comments=True):
         out.append(parse_dialogue(line, n, path))
         if out[-1].id in seen:
-            raise DialoguesFileError(f"{path}:{n}: the id {out[-1].id!r} is used twice")
+            raise DialoguesFileError(f"{where(path, n)}: the id {out[-1].id!r} is used twice")
         seen.add(out[-1].id)
     if not out:
         raise DialoguesFileError(f"{path} has no dialogues")
@@ -92,14 +86,9 @@ def load_dialogues(path: Path) -> list[Dialogue]:
 
 def parse_dialogue(line: str, n: int = 1, path: Path | str = "<dialogues>") -> Dialogue:
     def bad(msg: str) -> DialoguesFileError:
-        return DialoguesFileError(f"{path}:{n}: {msg}")
+        return DialoguesFileError(f"{where(path, n)}: {msg}")
 
-    try:
-        data = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise bad(f"not JSON ({exc.msg})") from None
-    if not isinstance(data, dict):
-        raise bad("each line must be a JSON object")
+    data = json_object(line, n, path, DialoguesFileError)
     turns = data.get("turns")
     if not isinstance(turns, list) or not turns:
         raise bad('"turns" must be a non-empty list')

@@ -7,10 +7,10 @@ empty), ``category`` and ``split`` (default ``test``). A bad line raises ``Quest
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ..errors import ChatbotError
+from .jsonl import json_object, numbered_lines, read_text, where
 from .records import GoldQuote, Question
 
 SPLITS = ("dev", "test")
@@ -23,17 +23,10 @@ class QuestionsFileError(ChatbotError):
 def load_questions(path: Path) -> list[Question]:
     """Every question in ``path``; blank lines are skipped."""
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise QuestionsFileError(f"questions file {path} does not exist; pass --questions FILE") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionsFileError(f"cannot read questions file {path}: {exc}") from None
+    raw = read_text(path, QuestionsFileError, "questions file", "; pass --questions FILE")
     out: list[Question] = []
     seen: dict[str, int] = {}
-    for n, line in enumerate(raw.splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, line in numbered_lines(raw):
         q = parse_line(line, n, path)
         if q.id in seen:
             raise QuestionsFileError(f"{path} line {n}: id {q.id!r} is already used on line {seen[q.id]}")
@@ -46,14 +39,9 @@ def load_questions(path: Path) -> list[Question]:
 
 def parse_line(line: str, n: int, path: Path | str = "<questions>") -> Question:
     def bad(msg: str) -> QuestionsFileError:
-        return QuestionsFileError(f"{path} line {n}: {msg}")
+        return QuestionsFileError(f"{where(path, n)}: {msg}")
 
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise bad(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
-    if not isinstance(obj, dict):
-        raise bad("not a JSON object")
+    obj = json_object(line, n, path, QuestionsFileError)
     if not isinstance(obj.get("q"), str) or not obj["q"].strip():
         raise bad("missing field 'q' (the question, non-empty text)" if "q" not in obj else "field 'q' must be non-empty text")
     if "gold" not in obj:
