@@ -1,16 +1,19 @@
 """HTML for the web page: answer cards, citations, highlighting and the source view.
 
-Pure functions from records to HTML strings (no gradio), so every escaping rule is unit-tested.
+Pure functions from records to HTML (no gradio), so every escaping rule is unit-tested.
 The one rule: text from a source, a question or the catalogue is escaped *first*; only then
-are our own tags (``<mark>``, cards, links) put around the escaped pieces. No function here
-concatenates unescaped outside text into HTML.
+are our own tags (``<mark>``, cards, links) put around the escaped pieces.
+
+Escaped text is a type: every function here that returns HTML returns :class:`markupsafe.Markup`,
+and outside text enters HTML only through markupsafe (:func:`esc`, ``Markup(template).format(...)``,
+``Markup.join``), which escapes whatever is not ``Markup`` already. A plain ``str`` is text, never HTML;
+adding one to ``Markup`` escapes it.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import html
 import io
 import json
 import re
@@ -18,6 +21,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote as url_quote, urlencode
+
+from markupsafe import Markup, escape
 
 from ..records import Answer, Document, Hit, Passage, citation
 from ..textnorm import fold, tokens, words
@@ -94,9 +99,15 @@ def say(key: str, lang: str = "nb", **fields: object) -> str:
     return template.format(**fields) if fields else template
 
 
-def esc(text: object) -> str:
-    """HTML-escape text for element content and quoted attribute values."""
-    return html.escape("" if text is None else str(text), quote=True)
+def esc(text: object) -> Markup:
+    """Text as HTML for element content and quoted attribute values (markupsafe escapes & < > ' ").
+    ``None`` is empty; ``Markup`` is HTML already and stays as it is."""
+    return escape("" if text is None else text)
+
+
+def html_join(pieces: Iterable[object], sep: str = "") -> Markup:
+    """``pieces`` joined into one piece of HTML (``sep`` is our own HTML; text pieces are escaped)."""
+    return Markup(sep).join(pieces)
 
 
 def party_colour(party: str) -> str:
@@ -147,21 +158,21 @@ def _word_keys(word: str) -> set[str]:
     return out
 
 
-def highlight(text: str, terms: Iterable[str] = ()) -> str:
+def highlight(text: str, terms: Iterable[str] = ()) -> Markup:
     """``text`` escaped, with each word whose folded stem is in ``terms`` wrapped in <mark>."""
     terms = frozenset(terms)
     if not terms:
         return esc(text)
-    out: list[str] = []
+    out: list[Markup] = []
     pos = 0
     for m in _WORD.finditer(text):
         if terms.isdisjoint(_word_keys(m.group())):
             continue
         out.append(esc(text[pos:m.start()]))
-        out.append(f'<mark class="hl">{esc(m.group())}</mark>')
+        out.append(Markup('<mark class="hl">{}</mark>').format(m.group()))
         pos = m.end()
     out.append(esc(text[pos:]))
-    return "".join(out)
+    return html_join(out)
 
 
 def source_href(source: str, start: int | None = None, end: int | None = None) -> str:
@@ -176,12 +187,12 @@ def citation_text(document: Document | None, passage: Passage) -> str:
     return citation(document, passage) if document else f"{passage.source}, linje {passage.line}, tegn {passage.start}–{passage.end}"
 
 
-def badge(party: str) -> str:
-    return f'<span class="party-badge" style="background:{party_colour(party)}">{esc(party)}</span>'
+def badge(party: str) -> Markup:
+    return Markup('<span class="party-badge" style="background:{}">{}</span>').format(party_colour(party), party)
 
 
 def card(hit: Hit, document: Document | None, terms: Iterable[str] = (), *, show_badge: bool = True,
-         lang: str = "nb") -> str:
+         lang: str = "nb") -> Markup:
     """One quoted passage: party badge, the quote, the citation and its context.
 
     ``lang`` is the language of the page text around the quote (the question's); the quote
@@ -189,35 +200,39 @@ def card(hit: Hit, document: Document | None, terms: Iterable[str] = (), *, show
     """
     p = hit.passage
     terms = frozenset(terms)
-    quote_lang = esc(document.language) if document else "nb"
+    quote_lang = document.language if document else "nb"
     cite = citation_text(document, p)
     head = [badge(p.party)] if show_badge else []
     if p.section and p.section != p.title:
-        head.append(f'<span class="card-section" lang="{quote_lang}">{esc(p.section)}</span>')
+        head.append(Markup('<span class="card-section" lang="{}">{}</span>').format(quote_lang, p.section))
     offset = p.start - p.context_start
     in_context = p.context[offset:offset + len(p.text)] == p.text and offset >= 0
     if in_context:
         context_html = (highlight(p.context[:offset], terms)
-                        + f'<span class="quoted">{highlight(p.text, terms)}</span>'
+                        + Markup('<span class="quoted">{}</span>').format(highlight(p.text, terms))
                         + highlight(p.context[offset + len(p.text):], terms))
     else:  # the context does not contain the passage verbatim: show it plainly
         context_html = highlight(p.context, terms)
-    context_block = ""
+    context_block = Markup("")
     if p.context and p.context != p.text:
-        context_block = (f'<details class="context"><summary>{esc(say("context", lang))}</summary>'
-                         f'<p lang="{quote_lang}">{context_html}</p></details>')
-    return (
-        f'<article class="card" style="--party:{party_colour(p.party)}" data-party="{esc(p.party)}" data-id="{esc(p.id)}">'
-        f'<header class="card-head">{"".join(head)}</header>'
-        f'<blockquote class="quote" lang="{quote_lang}">{highlight(p.text, terms)}</blockquote>'
-        f'<footer class="card-foot">'
-        f'<a class="citation" href="{esc(source_href(p.source, p.start, p.end))}" data-source="{esc(p.source)}" '
-        f'data-start="{p.start}" data-end="{p.end}" data-label="{esc(say("source", lang))}" '
-        f'title="{esc(say("open_source", lang))}">{esc(cite)}</a>'
-        f'<button type="button" class="copy" data-copy="{esc(copy_text(p.text, cite))}" '
-        f'data-done="{esc(say("copied", lang))}" title="{esc(say("copy_title", lang))}">{esc(say("copy", lang))}</button>'
-        f'</footer>{context_block}</article>'
-    )
+        context_block = Markup('<details class="context"><summary>{}</summary><p lang="{}">{}</p></details>').format(
+            say("context", lang), quote_lang, context_html)
+    return Markup(
+        '<article class="card" style="--party:{colour}" data-party="{party}" data-id="{id}">'
+        '<header class="card-head">{head}</header>'
+        '<blockquote class="quote" lang="{lang}">{quote}</blockquote>'
+        '<footer class="card-foot">'
+        '<a class="citation" href="{href}" data-source="{source}" '
+        'data-start="{start}" data-end="{end}" data-label="{source_label}" '
+        'title="{open_source}">{cite}</a>'
+        '<button type="button" class="copy" data-copy="{copy}" '
+        'data-done="{copied}" title="{copy_title}">{copy_label}</button>'
+        '</footer>{context}</article>'
+    ).format(colour=party_colour(p.party), party=p.party, id=p.id, head=html_join(head), lang=quote_lang,
+             quote=highlight(p.text, terms), href=source_href(p.source, p.start, p.end), source=p.source,
+             start=p.start, end=p.end, source_label=say("source", lang), open_source=say("open_source", lang),
+             cite=cite, copy=copy_text(p.text, cite), copied=say("copied", lang),
+             copy_title=say("copy_title", lang), copy_label=say("copy", lang), context=context_block)
 
 
 def copy_text(quote: str, cite: str) -> str:
@@ -225,107 +240,111 @@ def copy_text(quote: str, cite: str) -> str:
     return f"«{quote}» — {cite}"
 
 
-def notice(text: str, kind: str = "info") -> str:
-    return f'<div class="notice notice-{esc(kind)}" role="status">{esc(text)}</div>'
+def notice(text: str, kind: str = "info") -> Markup:
+    return Markup('<div class="notice notice-{}" role="status">{}</div>').format(kind, text)
 
 
 def answer_body(answer: Answer, documents: Mapping[str, Document], terms: Iterable[str] = (),
-                lang: str = "nb") -> str:
+                lang: str = "nb") -> Markup:
     """The notice (if any) and the cards, grouped by party in alphabetical order, best first within a party."""
-    parts: list[str] = []
+    parts: list[Markup] = []
     if answer.notice:
         parts.append(notice(answer.notice, "info" if answer.answered else "none"))
     elif not answer.answered:
         parts.append(notice(say("none_found", lang), "none"))
     if not answer.answered:
-        return "".join(parts)
+        return html_join(parts)
     by_party: dict[str, list[Hit]] = {}
     for hit in sorted(answer.hits, key=lambda h: h.rank):
         by_party.setdefault(hit.passage.party, []).append(hit)
     parties = sort_parties(by_party)
     if len(parties) > 1:
-        listing = ", ".join(f"{esc(p)} ({len(by_party[p])})" for p in parties)
-        parts.append(f'<p class="answer-summary">{esc(say("summary", lang)).format(listing=listing)}</p>')
+        listing = html_join((Markup("{} ({})").format(p, len(by_party[p])) for p in parties), ", ")
+        parts.append(Markup('<p class="answer-summary">{}</p>').format(esc(say("summary", lang)).format(listing=listing)))
     for party in parties:
-        parts.append(f'<section class="party-group" data-party="{esc(party)}">')
+        parts.append(Markup('<section class="party-group" data-party="{}">').format(party))
         parts.extend(card(h, documents.get(h.passage.source), terms, lang=lang) for h in by_party[party])
-        parts.append("</section>")
-    return "".join(parts)
+        parts.append(Markup("</section>"))
+    return html_join(parts)
 
 
-def question_bubble(question: str, label: str | None = None, cut_note: str | None = None) -> str:
+def question_bubble(question: str, label: str | None = None, cut_note: str | None = None) -> Markup:
     """The user's message as plain, escaped text (no Markdown, no HTML)."""
     shown = question if question.strip() else "(tomt spørsmål)"
-    extra = f'<span class="turn-kind">{esc(label)}</span>' if label else ""
-    cut = f'<span class="q-cut">{esc(cut_note)}</span>' if cut_note else ""
-    return (f'<div class="msg-user"><div class="bubble">{extra}<span class="q-text">{esc(shown)}</span>{cut}'
-            f'</div></div>')
+    extra = Markup('<span class="turn-kind">{}</span>').format(label) if label else Markup("")
+    cut = Markup('<span class="q-cut">{}</span>').format(cut_note) if cut_note else Markup("")
+    return Markup('<div class="msg-user"><div class="bubble">{}<span class="q-text">{}</span>{}</div></div>').format(
+        extra, shown, cut)
 
 
-def _turn_attrs(question: str | None, announce: str | None) -> str:
-    out = ""
+def _turn_attrs(question: str | None, announce: str | None) -> Markup:
+    out = Markup("")
     if question is not None:
-        out += f' data-q="{esc(question)}"'
+        out += Markup(' data-q="{}"').format(question)
     if announce:
-        out += f' data-announce="{esc(announce)}"'
+        out += Markup(' data-announce="{}"').format(announce)
     return out
 
 
-def _lang_attr(lang: str) -> str:
-    return "" if lang == "nb" else f' lang="{esc(lang)}"'
+def _lang_attr(lang: str) -> Markup:
+    return Markup("") if lang == "nb" else Markup(' lang="{}"').format(lang)
 
 
 def turn(question: str, answer: Answer, documents: Mapping[str, Document], terms: Iterable[str] = (),
          filter_note: str | None = None, reading_note: str | None = None, *, lang: str = "nb",
-         cut_note: str | None = None, typed: str | None = None, texts: Mapping[str, str] | None = None) -> str:
+         cut_note: str | None = None, typed: str | None = None, texts: Mapping[str, str] | None = None) -> Markup:
     """One exchange: the question (as searched), then (for a follow-up) how it was read, then the
     answer cards and the downloads of their citations. ``typed`` (the question as typed) goes into
     ``data-q`` for the page's address (?q=)."""
-    note = f'<p class="filter-note">{esc(filter_note)}</p>' if filter_note else ""
+    note = Markup('<p class="filter-note">{}</p>').format(filter_note) if filter_note else Markup("")
     note = interpreted_note(reading_note) + note
     hits = sorted(answer.hits, key=lambda h: h.rank) if answer.answered else []
     announce = announcement(question, answer.notice, [h.passage.party for h in hits], lang)
-    tools = downloads(hits, documents, texts, lang) if hits else ""
-    return (f'<section class="turn" data-answered="{str(answer.answered).lower()}"'
-            f'{_turn_attrs(question if typed is None else typed, announce)}>{question_bubble(question, cut_note=cut_note)}'
-            f'<div class="msg-bot"{_lang_attr(lang)}>{note}{answer_body(answer, documents, terms, lang)}{tools}</div></section>')
+    tools = downloads(hits, documents, texts, lang) if hits else Markup("")
+    return Markup('<section class="turn" data-answered="{}"{}>{}<div class="msg-bot"{}>{}{}{}</div></section>').format(
+        str(answer.answered).lower(), _turn_attrs(question if typed is None else typed, announce),
+        question_bubble(question, cut_note=cut_note), _lang_attr(lang), note,
+        answer_body(answer, documents, terms, lang), tools)
 
 
-def message_turn(question: str, message: str, label: str | None = None, lang: str = "nb") -> str:
+def message_turn(question: str, message: str, label: str | None = None, lang: str = "nb") -> Markup:
     """An exchange answered by a fixed message (empty filter, empty question in the compare view)."""
-    return (f'<section class="turn" data-answered="false"{_turn_attrs(None, announcement(question, message, [], lang))}>'
-            f'{question_bubble(question, label)}'
-            f'<div class="msg-bot"{_lang_attr(lang)}>{notice(message, "none")}</div></section>')
+    return Markup('<section class="turn" data-answered="false"{}>{}<div class="msg-bot"{}>{}</div></section>').format(
+        _turn_attrs(None, announcement(question, message, [], lang)), question_bubble(question, label),
+        _lang_attr(lang), notice(message, "none"))
 
 
-def interpreted_note(text: str | None) -> str:
+def interpreted_note(text: str | None) -> Markup:
     """'Tolket som: «…»' above the answer to a follow-up (escaped)."""
-    return f'<p class="interpreted-note" role="note">{esc(text)}</p>' if text else ""
+    return Markup('<p class="interpreted-note" role="note">{}</p>').format(text) if text else Markup("")
 
 
 def compare_turn(question: str, answers: Mapping[str, Answer], documents: Mapping[str, Document],
                  terms: Iterable[str] = (), reading_note: str | None = None, *, lang: str = "nb",
-                 texts: Mapping[str, str] | None = None, typed: str | None = None) -> str:
+                 texts: Mapping[str, str] | None = None, typed: str | None = None) -> Markup:
     """The same question put to each party: one column per party, alphabetical."""
     terms = frozenset(terms)
-    columns: list[str] = []
+    columns: list[Markup] = []
     every: list[Hit] = []
     for party in sort_parties(answers):
         answer = answers[party]
         if answer.answered and answer.hits:
             hits = sorted(answer.hits, key=lambda h: h.rank)
             every.extend(hits)
-            body = "".join(card(h, documents.get(h.passage.source), terms, show_badge=False, lang=lang) for h in hits)
+            body = html_join(card(h, documents.get(h.passage.source), terms, show_badge=False, lang=lang) for h in hits)
         else:
-            body = f'<div class="notice notice-none">{esc(say("no_passages", lang))}</div>'
-        columns.append(f'<div class="compare-col" data-party="{esc(party)}" style="--party:{party_colour(party)}">'
-                       f'<h2 class="compare-head">{badge(party)}</h2>{body}</div>')
-    grid = (f'<div class="compare-grid" style="--cols:{max(1, len(columns))}">{"".join(columns)}</div>')
+            body = Markup('<div class="notice notice-none">{}</div>').format(say("no_passages", lang))
+        columns.append(Markup('<div class="compare-col" data-party="{}" style="--party:{}">'
+                              '<h2 class="compare-head">{}</h2>{}</div>').format(party, party_colour(party), badge(party),
+                                                                                 body))
+    grid = Markup('<div class="compare-grid" style="--cols:{}">{}</div>').format(max(1, len(columns)),
+                                                                                 html_join(columns))
     announce = announcement(question, None, [h.passage.party for h in every], lang)
-    tools = downloads(every, documents, texts, lang) if every else ""
+    tools = downloads(every, documents, texts, lang) if every else Markup("")
     label = say("compare_label", lang)
-    return (f'<section class="turn turn-compare"{_turn_attrs(None, announce)}>{question_bubble(question, label)}'
-            f'<div class="msg-bot"{_lang_attr(lang)}>{interpreted_note(reading_note)}{grid}{tools}</div></section>')
+    return Markup('<section class="turn turn-compare"{}>{}<div class="msg-bot"{}>{}{}{}</div></section>').format(
+        _turn_attrs(None, announce), question_bubble(question, label), _lang_attr(lang),
+        interpreted_note(reading_note), grid, tools)
 
 
 def announcement(question: str, message: str | None, parties: Sequence[str], lang: str = "nb") -> str:
@@ -339,7 +358,7 @@ def announcement(question: str, message: str | None, parties: Sequence[str], lan
     return say("announce_none", lang, q=q, message=message or say("none_found", lang))
 
 
-WELCOME = (
+WELCOME = Markup(
     '<div class="welcome">'
     "<p><strong>Still et spørsmål om partienes rusomsorgspolitikk.</strong> "
     "Trykk på en kildehenvisning for å se avsnittet i hele kildeteksten, "
@@ -348,14 +367,17 @@ WELCOME = (
 )
 
 
-def transcript(turns: Sequence[str], hint: str | None = None, version: str | None = None) -> str:
+def transcript(turns: Sequence[str], hint: str | None = None, version: str | None = None) -> Markup:
     """All exchanges, oldest first; a short explanation before the first question. ``hint``: a
     gentle line under the last turn (an empty submit); ``version``: the corpus version the page
-    serves, put into the links the page writes into the address bar."""
-    attrs = f' data-version="{esc(version)}"' if version else ""
-    body = "".join(turns) if turns else WELCOME
-    tail = f'<p class="hint" role="status">{esc(hint)}</p>' if hint else ""
-    return f'<div class="transcript"{attrs}>{body}{tail}</div>'
+    serves, put into the links the page writes into the address bar.
+
+    ``turns`` are HTML already: what :func:`turn`, :func:`compare_turn` and :func:`message_turn`
+    returned, kept in the page's session state (server-side; it may give them back as ``str``)."""
+    attrs = Markup(' data-version="{}"').format(version) if version else Markup("")
+    body = html_join(Markup(t) for t in turns) if turns else WELCOME
+    tail = Markup('<p class="hint" role="status">{}</p>').format(hint) if hint else Markup("")
+    return Markup('<div class="transcript"{}>{}{}</div>').format(attrs, body, tail)
 
 
 # ---- the Sources tab -----------------------------------------------------------------------
@@ -380,44 +402,46 @@ def document_meta(document: Document) -> list[tuple[str, str]]:
 UNDATED = "udatert"
 
 
-def scope(documents: Sequence[Document]) -> str:
+def scope(documents: Sequence[Document]) -> Markup:
     """What the sources cover, for the first screen: each party's documents with their dates
     ("udatert" where the catalog has none), and what the chatbot does and does not do."""
     by_party: dict[str, list[Document]] = {}
     for doc in documents:
         by_party.setdefault(doc.party, []).append(doc)
-    items = []
+    items: list[Markup] = []
     for party in sort_parties(by_party):
         docs = sorted(by_party[party], key=lambda d: (d.date or "", d.title))
-        described = "; ".join(
-            f'<span class="scope-doc"><span lang="{esc(d.language)}">«{esc(d.cite_as or d.title)}»</span> '
-            f'({esc(d.kind)}, {esc(d.date_text or UNDATED)})</span>' for d in docs)
-        items.append(f"<li>{badge(party)} {described}</li>")
+        described = html_join((
+            Markup('<span class="scope-doc"><span lang="{}">«{}»</span> ({}, {})</span>').format(
+                d.language, d.cite_as or d.title, d.kind, d.date_text or UNDATED) for d in docs), "; ")
+        items.append(Markup("<li>{} {}</li>").format(badge(party), described))
     n_docs, n_parties = len(documents), len(by_party)
     count = (f"{n_docs} {'dokument' if n_docs == 1 else 'dokumenter'} fra "
              f"{n_parties} {'parti' if n_parties == 1 else 'partier'}")
-    return (f'<section class="scope" aria-label="Hva kildene dekker"><p class="scope-count">'
-            f'<strong>Kildene</strong> ({count}):</p><ul class="scope-docs">{"".join(items)}</ul>'
-            '<p class="scope-what">Svarene er ordrette sitater fra disse dokumentene, hvert med kildehenvisning. '
-            "Chatboten skriver ingen tekst selv, oppsummerer ikke og har ingen egne meninger; det som ikke står "
-            "i kildene, kan den ikke svare på.</p></section>")
+    return Markup('<section class="scope" aria-label="Hva kildene dekker"><p class="scope-count">'
+                  '<strong>Kildene</strong> ({}):</p><ul class="scope-docs">{}</ul>'
+                  '<p class="scope-what">Svarene er ordrette sitater fra disse dokumentene, hvert med kildehenvisning. '
+                  "Chatboten skriver ingen tekst selv, oppsummerer ikke og har ingen egne meninger; det som ikke står "
+                  "i kildene, kan den ikke svare på.</p></section>").format(count, html_join(items))
 
 
-def documents_list(documents: Sequence[Document], selected: str | None = None) -> str:
+def documents_list(documents: Sequence[Document], selected: str | None = None) -> Markup:
     """Every catalogued document with its metadata; each opens in the viewer below."""
-    rows: list[str] = []
+    rows: list[Markup] = []
     for doc in sorted(documents, key=lambda d: (collation_key(d.party), d.title)):
-        current = ' class="selected" aria-current="true"' if doc.source == selected else ""
-        rows.append(
-            f'<tr{current}><td data-label="Parti">{badge(doc.party)}</td>'
-            f'<td data-label="Tittel"><a class="doc-link" href="{esc(source_href(doc.source))}" '
-            f'data-source="{esc(doc.source)}" lang="{esc(doc.language)}">{esc(doc.title)}</a></td>'
-            f'<td data-label="Type">{esc(doc.kind)}</td><td data-label="Dato">{esc(doc.date_text or UNDATED)}</td>'
-            f'<td data-label="Fil"><code>{esc(doc.source)}</code></td></tr>')
-    intro = ('<p class="sources-intro">Alle dokumentene svarene hentes fra. Velg et dokument for å lese hele teksten '
+        current = Markup(' class="selected" aria-current="true"') if doc.source == selected else Markup("")
+        rows.append(Markup(
+            '<tr{current}><td data-label="Parti">{badge}</td>'
+            '<td data-label="Tittel"><a class="doc-link" href="{href}" '
+            'data-source="{source}" lang="{lang}">{title}</a></td>'
+            '<td data-label="Type">{kind}</td><td data-label="Dato">{date}</td>'
+            '<td data-label="Fil"><code>{source}</code></td></tr>').format(
+                current=current, badge=badge(doc.party), href=source_href(doc.source), source=doc.source,
+                lang=doc.language, title=doc.title, kind=doc.kind, date=doc.date_text or UNDATED))
+    intro = Markup('<p class="sources-intro">Alle dokumentene svarene hentes fra. Velg et dokument for å lese hele teksten '
              'med linjenumre. Dempet tekst er overskrifter og menyer fra nettsiden: den står i filen, men siteres aldri.</p>')
-    return (intro + '<table class="doc-table"><thead><tr><th>Parti</th><th>Tittel</th><th>Type</th><th>Dato</th>'
-            f'<th>Fil</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    return intro + Markup('<table class="doc-table"><thead><tr><th>Parti</th><th>Tittel</th><th>Type</th><th>Dato</th>'
+                          '<th>Fil</th></tr></thead><tbody>{}</tbody></table>').format(html_join(rows))
 
 
 def _segments(line_start: int, line_end: int, marks: Sequence[tuple[int, int, str]]) -> list[tuple[int, int, set[str]]]:
@@ -435,7 +459,7 @@ def _segments(line_start: int, line_end: int, marks: Sequence[tuple[int, int, st
 
 
 def source_view(document: Document, text: str, start: int | None = None, end: int | None = None,
-                opened: bool = False) -> str:
+                opened: bool = False) -> Markup:
     """A document's metadata and full text with line numbers; ``text[start:end]`` marked.
 
     Ranges the catalogue excludes (headings, website menus) are shown dimmed: they are in the
@@ -446,8 +470,8 @@ def source_view(document: Document, text: str, start: int | None = None, end: in
     marks: list[tuple[int, int, str]] = [(a, b, "excluded") for a, b in document.excluded]
     if valid:
         marks.append((start, end, "cited"))
-    meta = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in document_meta(document))
-    lines: list[str] = []
+    meta = html_join(Markup("<dt>{}</dt><dd>{}</dd>").format(k, v) for k, v in document_meta(document))
+    lines: list[Markup] = []
     pos = 0
     number = 0
     first_cited = True
@@ -459,35 +483,39 @@ def source_view(document: Document, text: str, start: int | None = None, end: in
         for a, b, classes in _segments(pos, line_end, marks):
             chunk = esc(text[a:b])
             if "cited" in classes:
-                anchor = ' id="cited" tabindex="-1"' if first_cited else ""
+                anchor = Markup(' id="cited" tabindex="-1"') if first_cited else Markup("")
                 first_cited = False
-                chunk = f'<mark class="cited"{anchor}>{chunk}</mark>'
+                chunk = Markup('<mark class="cited"{}>{}</mark>').format(anchor, chunk)
             if "excluded" in classes:
-                chunk = f'<span class="excluded" title="Ikke programtekst (utelatt fra søket)">{chunk}</span>'
+                chunk = Markup('<span class="excluded" title="Ikke programtekst (utelatt fra søket)">{}</span>'
+                               ).format(chunk)
             pieces.append(chunk)
-        lines.append(f'<div class="src-line" id="L{number}"><span class="ln" aria-hidden="true">{number}</span>'
-                     f'<span class="tx">{"".join(pieces) or " "}</span></div>')
+        lines.append(Markup('<div class="src-line" id="L{0}"><span class="ln" aria-hidden="true">{0}</span>'
+                            '<span class="tx">{1}</span></div>').format(number, html_join(pieces) or " "))
         if nl < 0:
             break
         pos = nl + 1
-    back = '<a class="back" href="./" data-action="back">← Tilbake til samtalen</a>'
-    header = f'<div class="src-head">{back}<h2 class="src-title">{badge(document.party)} {esc(document.title)}</h2></div>'
-    status = ""
+    back = Markup('<a class="back" href="./" data-action="back">← Tilbake til samtalen</a>')
+    header = Markup('<div class="src-head">{}<h2 class="src-title">{} {}</h2></div>').format(
+        back, badge(document.party), document.title)
+    status = Markup("")
     if valid:
         line_no = text.count("\n", 0, start) + 1
         status = notice(f"Markert: linje {line_no}, tegn {start}–{end}.", "info")
     elif start is not None or end is not None:
         status = notice(f"Tegnområdet {start}–{end} finnes ikke i {document.source} ({n} tegn).", "none")
-    marked_attrs = f' data-start="{start}" data-end="{end}"' if valid else ""
-    opened_attr = ' data-opened="1"' if opened else ""
-    label = esc(f"Kildetekst: {document.party}, {document.title}")
-    return (f'<div class="source-view" data-source="{esc(document.source)}"{marked_attrs}{opened_attr}>{header}'
-            f'<dl class="meta">{meta}</dl>{status}'
-            f'<div class="src-text" lang="{esc(document.language)}" tabindex="0" role="region" aria-label="{label}">'
-            f'{"".join(lines)}</div></div>')
+    marked_attrs = Markup(' data-start="{}" data-end="{}"').format(start, end) if valid else Markup("")
+    opened_attr = Markup(' data-opened="1"') if opened else Markup("")
+    label = f"Kildetekst: {document.party}, {document.title}"
+    return Markup('<div class="source-view" data-source="{source}"{marked}{opened}>{header}'
+                  '<dl class="meta">{meta}</dl>{status}'
+                  '<div class="src-text" lang="{lang}" tabindex="0" role="region" aria-label="{label}">'
+                  '{lines}</div></div>').format(
+        source=document.source, marked=marked_attrs, opened=opened_attr, header=header, meta=meta, status=status,
+        lang=document.language, label=label, lines=html_join(lines))
 
 
-def unknown_source(source: str) -> str:
+def unknown_source(source: str) -> Markup:
     return notice(f"Fant ikke kilden «{source}» i katalogen.", "none")
 
 
@@ -568,7 +596,7 @@ def citations_csl(records: Sequence[Mapping[str, Any]], documents: Mapping[str, 
 
 
 def downloads(hits: Sequence[Hit], documents: Mapping[str, Document], texts: Mapping[str, str] | None = None,
-              lang: str = "nb") -> str:
+              lang: str = "nb") -> Markup:
     """Links that download the turn's citations as CSV and CSL-JSON (data: URLs, made here)."""
     texts = texts or {}
     records = [citation_record(h, documents.get(h.passage.source), texts.get(h.passage.source)) for h in hits]
@@ -576,10 +604,11 @@ def downloads(hits: Sequence[Hit], documents: Mapping[str, Document], texts: Map
     csv_url = "data:text/csv;charset=utf-8," + url_quote("\ufeff" + citations_csv(records), safe="")
     csl = json.dumps(citations_csl(records, documents), ensure_ascii=False, indent=2)
     csl_url = "data:application/vnd.citationstyles.csl+json;charset=utf-8," + url_quote(csl, safe="")
-    return (f'<div class="turn-tools"><span>{esc(say("downloads", lang))}</span>'
-            f'<a class="download" href="{esc(csv_url)}" download="kildehenvisninger-{key}.csv" data-kind="csv">CSV</a>'
-            f'<a class="download" href="{esc(csl_url)}" download="kildehenvisninger-{key}.json" '
-            f'data-kind="csl-json">CSL-JSON</a></div>')
+    return Markup('<div class="turn-tools"><span>{label}</span>'
+                  '<a class="download" href="{csv}" download="kildehenvisninger-{key}.csv" data-kind="csv">CSV</a>'
+                  '<a class="download" href="{csl}" download="kildehenvisninger-{key}.json" '
+                  'data-kind="csl-json">CSL-JSON</a></div>').format(label=say("downloads", lang), csv=csv_url,
+                                                                   key=key, csl=csl_url)
 
 
 # ---- the quote check ---------------------------------------------------------------------------
@@ -587,66 +616,72 @@ def downloads(hits: Sequence[Hit], documents: Mapping[str, Document], texts: Map
 FOUND_LABEL = {"exact": "Ordrett", "near": "Nesten ordrett", "none": "Ikke funnet"}
 
 
-def quote_verdict(verdict: Any, documents: Mapping[str, Document], texts: Mapping[str, str]) -> str:
+def quote_verdict(verdict: Any, documents: Mapping[str, Document], texts: Mapping[str, str]) -> Markup:
     """A :class:`chatbot.quotecheck.Verdict` as HTML: the notice, then each match (the claimed
     party's first) with its differences marked: <del> words of the source the quote lacks,
     <ins> words the quote adds; a changed word is both."""
     kind = {"exact": "info", "near": "info", "none": "none"}.get(verdict.found, "none")
-    parts = [f'<div class="qc-result" data-found="{esc(verdict.found)}">', notice(verdict.notice, kind)]
-    parts += [f'<p class="qc-meta">({esc(note)})</p>' for note in verdict.notes]
+    parts = [Markup('<div class="qc-result" data-found="{}">').format(verdict.found), notice(verdict.notice, kind)]
+    parts += [Markup('<p class="qc-meta">({})</p>').format(note) for note in verdict.notes]
     if verdict.found == "none" and verdict.matches:
-        parts.append('<p class="qc-meta">Nærmeste tekst i kildene:</p>')
+        parts.append(Markup('<p class="qc-meta">Nærmeste tekst i kildene:</p>'))
     if verdict.total_matches > len(verdict.matches):
-        parts.append(f'<p class="qc-meta">{verdict.total_matches} treff; her er de {len(verdict.matches)} første.</p>')
+        parts.append(Markup('<p class="qc-meta">{} treff; her er de {} første.</p>').format(
+            verdict.total_matches, len(verdict.matches)))
     if any(m.differences for m in verdict.matches):
-        parts.append('<p class="qc-legend">Gjennomstreket: står i kilden, men ikke i sitatet. '
-                     'Understreket: står i sitatet, men ikke i kilden.</p>')
+        parts.append(Markup('<p class="qc-legend">Gjennomstreket: står i kilden, men ikke i sitatet. '
+                            'Understreket: står i sitatet, men ikke i kilden.</p>'))
     for m in verdict.matches:
         doc = documents.get(m.source)
-        lang = esc(doc.language) if doc else "nb"
+        lang = doc.language if doc else "nb"
         text = texts.get(m.source, "")
         label = "Ordrett" if m.exact else f"Likhet {m.similarity * 100:.0f} %"
         n = len(m.differences)
         if not m.exact:
             label += f", {n} {'forskjell' if n == 1 else 'forskjeller'}"
         body = esc(m.text) if m.exact or not text else marked_html(m, text)
-        warn = ""
+        warn = Markup("")
         if m.negation:
             words_ = ", ".join(f"«{w}»" for w in m.negation)
-            warn = (f'<p class="qc-negation">Merk: forskjellene gjelder nektende ord ({esc(words_)}) '
-                    "og kan snu meningen.</p>")
-        parts.append(
-            f'<article class="card qc-match" style="--party:{party_colour(m.party)}" data-party="{esc(m.party)}" '
-            f'data-exact="{str(bool(m.exact)).lower()}" data-similarity="{m.similarity:.4f}">'
-            f'<header class="card-head">{badge(m.party)}<span class="card-section">{esc(label)}</span></header>'
-            f'<blockquote class="quote" lang="{lang}">{body}</blockquote>{warn}'
-            f'<footer class="card-foot"><a class="citation" href="{esc(source_href(m.source, m.start, m.end))}" '
-            f'data-source="{esc(m.source)}" data-start="{m.start}" data-end="{m.end}" data-label="Kilde" '
-            f'title="Åpne kilden med teksten markert">{esc(m.citation)}</a>'
-            f'<button type="button" class="copy" data-copy="{esc(copy_text(m.text, m.citation))}" data-done="Kopiert" '
-            f'title="Kopier teksten fra kilden med kildehenvisning">Kopier</button></footer></article>')
-    parts.append("</div>")
-    return "".join(parts)
+            warn = Markup('<p class="qc-negation">Merk: forskjellene gjelder nektende ord ({}) '
+                          "og kan snu meningen.</p>").format(words_)
+        parts.append(Markup(
+            '<article class="card qc-match" style="--party:{colour}" data-party="{party}" '
+            'data-exact="{exact}" data-similarity="{similarity:.4f}">'
+            '<header class="card-head">{badge}<span class="card-section">{label}</span></header>'
+            '<blockquote class="quote" lang="{lang}">{body}</blockquote>{warn}'
+            '<footer class="card-foot"><a class="citation" href="{href}" '
+            'data-source="{source}" data-start="{start}" data-end="{end}" data-label="Kilde" '
+            'title="Åpne kilden med teksten markert">{cite}</a>'
+            '<button type="button" class="copy" data-copy="{copy}" data-done="Kopiert" '
+            'title="Kopier teksten fra kilden med kildehenvisning">Kopier</button></footer></article>').format(
+                colour=party_colour(m.party), party=m.party, exact=str(bool(m.exact)).lower(),
+                similarity=m.similarity, badge=badge(m.party), label=label, lang=lang, body=body, warn=warn,
+                href=source_href(m.source, m.start, m.end), source=m.source, start=m.start, end=m.end,
+                cite=m.citation, copy=copy_text(m.text, m.citation)))
+    parts.append(Markup("</div>"))
+    return html_join(parts)
 
 
-def marked_html(match: Any, document_text: str) -> str:
+def marked_html(match: Any, document_text: str) -> Markup:
     """The source span, escaped, with the quote's differences marked (as quotecheck.marked, in HTML)."""
-    out, pos = [], match.start
+    out: list[Markup] = []
+    pos = match.start
     for d in match.differences:
         out.append(esc(document_text[pos:d.start]))
         if d.source:
-            out.append(f'<del class="diff-missing"><span class="sr-only">[i kilden: </span>{esc(d.source)}'
-                       f'<span class="sr-only">]</span></del>')
+            out.append(Markup('<del class="diff-missing"><span class="sr-only">[i kilden: </span>{}'
+                              '<span class="sr-only">]</span></del>').format(d.source))
         if d.quote:
-            ins = (f'<ins class="diff-added"><span class="sr-only">[i sitatet: </span>{esc(d.quote)}'
-                   f'<span class="sr-only">]</span></ins>')
+            ins = Markup('<ins class="diff-added"><span class="sr-only">[i sitatet: </span>{}'
+                         '<span class="sr-only">]</span></ins>').format(d.quote)
             if d.source:
                 out.append(ins)
             else:
                 out.append(ins + " " if d.start == match.start else " " + ins)
         pos = d.end
     out.append(esc(document_text[pos:match.end]))
-    return "".join(out)
+    return html_join(out)
 
 
 # ---- static files ------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The web page: a Gradio Blocks app built around one opened :class:`~chatbot.service.Chatbot`.
 
 ``build_ui(bot)`` makes the page; ``chatbot.web.server.launch(bot, ...)`` serves it. Gradio is imported inside the
-functions, so importing this module is cheap. All HTML comes from :mod:`chatbot.web.cards`, which
-escapes every piece of outside text; the page's CSS and JavaScript are files in
+functions, so importing this module is cheap. All HTML comes from :mod:`chatbot.web.cards` as
+:class:`markupsafe.Markup`, which escapes every piece of outside text; the page's CSS and JavaScript are files in
 ``chatbot/web/static/``, read when the page is built.
 
 Machines use the public endpoints ``/ask``, ``/compare`` and ``/chat`` (a conversation turn with
@@ -22,6 +22,8 @@ the link was made.
 
 
 from typing import TYPE_CHECKING, Any
+
+from markupsafe import Markup
 
 from . import api, cards
 from ..errors import ChatbotError, QuestionError
@@ -185,7 +187,7 @@ class WebHandlers:
             notes.append(cards.say("filter_only", lang, parties=", ".join(party)))
         return " ".join(notes) or None
 
-    def chat_turn(self, question: str, checked: Any = None) -> str:
+    def chat_turn(self, question: str, checked: Any = None) -> Markup:
         question = valid_text(question) if isinstance(question, str) else ""
         lang = detect_language(question)
         if checked is not None and not checked:
@@ -201,7 +203,7 @@ class WebHandlers:
                           cut_note=cards.say("cut", lang, n=len(shown)) if cut else None)
 
     def conversation_turn(self, question: str, checked: Any = None, conversation: "Conversation | None" = None,
-                          literal: bool = False) -> tuple[str, "Conversation", "Reading | None"]:
+                          literal: bool = False) -> tuple[Markup, "Conversation", "Reading | None"]:
         """A chat turn read in the light of the conversation so far (follow-ups): (html, conversation, reading)."""
         from ..chat import Conversation, take_turn
 
@@ -245,7 +247,7 @@ class WebHandlers:
         parties = self.parties if checked is None else [p for p in self.parties if p in set(checked)]
         return {p: self.answer(question, k=self.compare_k, party=p) for p in parties}
 
-    def compare_turn(self, question: str, checked: Any = None) -> str:
+    def compare_turn(self, question: str, checked: Any = None) -> Markup:
         question = valid_text(question) if isinstance(question, str) else ""
         lang = detect_language(question)
         label = cards.say("compare_label", lang)
@@ -259,7 +261,7 @@ class WebHandlers:
                                   texts=self.texts)
 
     def source_page(self, source: str | None, start: Any = None, end: Any = None,
-                    opened: bool = False) -> tuple[str, str]:
+                    opened: bool = False) -> tuple[Markup, Markup]:
         """(documents table, document view) for a file and an optional marked range. ``opened``: the
         reader asked for this view (a click or a link), so the page puts it into the address bar."""
         source = source if source in self.documents else None
@@ -274,11 +276,11 @@ class WebHandlers:
                                  opened=opened)
         return cards.documents_list(self.bot.catalog.documents, source), view
 
-    def version_note(self, version: Any) -> str:
+    def version_note(self, version: Any) -> Markup:
         """A warning when a link was made for other sources than the ones served (its ``v=``)."""
         current = self.corpus_version
         if not isinstance(version, str) or not version or not current or version == current:
-            return ""
+            return Markup("")
         return cards.notice(cards.say("version_changed", old=version[:40], new=current), "warn")
 
     # ---- the quote check ---------------------------------------------------------------------
@@ -287,7 +289,7 @@ class WebHandlers:
     def quote_corpus(self):
         return self.bot.quote_corpus()
 
-    def check_quote(self, quote: Any, party: Any = None) -> str:
+    def check_quote(self, quote: Any, party: Any = None) -> Markup:
         """The "Sjekk et sitat" tab: is the quote in the sources (exactly, nearly, not at all)?"""
         from ..quotecheck import resolve_party, verify
 
@@ -367,8 +369,8 @@ def build_ui(bot: "Chatbot", handlers: WebHandlers | None = None) -> "gr.Blocks"
     links_js, page_js, source_js = _js("links.js"), _js("links.js", "page.js"), _js("source.js")
 
     with gr.Blocks(title="Rusomsorg i partiprogrammene", fill_width=False) as demo:
-        def header() -> str:
-            return "<h1>Rusomsorg i partiprogrammene</h1>" + cards.scope(h.bot.catalog.documents)
+        def header() -> Markup:
+            return Markup("<h1>Rusomsorg i partiprogrammene</h1>") + cards.scope(h.bot.catalog.documents)
 
         title = gr.HTML(header(), elem_id="app-title", js_on_load=None)
         link_note = gr.HTML("", elem_id="link-note", visible=False)
@@ -405,10 +407,10 @@ def build_ui(bot: "Chatbot", handlers: WebHandlers | None = None) -> "gr.Blocks"
                 doc_table = gr.HTML(table_html, elem_id="doc-table", js_on_load=links_js)
                 source_view = gr.HTML(view_html, elem_id="source-view", js_on_load=source_js)
             with gr.Tab("Sjekk et sitat", id=TAB_CHECK):
-                gr.HTML('<p class="sources-intro">Lim inn et sitat som tilskrives et parti. Sjekken sier om det står '
+                gr.HTML(Markup('<p class="sources-intro">Lim inn et sitat som tilskrives et parti. Sjekken sier om det står '
                         "i kildene ordrett, nesten ordrett (med forskjellene markert) eller ikke, og viser i så fall "
                         "den nærmeste teksten. Anførselstegn, store og små bokstaver, linjeskift og utelatelser "
-                        "(«…», «[…]») spiller ingen rolle.</p>", elem_id="qc-intro")
+                        "(«…», «[…]») spiller ingen rolle.</p>"), elem_id="qc-intro")
                 qc_quote = gr.Textbox(label="Sitat", lines=3, max_lines=12, elem_id="qc-quote",
                                       placeholder="For eksempel: LAR bør anses som et skadereduserende tiltak")
                 qc_party = gr.Dropdown(choices=[("Ikke oppgitt", NO_PARTY)] + [(p, p) for p in h.parties],

@@ -6,8 +6,10 @@ import re
 from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from markupsafe import Markup
 
 from chatbot.web import cards
 from chatbot.catalog import load_catalog
@@ -333,7 +335,7 @@ def test_english_turn_is_marked_english_and_quotes_keep_their_language(documents
 def test_turn_carries_the_question_for_the_address_and_the_cut_note(documents):
     answer = Answer("q", False, "Fant ingen relevante avsnitt i kildene.", ())
     html = cards.turn('Hva "vil" <V>?', answer, documents, cut_note="Forkortet: bare de første 9 tegnene er søkt.")
-    assert 'data-q="Hva &quot;vil&quot; &lt;V&gt;?"' in html
+    assert 'data-q="Hva &#34;vil&#34; &lt;V&gt;?"' in html  # markupsafe spells " as &#34; (html.escape: &quot;)
     assert '<span class="q-cut">Forkortet: bare de første 9 tegnene er søkt.</span>' in html
     assert "turn-tools" not in html  # nothing to download without passages
     typed = cards.turn("Og Helsepartiet?", answer, documents, typed="Hva mener Helsepartiet om bolig?")
@@ -494,3 +496,142 @@ def test_quote_verdict_escapes_the_quote(evil, quote_corpus, documents, catalog)
     texts = {d.source: catalog.text(d.source) for d in catalog.documents}
     html = cards.quote_verdict(verify(f"Styrke {evil} ettervernet", quote_corpus), documents, texts)
     assert_no_injection(html)
+
+
+# ---- escaped text is a type (markupsafe) -------------------------------------------------------
+
+# Tags, both quotes, an ampersand, and odd Unicode (a right-to-left override, a combining acute
+# accent, a zero-width joiner): the Unicode is left exactly as it is, the rest comes out escaped.
+EVIL = "<script>alert('x')</script> & \"Q\" \u202eæ\u0301\u200d"
+EVIL_HTML = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;Q&#34; \u202eæ\u0301\u200d"
+
+
+def evil_passage() -> Passage:
+    """A passage whose text, section title and party name are all ``EVIL``, inside a little context."""
+    return Passage(id="x1", party=EVIL, source="venstre-rusomsorg.txt", title="T", section=EVIL, start=100,
+                   end=100 + len(EVIL), line=3, text=EVIL, context_start=96, context_end=104 + len(EVIL),
+                   context=f"Før {EVIL} Etter")
+
+
+def test_esc_is_markupsafe_escape():
+    assert cards.esc(EVIL) == EVIL_HTML and type(cards.esc(EVIL)) is Markup
+    assert cards.esc(None) == Markup("") and cards.esc(42) == Markup("42")
+    assert cards.esc(Markup("<b>ours</b>")) == "<b>ours</b>"  # Markup is HTML already: not escaped twice
+    assert Markup("<p>") + EVIL == "<p>" + EVIL_HTML  # a plain str added to Markup is text, so escaped
+    assert cards.html_join([Markup("<i>a</i>"), EVIL], ", ") == "<i>a</i>, " + EVIL_HTML
+
+
+def test_hostile_passage_section_and_party_in_a_card_exactly():
+    cite = "venstre-rusomsorg.txt, linje 3, tegn 100–138"
+    colour = cards.party_colour(EVIL)
+    html = cards.card(Hit(0, evil_passage(), 1.0), None)
+    assert type(html) is Markup
+    assert html == (
+        f'<article class="card" style="--party:{colour}" data-party="{EVIL_HTML}" data-id="x1">'
+        f'<header class="card-head"><span class="party-badge" style="background:{colour}">{EVIL_HTML}</span>'
+        f'<span class="card-section" lang="nb">{EVIL_HTML}</span></header>'
+        f'<blockquote class="quote" lang="nb">{EVIL_HTML}</blockquote>'
+        '<footer class="card-foot"><a class="citation" href="?source=venstre-rusomsorg.txt&amp;start=100&amp;end=138" '
+        'data-source="venstre-rusomsorg.txt" data-start="100" data-end="138" data-label="Kilde" '
+        f'title="Åpne kilden med avsnittet markert">{cite}</a>'
+        f'<button type="button" class="copy" data-copy="«{EVIL_HTML}» — {cite}" data-done="Kopiert" '
+        'title="Kopier sitatet med kildehenvisning">Kopier</button></footer>'
+        '<details class="context"><summary>Vis sammenheng</summary>'
+        f'<p lang="nb">Før <span class="quoted">{EVIL_HTML}</span> Etter</p></details></article>')
+
+
+def test_hostile_party_name_in_badge_group_and_compare_column(documents):
+    colour = cards.party_colour(EVIL)
+    badge = f'<span class="party-badge" style="background:{colour}">{EVIL_HTML}</span>'
+    assert cards.badge(EVIL) == badge
+    hits = (Hit(0, evil_passage(), 1.0), Hit(1, replace(evil_passage(), party="Venstre", id="x2"), 0.5))
+    body = cards.answer_body(Answer("q", True, None, (), hits), documents)
+    assert f'<section class="party-group" data-party="{EVIL_HTML}">' in body
+    assert f'<p class="answer-summary">Avsnitt fra {EVIL_HTML} (1), Venstre (1).' in body
+    compare = cards.compare_turn("q", {EVIL: Answer("q", False, None, ())}, documents)
+    assert (f'<div class="compare-col" data-party="{EVIL_HTML}" style="--party:{colour}">'
+            f'<h2 class="compare-head">{badge}</h2><div class="notice notice-none">Ingen avsnitt funnet</div></div>'
+            ) in compare
+
+
+def test_hostile_question_in_bubble_and_turn_attributes_exactly():
+    assert cards.question_bubble(EVIL) == (
+        f'<div class="msg-user"><div class="bubble"><span class="q-text">{EVIL_HTML}</span></div></div>')
+    assert cards.question_bubble("q", label=EVIL, cut_note=EVIL) == (
+        f'<div class="msg-user"><div class="bubble"><span class="turn-kind">{EVIL_HTML}</span>'
+        f'<span class="q-text">q</span><span class="q-cut">{EVIL_HTML}</span></div></div>')
+    answer = Answer(EVIL, False, "Fant ingen relevante avsnitt i kildene.", ())
+    assert cards.turn(EVIL, answer, {}) == (
+        f'<section class="turn" data-answered="false" data-q="{EVIL_HTML}" '
+        f'data-announce="Svar på «{EVIL_HTML}»: Fant ingen relevante avsnitt i kildene.">'
+        f'<div class="msg-user"><div class="bubble"><span class="q-text">{EVIL_HTML}</span></div></div>'
+        '<div class="msg-bot"><div class="notice notice-none" role="status">Fant ingen relevante avsnitt i kildene.'
+        '</div></div></section>')
+    assert cards.message_turn(EVIL, EVIL, lang="en") == (
+        f'<section class="turn" data-answered="false" data-announce="Answer to «{EVIL_HTML}»: {EVIL_HTML}">'
+        f'<div class="msg-user"><div class="bubble"><span class="q-text">{EVIL_HTML}</span></div></div>'
+        f'<div class="msg-bot" lang="en"><div class="notice notice-none" role="status">{EVIL_HTML}</div></div>'
+        '</section>')
+    assert cards.interpreted_note(EVIL) == f'<p class="interpreted-note" role="note">{EVIL_HTML}</p>'
+
+
+def test_hostile_text_around_highlights_exactly():
+    html = cards.highlight("<b>LAR</b> & 'LAR-behandling' \"LAR\"", cards.query_terms("LAR"))
+    assert html == ('&lt;b&gt;<mark class="hl">LAR</mark>&lt;/b&gt; &amp; &#39;<mark class="hl">LAR-behandling</mark>'
+                    '&#39; &#34;<mark class="hl">LAR</mark>&#34;')
+
+
+def test_hostile_source_title_and_text_in_the_source_view_exactly():
+    doc = Document(source="x.txt", party=EVIL, title=EVIL, kind="temaside", language="nb", sha256="0" * 64)
+    html = cards.source_view(doc, EVIL, 0, 8)
+    assert (f'<h2 class="src-title"><span class="party-badge" style="background:{cards.party_colour(EVIL)}">'
+            f'{EVIL_HTML}</span> {EVIL_HTML}</h2>') in html
+    assert (f'<span class="tx"><mark class="cited" id="cited" tabindex="-1">&lt;script&gt;</mark>{EVIL_HTML[14:]}'
+            '</span>') in html
+    assert f'aria-label="Kildetekst: {EVIL_HTML}, {EVIL_HTML}"' in html
+    assert f'<dt>Tittel</dt><dd>{EVIL_HTML}</dd>' in html
+
+
+def _every_html_function(documents, catalog):
+    doc = documents["venstre-rusomsorg.txt"]
+    hit = Hit(0, evil_passage(), 1.0)
+    answered = Answer(EVIL, True, None, (), (hit,))
+    match = SimpleNamespace(party=EVIL, source=doc.source, start=0, end=5, text=EVIL[:5], similarity=0.5, exact=False,
+                            negation=(EVIL,), citation=EVIL,
+                            differences=(SimpleNamespace(source=EVIL, quote=EVIL, start=1, end=2),))
+    verdict = SimpleNamespace(found="near", notice=EVIL, notes=(EVIL,), matches=(match,), total_matches=2)
+    texts = {doc.source: catalog.text(doc.source)}
+    return {
+        "esc": cards.esc(EVIL), "highlight": cards.highlight(EVIL, {"script"}), "badge": cards.badge(EVIL),
+        "card": cards.card(hit, doc), "notice": cards.notice(EVIL, EVIL),
+        "answer_body": cards.answer_body(answered, documents), "question_bubble": cards.question_bubble(EVIL),
+        "turn": cards.turn(EVIL, answered, documents, filter_note=EVIL, reading_note=EVIL, texts=texts),
+        "message_turn": cards.message_turn(EVIL, EVIL), "interpreted_note": cards.interpreted_note(EVIL),
+        "no_interpreted_note": cards.interpreted_note(None),
+        "compare_turn": cards.compare_turn(EVIL, {EVIL: answered}, documents, reading_note=EVIL),
+        "transcript": cards.transcript(["<section>a</section>"], hint=EVIL, version=EVIL),
+        "welcome": cards.transcript([]), "scope": cards.scope([doc]), "documents_list": cards.documents_list([doc]),
+        "source_view": cards.source_view(doc, catalog.text(doc.source), 0, 9),
+        "unknown_source": cards.unknown_source(EVIL), "downloads": cards.downloads([hit], documents, texts),
+        "quote_verdict": cards.quote_verdict(verdict, documents, texts),
+        "marked_html": cards.marked_html(match, EVIL),
+    }
+
+
+def test_every_html_function_returns_markup_without_injection(documents, catalog):
+    for name, html in _every_html_function(documents, catalog).items():
+        assert type(html) is Markup, name
+        assert_no_injection(html)
+        assert "<script>" not in html and EVIL not in html, name
+
+
+def test_web_handlers_build_html_as_markup():
+    from chatbot.web.webui import WebHandlers
+
+    handlers = WebHandlers(SimpleNamespace(corpus_version="new"))
+    assert handlers.version_note("new") == Markup("") and type(handlers.version_note("new")) is Markup
+    note = handlers.version_note(EVIL)
+    assert type(note) is Markup
+    assert note.startswith('<div class="notice notice-warn" role="status">Kildene er endret siden lenken ble laget '
+                           f'(lenken gjelder versjon {EVIL_HTML}, siden viser versjon new).')
+    assert type(handlers.check_quote("   ")) is Markup
