@@ -95,6 +95,7 @@ def _convert_options(p: argparse.ArgumentParser) -> None:
 
 
 def _eval_options(e: argparse.ArgumentParser) -> None:
+    from .evaluation import measures
     from .query.prepare import MODES
 
     e.add_argument("--questions", type=Path, default=None, help="questions file (default eval/questions.jsonl)")
@@ -110,14 +111,7 @@ def _eval_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("--report", type=Path, help="write a Markdown report with every miss")
     e.add_argument("--trec-run", type=Path,
                    help="write the run in TREC format (with --compare: one file per configuration)")
-    floors = (("success1", "success@1"), ("mrr", "MRR@10"), ("ndcg", "nDCG@10"), ("recall", "recall@k"),
-              ("gold-recall", "gold recall@k"), ("success400", "success@400chars"), ("party1", "party@1"),
-              ("abstention", "abstention"))
-    for name, figure in floors:
-        e.add_argument(f"--min-{name}", type=float, default=None, metavar="X",
-                       help=f"exit 1 when {figure} falls below X")
-    e.add_argument("--max-false-abstention", type=float, default=None, metavar="X",
-                   help="exit 1 when false abstention exceeds X")
+    _floor_options(e, measures.FLOORS)
     e.add_argument("--corpus", default=None, metavar="NAME|all",
                    help="score the evaluation collections in eval/corpora/ (a name, names separated by commas, "
                         "or all: every collection that is not sealed), with the textbook pipeline beside them")
@@ -135,12 +129,13 @@ def _eval_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("--conversations", type=Path, default=None, metavar="FILE",
                    help="score dialogues (eval/conversations/*.jsonl): follow-up and standalone turns, how often a "
                         "follow-up was recognised and a standalone question rewritten")
-    from .evaluation.conversations import FLOORS as conversation_floors
+    _floor_options(e, measures.CONVERSATION_FLOORS)
 
-    for attr, _group, figure, _kind, option in conversation_floors:
-        label = figure.replace("{k}", "k") if _group == "rules" else f"{_group} turns' {figure.replace('{k}', 'k')}"
-        e.add_argument(option, type=float, default=None, metavar="X", dest=attr,
-                       help=f"with --conversations: exit 1 when {label} is {'below' if _kind == 'min' else 'above'} X")
+
+def _floor_options(e: argparse.ArgumentParser, floors) -> None:
+    """One option per floor of the registry (``chatbot.evaluation.measures``), which also checks them."""
+    for f in floors:
+        e.add_argument(f.option, type=float, default=None, metavar="X", dest=f.dest, help=f.help)
 
 
 def main(argv: list[str] | None = None) -> int:

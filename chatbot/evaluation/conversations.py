@@ -31,22 +31,14 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ChatbotError
+from . import measures as M
 from .jsonl import json_object, numbered_lines, read_text, where
+from .options import EvalOptions
 from .records import GoldQuote, Outcome, Question, Returned
 from .relevance import Judge
 
-# (argparse attribute, group, figure with {k}, "min"/"max", option)
-FLOORS = (
-    ("min_followup_success1", "followup", "success@1", "min", "--min-followup-success1"),
-    ("min_followup_mrr", "followup", "mrr@10", "min", "--min-followup-mrr"),
-    ("min_followup_recall", "followup", "recall@{k}", "min", "--min-followup-recall"),
-    ("min_followup_abstention", "followup", "abstention", "min", "--min-followup-abstention"),
-    ("max_followup_false_abstention", "followup", "false_abstention", "max", "--max-followup-false-abstention"),
-    ("min_standalone_success1", "standalone", "success@1", "min", "--min-standalone-success1"),
-    ("min_recognised", "rules", "recognised", "min", "--min-recognised"),
-    ("max_rewritten", "rules", "wrongly_rewritten", "max", "--max-rewritten"),
-)
-SHOWN = ("success@1", "mrr@10", "recall@{k}", "gold_recall@{k}", "party@1", "abstention", "false_abstention")
+FLOORS = M.CONVERSATION_FLOORS  # on the groups of ``summarise``: followup, standalone and the rules
+SHOWN = (M.SUCCESS_AT_1, M.MRR, M.RECALL, M.GOLD_RECALL, M.PARTY_AT_1, M.ABSTENTION, M.FALSE_ABSTENTION)
 
 
 class DialoguesFileError(ChatbotError):
@@ -142,7 +134,7 @@ def _outcome(q: Question, answer, found: dict) -> Outcome:
 def run_dialogue(bot, dialogue: Dialogue, k: int = 5, mode: str = "hybrid", judge: Judge | None = None) -> list[TurnResult]:
     from ..chat import Conversation, take_turn
 
-    depth = max(k, 10)
+    depth = max(k, M.MRR_DEPTH)
     judge = judge or Judge(bot.answerer.index.passages)
     conversation = Conversation()
     out = []
@@ -185,8 +177,8 @@ def summarise(results: list[TurnResult], judgements: dict, k: int) -> dict:
     for r in follow:
         kinds[r.rule] = kinds.get(r.rule, 0) + 1
     rules = {
-        "recognised": mean([1.0 if r.context_used else 0.0 for r in follow]),
-        "wrongly_rewritten": mean([1.0 if r.context_used else 0.0 for r in alone]),
+        M.RECOGNISED.pattern: mean([1.0 if r.context_used else 0.0 for r in follow]),
+        M.WRONGLY_REWRITTEN.pattern: mean([1.0 if r.context_used else 0.0 for r in alone]),
         "wrongly_rewritten_after_first": mean([1.0 if r.context_used else 0.0 for r in later]),
         "interpreted_as_written": mean([1.0 if _same(r.interpreted, r.turn.standalone) else 0.0 for r in follow]),
         "abstention_party_without_topic": mean([0.0 if r.chat.answered else 1.0 for r in unanswerable_follow]),
@@ -249,26 +241,17 @@ def misses(results: list[TurnResult], judgements: dict) -> list[dict]:
 
 # --------------------------------------------------------------------------- command line
 
-def check_floors(summary: dict, args, k: int) -> list[str]:
-    from .scoring import check_floors as usual, floor_failure
+def check_floors(summary: dict, floors: dict[str, float], k: int) -> list[str]:
+    """The conversation floors the summary misses, then the usual ones (--min-success1 …) over every turn."""
+    from .scoring import check_floors as check
 
-    failed = []
-    for attr, group, name, kind, option in FLOORS:
-        floor = getattr(args, attr, None)
-        if floor is None:
-            continue
-        name = name.format(k=k)
-        value = summary.get(group, {}).get(name)
-        label = f"{group} {name}" if group != "rules" else name
-        message = floor_failure(label, value, kind, option, floor)
-        if message:
-            failed.append(message)
-    failed.extend(f"all turns: {f}" for f in usual(summary["all"], args, k))  # --min-success1 … over every turn
+    failed = check(summary, floors, k, FLOORS)
+    failed.extend(f"all turns: {f}" for f in check(summary["all"], floors, k))
     return failed
 
 
 def text_report(summary: dict, meta: dict, k: int, missed: list[dict]) -> str:
-    names = [n.format(k=k) for n in SHOWN]
+    names = M.names(k, SHOWN)
     head = f"{'turns':<34}" + "".join(f"{n:>17}" for n in names) + f"{'n':>6}"
     lines = [f"conversations: {meta['file']} ({meta['dialogues']} dialogues, {meta['turns']} turns), k={k}, "
              f"mode {meta['mode']}, model {meta['model']}", "", head]
@@ -282,10 +265,10 @@ def text_report(summary: dict, meta: dict, k: int, missed: list[dict]) -> str:
         lines.append(f"{label:<34}{cells}{f.get('n_questions', 0):>6}")
     r = summary["rules"]
     lines += ["",
-              f"follow-ups recognised: {_fmt(r['recognised'])} of {r['n_followup']}; read exactly as hand-written: "
+              f"follow-ups recognised: {_fmt(r[M.RECOGNISED.pattern])} of {r['n_followup']}; read exactly as hand-written: "
               f"{_fmt(r['interpreted_as_written'])}; rules used: "
               + ", ".join(f"{kind} {n}" for kind, n in r["followup_rules"].items()),
-              f"standalone questions rewritten: {_fmt(r['wrongly_rewritten'])} of {r['n_standalone']} "
+              f"standalone questions rewritten: {_fmt(r[M.WRONGLY_REWRITTEN.pattern])} of {r['n_standalone']} "
               f"({_fmt(r['wrongly_rewritten_after_first'])} of the {r['n_standalone_after_first']} after a first turn)",
               f"abstention on follow-ups the sources cannot answer: {_fmt(r['abstention_party_without_topic'])}",
               f"time of the follow-up rules per turn: median {_fmt(r['rules_ms_median'], 3)} ms, mean {_fmt(r['rules_ms_mean'], 3)} ms, "
@@ -309,14 +292,17 @@ def _fmt(v, digits: int = 2) -> str:
 
 
 def run_cli(args, *, bot=None, open_bot: Callable | None = None, out=None, err=None) -> int:
+    """``chatbot eval --conversations FILE``: the options read once, then ``run``."""
+    return run(EvalOptions.from_args(args), bot=bot, open_bot=open_bot, out=out, err=err)
+
+
+def run(opts: EvalOptions, *, bot=None, open_bot: Callable | None = None, out=None, err=None) -> int:
     """``chatbot eval --conversations FILE``. Tests pass ``bot`` (used for every collection) or
     ``open_bot(corpus) -> Chatbot``."""
     out = out or sys.stdout
     err = err or sys.stderr
-    k = args.k
-    if not isinstance(k, int) or not 1 <= k <= 50:
-        raise ChatbotError("--k must be between 1 and 50")
-    path = Path(args.conversations)
+    k = opts.k
+    path = Path(opts.conversations)
     dialogues = load_dialogues(path)
     bots: dict[str, object] = {}
 
@@ -327,7 +313,7 @@ def run_cli(args, *, bot=None, open_bot: Callable | None = None, out=None, err=N
             elif open_bot is not None:
                 bots[corpus] = open_bot(corpus)
             else:
-                bots[corpus] = _open(corpus, args, bots)
+                bots[corpus] = _open(corpus, opts, bots)
         return bots[corpus]
 
     judges: dict[str, Judge] = {}
@@ -337,7 +323,7 @@ def run_cli(args, *, bot=None, open_bot: Callable | None = None, out=None, err=N
         b = get(d.corpus)
         if id(b) not in judges:
             judges[id(b)] = Judge(b.answerer.index.passages)
-        results.extend(run_dialogue(b, d, k, args.mode, judges[id(b)]))
+        results.extend(run_dialogue(b, d, k, opts.mode, judges[id(b)]))
         for r in results[-len(d.turns):]:
             judges.setdefault(r.dialogue, judges[id(b)])
     judgements = judgements_of(results, judges)
@@ -347,10 +333,10 @@ def run_cli(args, *, bot=None, open_bot: Callable | None = None, out=None, err=N
               f"{', '.join(unreachable)}", file=err)
     summary = summarise(results, judgements, k)
     model = next(iter(bots.values())).embedder.model_id if bots else ""
-    meta = {"file": str(path), "dialogues": len(dialogues), "turns": len(results), "mode": args.mode, "model": model,
+    meta = {"file": str(path), "dialogues": len(dialogues), "turns": len(results), "mode": opts.mode, "model": model,
             "seconds": round(time.perf_counter() - t0, 1)}
     missed = misses(results, judgements)
-    if args.json:
+    if opts.json:
         turns = [{"id": r.chat.question.id, "q": r.turn.q, "followup": r.turn.followup, "interpreted": r.interpreted,
                   "context_used": r.context_used, "rule": r.rule, "answered": r.chat.answered,
                   "first_hit": bool(r.chat.returned and r.chat.returned[0].relevant),
@@ -360,14 +346,14 @@ def run_cli(args, *, bot=None, open_bot: Callable | None = None, out=None, err=N
                          indent=1, default=str), file=out)
     else:
         print(text_report(summary, meta, k, missed), file=out)
-    failed = check_floors(summary, args, k)
+    failed = check_floors(summary, opts.floors, k)
     if failed:
         print("chatbot: eval --conversations: " + "; ".join(failed), file=err)
         return 1
     return 0
 
 
-def _open(corpus_name: str, args, bots: dict):
+def _open(corpus_name: str, opts: EvalOptions, bots: dict):
     from ..models import embedders as embedders_mod
     from ..settings import default_cache_dir
     from ..service import Chatbot
@@ -379,7 +365,7 @@ def _open(corpus_name: str, args, bots: dict):
         raise ChatbotError(f"collection {corpus.name} is sealed; conversations are not run on it")
     embedder = next((b.embedder for b in bots.values()), None)
     if embedder is None:
-        embedder = embedders_mod.make_embedder(getattr(args, "model", None), backend=getattr(args, "backend", None))
+        embedder = embedders_mod.make_embedder(opts.model, backend=opts.backend)
         embedder.warm_up()
     return Chatbot.open(sources_dir=corpus.sources, index_dir=index_dir_for(corpus, default_cache_dir(), embedder.model_id),
                         embedder=embedder, progress=None)

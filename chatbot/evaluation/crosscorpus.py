@@ -9,18 +9,36 @@ import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ..query.decide import DecisionModel
 from . import fit as fit_mod
+from . import measures as M
 from .baseline import Textbook
 from .corpora import Corpus
+from .measures import MRR_DEPTH
+from .options import EvalOptions
 from .questions import load_questions
 from .records import Outcome, Question, Returned
 from .relevance import Judge
-from .scoring import MRR_DEPTH
 
-HEADLINE = ("success@1", "mrr@10", "recall@{k}", "recall@{k} en", "gold_recall@{k}", "shown_precision@{k}", "party@1",
-            "abstention", "false_abstention")
+
+class Headline(NamedTuple):
+    """A column of the collections table: a figure, over every question or over one language's."""
+
+    figure: M.Figure
+    lang: str | None = None
+
+    def key(self, k: int) -> str:
+        return self.figure.name(k) + (f" {self.lang}" if self.lang else "")
+
+    def short(self, k: int) -> str:
+        return self.figure.short(k) + (f" {self.lang}" if self.lang else "")
+
+
+HEADLINE = (Headline(M.SUCCESS_AT_1), Headline(M.MRR), Headline(M.RECALL), Headline(M.RECALL, "en"),
+            Headline(M.GOLD_RECALL), Headline(M.SHOWN_PRECISION), Headline(M.PARTY_AT_1), Headline(M.ABSTENTION),
+            Headline(M.FALSE_ABSTENTION))
 
 
 @dataclass
@@ -93,18 +111,20 @@ def baseline_outcomes(l: Loaded, k: int) -> tuple[list[Outcome], dict]:
 
 def headline(figs: dict, k: int) -> dict:
     out = {}
-    for name in HEADLINE:
-        key = name.format(k=k)
-        if key.endswith(" en"):
-            out[key] = figs.get("by_lang", {}).get("en", {}).get(key[:-3])
-        else:
-            out[key] = figs.get(key)
+    for h in HEADLINE:
+        source = figs.get("by_lang", {}).get(h.lang, {}) if h.lang else figs
+        out[h.key(k)] = source.get(h.figure.name(k))
     return out
 
 
 # --------------------------------------------------------------------------- command line
 
 def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
+    """``chatbot eval --corpus NAME|all [--leave-one-out] [--calibrate]``: the options read once, then ``run``."""
+    return run(EvalOptions.from_args(args), out=out, err=err, embedder=embedder)
+
+
+def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
     """``chatbot eval --corpus NAME|all [--leave-one-out] [--calibrate]``."""
     import json
 
@@ -114,22 +134,22 @@ def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
     from . import corpora as corpora_mod
     from .scoring import check_floors, figures, per_query_values
 
-    k = args.k
-    chosen = corpora_mod.select(args.corpus)
-    if args.corpus == "all" and not getattr(args, "include_sealed", False):
+    k = opts.k
+    chosen = corpora_mod.select(opts.corpus)
+    if opts.corpus == "all" and not opts.include_sealed:
         chosen = [c for c in chosen if not c.sealed] or chosen
-    every_mode = args.calibrate or args.leave_one_out or args.mode != "hybrid"
+    every_mode = opts.calibrate or opts.leave_one_out or opts.mode != "hybrid"
     modes = ("hybrid", "dense", "bm25") if every_mode else ("hybrid",)
-    embedder = embedder or embedders_mod.make_embedder(args.model, backend=getattr(args, "backend", None))
+    embedder = embedder or embedders_mod.make_embedder(opts.model, backend=opts.backend)
     embedder.warm_up()
     from ..settings import default_cache_dir
 
     cache_root = default_cache_dir()
-    loaded = load_all(chosen, embedder, cache_root, modes, err, Path(args.questions) if args.questions else None)
+    loaded = load_all(chosen, embedder, cache_root, modes, err, Path(opts.questions) if opts.questions else None)
 
-    if args.calibrate:
+    if opts.calibrate:
         model = decision_without(loaded, None, embedder.model_id, modes)
-        target = Path(args.write_decision) if getattr(args, "write_decision", None) else decide_mod.default_path(embedder.model_id)
+        target = Path(opts.write_decision) if opts.write_decision else decide_mod.default_path(embedder.model_id)
         model.save(target)
         print(f"eval: decision fitted on {', '.join(model.fitted_on)} ({model.meta['questions']['hybrid']} questions); "
               f"written to {target}", file=err)
@@ -137,33 +157,33 @@ def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
             print(f"  {m}: answer_at {mm.answer_at:.3f}, show_at {mm.show_at:.3f}", file=out)
         return 0
 
-    if args.leave_one_out and len(loaded) < 2:
+    if opts.leave_one_out and len(loaded) < 2:
         raise ChatbotError("--leave-one-out needs at least two collections (--corpus all)")
     rows = []
     for l in loaded:
-        if args.leave_one_out:
+        if opts.leave_one_out:
             decision = decision_without(loaded, l.corpus.name, embedder.model_id, modes)
         else:
             decision = l.bot.answerer.decision
-        outs = outcomes(l, decision, args.mode, k)
+        outs = outcomes(l, decision, opts.mode, k)
         values = per_query_values(outs, l.judgements, k)
         figs = _with_precision(figures(outs, values, k), outs, k)
         row = {"corpus": l.corpus.name, "language": l.corpus.language, "fictitious": l.corpus.fictitious,
                "sealed": l.corpus.sealed, "fitted_on": list(decision.fitted_on), "ours": figs}
-        if not getattr(args, "no_baseline", False):
+        if not opts.no_baseline:
             b_outs, b_judged = baseline_outcomes(l, k)
             row["textbook"] = _with_precision(figures(b_outs, per_query_values(b_outs, b_judged, k), k), b_outs, k)
         rows.append(row)
     summary = _mean_rows(rows, k)
-    if args.json:
-        print(json.dumps({"k": k, "mode": args.mode, "leave_one_out": bool(args.leave_one_out),
+    if opts.json:
+        print(json.dumps({"k": k, "mode": opts.mode, "leave_one_out": bool(opts.leave_one_out),
                           "collections": [{**r, "ours": r["ours"], "headline": headline(r["ours"], k),
                                            "textbook_headline": headline(r["textbook"], k) if "textbook" in r else None}
                                           for r in rows],
                           "mean": summary}, ensure_ascii=False, indent=1, default=str), file=out)
     else:
-        print(table_text(rows, summary, k, args), file=out)
-    failed = check_floors(summary["ours"], args, k)
+        print(table_text(rows, summary, k, opts.leave_one_out), file=out)
+    failed = check_floors(summary["ours"], opts.floors, k)
     if failed:
         print("chatbot: eval (mean over collections): " + "; ".join(failed), file=err)
         return 1
@@ -172,9 +192,8 @@ def run_cli(args, out=sys.stdout, err=sys.stderr, embedder=None) -> int:
 
 def _with_precision(figs: dict, outs: list[Outcome], k: int) -> dict:
     from .metrics import calc_aggregate
-    from .metrics.shown_precision import ShownPrecision
 
-    return {**figs, **calc_aggregate([ShownPrecision(k)], outs)}
+    return {**figs, **calc_aggregate(M.hand_measures(k, (M.SHOWN_PRECISION,)), outs)}
 
 
 def _mean_rows(rows: list[dict], k: int) -> dict:
@@ -189,11 +208,10 @@ def _mean_rows(rows: list[dict], k: int) -> dict:
     return out  # keyed by the headline names, which are the figure names check_floors reads
 
 
-def table_text(rows: list[dict], summary: dict, k: int, args) -> str:
-    names = [n.format(k=k) for n in HEADLINE]
-    short = {"success@1": "s@1", "mrr@10": "MRR", f"recall@{k}": f"R@{k}", f"recall@{k} en": f"R@{k} en",
-             f"gold_recall@{k}": f"gold R@{k}", f"shown_precision@{k}": "prec shown", "party@1": "party@1", "abstention": "abst", "false_abstention": "false abst"}
-    head = ["collection", "lang", "run"] + [short[n] for n in names]
+def table_text(rows: list[dict], summary: dict, k: int, held_out: bool) -> str:
+    """The collections as a Markdown table; ``held_out``: each was scored with the decision fitted on the others."""
+    names = [h.key(k) for h in HEADLINE]
+    head = ["collection", "lang", "run"] + [h.short(k) for h in HEADLINE]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
 
     def fmtv(v):
@@ -202,7 +220,7 @@ def table_text(rows: list[dict], summary: dict, k: int, args) -> str:
     for r in rows:
         label = r["corpus"] + (" (sealed)" if r["sealed"] else "")
         h = headline(r["ours"], k)
-        lines.append(" | ".join([label, r["language"], "ours" + (" (held out)" if args.leave_one_out else "")]
+        lines.append(" | ".join([label, r["language"], "ours" + (" (held out)" if held_out else "")]
                                 + [fmtv(h[n]) for n in names]))
         if "textbook" in r:
             t = headline(r["textbook"], k)

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Iterator, NamedTuple
 
+from . import measures
 from .records import Outcome
 
 HELD_OUT = "test (held out)"
-LABELS = {
-    "n_questions": "questions",
-    "n_answerable": "answerable",
-    "n_unanswerable": "unanswerable",
-    "n_party": "party asked (for party@1)",
-}
+LABELS = measures.COUNT_LABELS
 
 
 class Table(NamedTuple):
@@ -28,19 +24,13 @@ def fmt(value) -> str:
     return f"{value:.3f}"
 
 
-def _figure_rows(k: int) -> list[str]:
-    from .scoring import figure_names
-
-    return figure_names(k)
-
-
 # --------------------------------------------------------------------------- tables
 
 def group_table(figs: dict, k: int, groups: list[tuple[str, str]]) -> Table:
     """Rows = figures; columns = 'all' and the given (nested key, group) pairs."""
     header = ["", "all"] + [HELD_OUT if (key == "by_split" and g == "test") else g for key, g in groups]
     cols = [figs] + [figs[key][g] for key, g in groups]
-    rows = [[name] + [fmt(c.get(name)) for c in cols] for name in _figure_rows(k)]
+    rows = [[name] + [fmt(c.get(name)) for c in cols] for name in measures.names(k)]
     rows += [[LABELS[n]] + [fmt(c.get(n)) for c in cols] for n in ("n_answerable", "n_unanswerable")]
     return Table(header, rows)
 
@@ -57,7 +47,7 @@ def category_table(figs: dict, k: int) -> Table:
 def compare_table(evaluations: list, k: int) -> Table:
     """Rows = figures (overall, then per language, then the held-out split); columns = configurations."""
     header = [""] + [ev.config.name for ev in evaluations]
-    names = _figure_rows(k)
+    names = measures.names(k)
     rows = [[n] + [fmt(ev.figures.get(n)) for ev in evaluations] for n in names]
     rows.append(["ms per question"] + [f"{_ms(ev):.0f}" for ev in evaluations])
     first = evaluations[0].figures

@@ -8,20 +8,23 @@ that pass its thresholds, so fewer than k may come back; that is part of what is
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, NamedTuple
 
 from ..errors import ChatbotError
+from .measures import FLOORS, MRR_DEPTH  # noqa: F401  (FLOORS: the floors run_cli checks)
+from .options import EvalOptions
 from .questions import QuestionsFileError, load_questions, select_split
 from .records import Outcome, PerQuery, Question, Returned
 from .relevance import Judge
-from .scoring import (COUNT_NAMES, FLOORS, GROUPS, MRR_DEPTH, SUCCESS_CHARS, aggregate,  # noqa: F401
-                      check_floors, figure_names, figures, floor_failure, hand_measures, per_query_values)
+from .scoring import check_floors, figures, per_query_values
 
 MODES = ("bm25", "dense", "hybrid")
 
@@ -90,24 +93,24 @@ def evaluate(bot, questions: list[Question], k: int = 5, mode: str = "hybrid", c
 
 # --------------------------------------------------------------------------- configurations
 
-def configurations(args) -> list[Config]:
+def configurations(opts: EvalOptions) -> list[Config]:
     """The runs to make: one mode, or (--compare) bm25/dense/hybrid with the default model plus
     dense/hybrid with --model when one is given."""
-    if not getattr(args, "compare", False):
-        return [Config(args.mode, args.mode, args.model)]
+    if not opts.compare:
+        return [Config(opts.mode, opts.mode, opts.model)]
     from ..models.embedders import DEFAULT_MODEL
 
     configs = [Config(mode, mode, DEFAULT_MODEL) for mode in MODES]
-    if args.model and args.model != DEFAULT_MODEL:
-        label = _model_label(args.model)
-        configs += [Config(f"{mode}:{label}", mode, args.model) for mode in ("dense", "hybrid")]
+    if opts.model and opts.model != DEFAULT_MODEL:
+        label = _model_label(opts.model)
+        configs += [Config(f"{mode}:{label}", mode, opts.model) for mode in ("dense", "hybrid")]
     return configs
 
 
-def primary(configs: list[Config], args) -> int:
+def primary(configs: list[Config], opts: EvalOptions) -> int:
     """Which configuration the floors apply to: --mode with the first (default) model."""
     for i, c in enumerate(configs):
-        if c.mode == args.mode and c.model == configs[0].model:
+        if c.mode == opts.mode and c.model == configs[0].model:
             return i
     return 0
 
@@ -131,7 +134,7 @@ def extra_index_dir(model: str, cache_dir: Path | None = None) -> Path:
 OpenBot = Callable[[str | None], object]
 
 
-def _opener(args, bot, open_bot) -> OpenBot:
+def _opener(opts: EvalOptions, bot, open_bot) -> OpenBot:
     if open_bot is not None:
         return open_bot
     if bot is not None:
@@ -141,45 +144,49 @@ def _opener(args, bot, open_bot) -> OpenBot:
         from ..models.embedders import DEFAULT_MODEL
         from ..service import Chatbot
 
-        config = getattr(args, "settings", None)  # chatbot.settings.Settings, from the command line
-        separate = bool(getattr(args, "compare", False)) and model is not None and model != DEFAULT_MODEL
-        index_dir = extra_index_dir(model, config.cache_dir if config else None) if separate else args.index
-        return Chatbot.open(sources_dir=args.sources, index_dir=index_dir, model=model,
-                            backend=getattr(args, "backend", None), config=config)
+        config = opts.settings  # chatbot.settings.Settings, from the command line
+        separate = opts.compare and model is not None and model != DEFAULT_MODEL
+        index_dir = extra_index_dir(model, config.cache_dir if config else None) if separate else opts.index
+        return Chatbot.open(sources_dir=opts.sources, index_dir=index_dir, model=model,
+                            backend=opts.backend, config=config)
 
     return open_default
 
 
 # --------------------------------------------------------------------------- command line
 
-def run_cli(args, *, bot=None, open_bot: OpenBot | None = None, out=None, err=None) -> int:
+def run_cli(args: argparse.Namespace | EvalOptions, *, bot=None, open_bot: OpenBot | None = None, out=None,
+            err=None) -> int:
+    """``chatbot eval``: the command line's options, read once into an ``EvalOptions``, then ``run``."""
+    return run(EvalOptions.from_args(args), bot=bot, open_bot=open_bot, out=out, err=err)
+
+
+def run(opts: EvalOptions, *, bot=None, open_bot: OpenBot | None = None, out=None, err=None) -> int:
     """``chatbot eval``. Tests pass ``bot`` (used for every model) or ``open_bot(model) -> Chatbot``."""
     from . import report
 
     out = out or sys.stdout
     err = err or sys.stderr
-    if getattr(args, "conversations", None):
+    if opts.conversations:
         from . import conversations
-        return conversations.run_cli(args, bot=bot, out=out, err=err)
-    k = args.k
-    if not isinstance(k, int) or not 1 <= k <= 50:
-        raise ChatbotError("--k must be between 1 and 50")
-    if getattr(args, "corpus", None) or getattr(args, "calibrate", False):
+        return conversations.run(opts, bot=bot, out=out, err=err)
+    k = opts.k
+    if opts.corpus or opts.calibrate:
         from . import crosscorpus
 
-        if not getattr(args, "corpus", None):
-            args.corpus = "all"
+        if not opts.corpus:
+            opts = replace(opts, corpus="all")
         embedder = bot.embedder if bot is not None else None
-        return crosscorpus.run_cli(args, out=out, err=err, embedder=embedder)
-    if getattr(args, "leave_one_out", False):
+        return crosscorpus.run(opts, out=out, err=err, embedder=embedder)
+    if opts.leave_one_out:
         raise ChatbotError("--leave-one-out goes with --corpus NAME|all")
-    path = Path(args.questions) if args.questions else default_questions_path()
-    questions = select_split(load_questions(path), args.split)
+    path = Path(opts.questions) if opts.questions else default_questions_path()
+    questions = select_split(load_questions(path), opts.split)
     if not questions:
-        raise QuestionsFileError(f"{path} has no questions in the {args.split} split")
-    opener = _opener(args, bot, open_bot)
+        raise QuestionsFileError(f"{path} has no questions in the {opts.split} split")
+    opener = _opener(opts, bot, open_bot)
 
-    configs = configurations(args)
+    configs = configurations(opts)
     bots: dict = {}
     judged: dict = {}
     evaluations: list[Evaluation] = []
@@ -189,7 +196,7 @@ def run_cli(args, *, bot=None, open_bot: OpenBot | None = None, out=None, err=No
         b = bots[cfg.model]
         if id(b) not in judged:
             judged[id(b)] = judge_all(b, questions)
-        print(f"eval: {cfg.name}: {len(questions)} questions ({args.split}), model {b.embedder.model_id}",
+        print(f"eval: {cfg.name}: {len(questions)} questions ({opts.split}), model {b.embedder.model_id}",
               file=err, flush=True)
         evaluations.append(evaluate(b, questions, k, cfg.mode, cfg, judged[id(b)]))
 
@@ -198,9 +205,9 @@ def run_cli(args, *, bot=None, open_bot: OpenBot | None = None, out=None, err=No
             print(f"eval: warning: no passage of the index hits the gold of {len(ev.unreachable)} question(s): "
                   f"{', '.join(ev.unreachable)}", file=err)
 
-    meta = {"questions": str(path), "split": args.split, "k": k}
-    compare = len(evaluations) > 1 or bool(getattr(args, "compare", False))
-    if args.json:
+    meta = {"questions": str(path), "split": opts.split, "k": k}
+    compare = len(evaluations) > 1 or opts.compare
+    if opts.json:
         if compare:
             data = {"configs": {ev.config.name: report.to_json(ev, meta) for ev in evaluations}}
         else:
@@ -209,17 +216,17 @@ def run_cli(args, *, bot=None, open_bot: OpenBot | None = None, out=None, err=No
     else:
         print(report.compare_text(evaluations, meta) if compare else report.single_text(evaluations[0], meta),
               file=out)
-    if args.report:
-        _write(Path(args.report), report.markdown_report(evaluations, meta, compare))
-    if args.trec_run:
+    if opts.report:
+        _write(Path(opts.report), report.markdown_report(evaluations, meta, compare))
+    if opts.trec_run:
         for ev in evaluations:
-            target = Path(args.trec_run)
+            target = Path(opts.trec_run)
             if compare:
                 target = target.with_name(f"{target.stem}.{_slug(ev.config.name)}{target.suffix}")
             _write(target, "".join(report.trec_lines(ev)))
 
-    chosen = evaluations[primary(configs, args)]
-    failed = check_floors(chosen.figures, args, k)
+    chosen = evaluations[primary(configs, opts)]
+    failed = check_floors(chosen.figures, opts.floors, k)
     if failed:
         where = f" ({chosen.config.name})" if compare else ""
         print(f"chatbot: eval{where}: " + "; ".join(failed), file=err)

@@ -7,61 +7,26 @@ Nothing here runs the chatbot; ``runner``, ``crosscorpus`` and ``conversations``
 
 from __future__ import annotations
 
-from . import metrics
+from . import measures, metrics
 from .metrics import standard
 from .records import Outcome, PerQuery
 
-MRR_DEPTH = 10
-SUCCESS_CHARS = 400
 GROUPS = (("by_lang", "lang"), ("by_category", "category"), ("by_split", "split"))
-
-# (argparse attribute, figure name with {k}, "min" or "max", option as typed)
-FLOORS = (
-    ("min_success1", "success@1", "min", "--min-success1"),
-    ("min_mrr", "mrr@10", "min", "--min-mrr"),
-    ("min_ndcg", "ndcg@10", "min", "--min-ndcg"),
-    ("min_recall", "recall@{k}", "min", "--min-recall"),
-    ("min_gold_recall", "gold_recall@{k}", "min", "--min-gold-recall"),
-    ("min_success400", "success@400chars", "min", "--min-success400"),
-    ("min_party1", "party@1", "min", "--min-party1"),
-    ("min_abstention", "abstention", "min", "--min-abstention"),
-    ("max_false_abstention", "false_abstention", "max", "--max-false-abstention"),
-)
-
-
-def figure_names(k: int) -> list[str]:
-    return ["success@1", "mrr@10", "ndcg@10", f"recall@{k}", f"gold_recall@{k}", f"success@{SUCCESS_CHARS}chars",
-            "party@1", "abstention", "false_abstention"]
-
-
-COUNT_NAMES = ("n_questions", "n_answerable", "n_unanswerable", "n_party")
-
-
-def hand_measures(k: int) -> list:
-    return [metrics.GoldRecall(k), metrics.SuccessWithinChars(SUCCESS_CHARS, k), metrics.PartyAt1(),
-            metrics.Abstention(), metrics.FalseAbstention()]
 
 
 def per_query_values(outcomes: list[Outcome], judgements: dict[str, dict[str, frozenset[int]]],
                      k: int) -> list[PerQuery]:
     """Every figure for every question it applies to: ir_measures for the standard ones."""
     values = list(standard.iter_calc(outcomes, standard.qrels(judgements), k))
-    values.extend(metrics.iter_calc(hand_measures(k), outcomes))
+    values.extend(metrics.iter_calc(measures.hand_measures(k), outcomes))
     return values
 
 
 def aggregate(outcomes: list[Outcome], per_query: list[PerQuery], k: int) -> dict:
     """Means over a set of questions, with their counts."""
-    ids = {o.question.id for o in outcomes}
-    per: dict[str, list[float]] = {name: [] for name in figure_names(k)}
-    for pq in per_query:
-        if pq.query_id in ids:
-            per[pq.measure].append(pq.value)
-    out: dict = {name: metrics.mean(vals) for name, vals in per.items()}
-    out["n_questions"] = len(outcomes)
-    out["n_answerable"] = sum(1 for o in outcomes if o.question.answerable)
-    out["n_unanswerable"] = sum(1 for o in outcomes if not o.question.answerable)
-    out["n_party"] = sum(1 for o in outcomes if o.question.answerable and o.question.party is not None)
+    out: dict = metrics.calc_aggregate(measures.names(k), outcomes, per_query)
+    for count in measures.COUNTS:
+        out[count.name] = sum(1 for o in outcomes if count.counts(o))
     return out
 
 
@@ -82,15 +47,18 @@ def _ordered(groups: dict, attr: str):
     return [(g, groups[g]) for g in keys]
 
 
-def check_floors(figs: dict, args, k: int) -> list[str]:
-    """Each floor the figures miss, as 'figure value < floor (--option)'."""
+def check_floors(figs: dict, floors: dict[str, float], k: int,
+                 declared: tuple[measures.Floor, ...] = measures.FLOORS) -> list[str]:
+    """Each floor the figures miss, as 'figure value < floor (--option)'. ``floors``: the value of each
+    floor set, by its dest (``EvalOptions.floors``); ``declared``: the floors to check, a floor of a
+    group reading ``figs[group]``."""
     failed = []
-    for attr, name, kind, option in FLOORS:
-        floor = getattr(args, attr, None)
+    for f in declared:
+        floor = floors.get(f.dest)
         if floor is None:
             continue
-        name = name.format(k=k)
-        message = floor_failure(name, figs.get(name), kind, option, floor)
+        source = figs if f.group is None else figs.get(f.group, {})
+        message = floor_failure(f.label(k), source.get(f.figure.name(k)), f.kind, f.option, floor)
         if message:
             failed.append(message)
     return failed

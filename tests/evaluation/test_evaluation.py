@@ -19,6 +19,7 @@ from chatbot.evaluation import metrics, relevance, report
 from chatbot.evaluation.metrics import standard
 from chatbot.evaluation.questions import QuestionsFileError, load_questions, parse_line
 from chatbot.evaluation.records import GoldQuote, Outcome, Question, Returned
+from chatbot.evaluation.options import EvalOptions
 from chatbot.evaluation.runner import check_floors, run_cli
 
 # --------------------------------------------------------------------------- relevance rule
@@ -382,7 +383,7 @@ def test_check_floors_names_every_figure():
             "success@400chars": 0.3, "party@1": 0.3, "abstention": None, "false_abstention": 0.1}
     args = parser().parse_args(["eval", "--min-success1", "0.1", "--min-recall", "0.5", "--min-gold-recall", "0.5",
                                 "--min-success400", "0.2", "--min-abstention", "0.5", "--max-false-abstention", "0.1"])
-    assert check_floors(figs, args, 5) == [
+    assert check_floors(figs, EvalOptions.from_args(args).floors, 5) == [
         "recall@5 0.300 is below the floor --min-recall 0.5",
         "gold_recall@5 0.300 is below the floor --min-gold-recall 0.5",
         "abstention is undefined (no questions it applies to) but --min-abstention 0.5 is set",

@@ -13,6 +13,7 @@ from ..records import Outcome, PerQuery
 from .abstention import Abstention, FalseAbstention
 from .gold_recall import GoldRecall
 from .party_at1 import PartyAt1
+from .shown_precision import ShownPrecision
 from .success_chars import SuccessWithinChars
 
 
@@ -40,14 +41,25 @@ def mean(values: Iterable[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def calc_aggregate(measures: Iterable[Measure], outcomes: Iterable[Outcome]) -> dict[str, float | None]:
-    """Mean of each measure over the questions it applies to."""
+def calc_aggregate(measures: Iterable[Measure | str], outcomes: Iterable[Outcome],
+                   values: Iterable[PerQuery] | None = None) -> dict[str, float | None]:
+    """Mean of each measure over the questions of ``outcomes`` it applies to, in the order given.
+
+    ``values``: per-question values already computed (e.g. by ir_measures, for measures named by a
+    string), of which those of ``outcomes``' questions count; default: computed here by ``iter_calc``.
+    """
     measures = list(measures)
-    per: dict[str, list[float]] = {m.name: [] for m in measures}
-    for pq in iter_calc(measures, outcomes):
+    outcomes = list(outcomes)
+    if values is None:
+        values = iter_calc(measures, outcomes)
+    else:
+        ids = {o.question.id for o in outcomes}
+        values = (pq for pq in values if pq.query_id in ids)
+    per: dict[str, list[float]] = {m if isinstance(m, str) else m.name: [] for m in measures}
+    for pq in values:
         per[pq.measure].append(pq.value)
     return {name: mean(vals) for name, vals in per.items()}
 
 
-__all__ = ["Abstention", "FalseAbstention", "GoldRecall", "PartyAt1", "SuccessWithinChars", "Measure",
+__all__ = ["Abstention", "FalseAbstention", "GoldRecall", "PartyAt1", "ShownPrecision", "SuccessWithinChars", "Measure",
            "iter_calc", "calc_aggregate", "mean"]

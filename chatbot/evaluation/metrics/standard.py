@@ -7,7 +7,7 @@
 * run: the passages each answer showed, with score ``1 / rank`` (strictly decreasing, so
   ir_measures keeps the chatbot's order). A declined question has no run entries.
 
-success@1 = ``Success@1``, mrr@10 = ``RR@10``, ndcg@10 = ``nDCG@10``, recall@k = ``Success@k``.
+Which figure is which ir_measures measure is declared in ``measures`` (success@1 is ``Success@1``, ...).
 Every answerable question gets a value (0 when ir_measures leaves it out, e.g. declined).
 """
 
@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
+from ..measures import standard_measures
 from ..records import Outcome, PerQuery
 
 
 def measure_names(k: int) -> dict[str, str]:
-    """Our figure name -> ir_measures measure string."""
-    return {"success@1": "Success@1", "mrr@10": "RR@10", "ndcg@10": "nDCG@10", f"recall@{k}": f"Success@{k}"}
+    """Our figure name -> ir_measures measure string (as the registry, ``measures``, declares them)."""
+    return standard_measures(k)
 
 
 def qrels(judgements: dict[str, dict[str, frozenset[int]]]) -> list:
