@@ -309,6 +309,22 @@ def hub_offline() -> bool:
     return from_env(("hub_offline",)).hub_offline
 
 
+def variable(name: str) -> str | None:
+    """One environment variable as it is set (None when unset): for the few raw reads outside the
+    option table, such as a benchmark child's start time."""
+    return os.environ.get(name)
+
+
+def child_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A copy of this process's environment with ``extra`` set, for a child process."""
+    return {**os.environ, **(extra or {})}
+
+
+def unset(name: str) -> str | None:
+    """Remove a variable from this process's environment (and so from its children's); its old value."""
+    return os.environ.pop(name, None)
+
+
 def disable_gradio_analytics() -> None:
     """Gradio reads GRADIO_ANALYTICS_ENABLED when it is imported: turn its analytics off first."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"

@@ -151,9 +151,20 @@ def test_app_py_with_a_bad_variable_is_one_line_and_help_works():
 def test_only_this_module_reads_the_environment():
     readers = []
     for path in sorted((ROOT / "chatbot").rglob("*.py")) + [ROOT / "app.py"]:
-        if path.name == "settings.py" or "bench" in path.relative_to(ROOT).parts:  # chatbot/bench: see its own tests
+        if path.name == "settings.py":
             continue
         text = path.read_text(encoding="utf-8")
         if "os.environ" in text or "getenv(" in text:
             readers.append(path.relative_to(ROOT).as_posix())
     assert readers == []
+
+
+def test_child_environment_variable_and_unset(monkeypatch):
+    from chatbot import settings
+
+    monkeypatch.setenv("CHATBOT_TEST_X", "1")
+    env = settings.child_environment({"CHATBOT_TEST_Y": "2"})
+    assert (env["CHATBOT_TEST_X"], env["CHATBOT_TEST_Y"]) == ("1", "2")
+    assert settings.variable("CHATBOT_TEST_X") == "1" and settings.variable("CHATBOT_TEST_Y") is None
+    assert settings.unset("CHATBOT_TEST_X") == "1" and settings.variable("CHATBOT_TEST_X") is None
+    assert settings.unset("CHATBOT_TEST_X") is None

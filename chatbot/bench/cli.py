@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from .config import BACKEND_ENV, DEFAULT_SCALE, RESULTS, ROOT
@@ -47,9 +46,11 @@ def main(argv: list[str]) -> int:
                       app=args.app and not args.quick,
                       backends=(not args.quick) if args.backends is None else args.backends,
                       keep=args.keep, command=command)
-    if os.environ.get(BACKEND_ENV):  # "ours" is what ships: the default backend, here and in every child
-        log(f"ignoring ${BACKEND_ENV}={os.environ[BACKEND_ENV]} for this run: ours is the shipped default (auto)")
-        os.environ.pop(BACKEND_ENV)
+    from chatbot.settings import unset
+
+    dropped = unset(BACKEND_ENV)  # "ours" is what ships: the default backend, here and in every child
+    if dropped:
+        log(f"ignoring ${BACKEND_ENV}={dropped} for this run: ours is the shipped default (auto)")
     result = run(options)
 
     from .render import json_line, markdown

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -20,6 +19,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Iterable
+
+from chatbot.settings import child_environment, variable
 
 from .config import ROOT
 from .records import ChildRun
@@ -60,7 +61,7 @@ class Server:
         self.started = time.monotonic()
         self.proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, start_new_session=True,
-                                     env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", **(env or {})})
+                                     env=child_environment({"GRADIO_ANALYTICS_ENABLED": "False", **(env or {})}))
         self.pid = self.proc.pid
 
     def wait_ready(self, timeout: float, path: str = "/api/health", interval: float = 0.5) -> float:
@@ -216,7 +217,7 @@ def run_child(argv: Iterable[object], env: dict[str, str] | None = None, cwd: Pa
         start = time.monotonic()
         proc = subprocess.Popen([sys.executable, "-S", "-c", _RSS_WRAPPER, rss.name, *argv],
                                 stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-                                env={**os.environ, **(env or {}), SPAWNED_ENV: repr(start)}, cwd=cwd)
+                                env=child_environment({**(env or {}), SPAWNED_ENV: repr(start)}), cwd=cwd)
         first_line = proc.stdout.readline()
         first = time.monotonic() - start
         rest = proc.stdout.read()
@@ -251,7 +252,8 @@ def child_command(suite: str, *args: object) -> list[str]:
 
 def since_spawn() -> float:
     """Seconds since the parent spawned this process (CLOCK_MONOTONIC is system-wide)."""
-    return time.monotonic() - float(os.environ.get(SPAWNED_ENV, time.monotonic()))
+    spawned = variable(SPAWNED_ENV)
+    return time.monotonic() - (float(spawned) if spawned else time.monotonic())
 
 
 def chatbot_command() -> list[str]:

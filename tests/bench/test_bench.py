@@ -361,10 +361,10 @@ def test_json_details_leave_out_the_suites_that_did_not_run():
     assert real["backends"] == {"skipped": "no ONNX"}
 
 
-def test_the_environment_is_only_passed_on_to_children():
-    """Settings come from chatbot.settings; the benchmark touches os.environ only to hand it to child
-    processes (procs: spawn time, inherited variables) and to drop $CHATBOT_BACKEND for a run (cli)."""
+def test_the_benchmark_reaches_the_environment_only_through_settings():
+    """Children's environments, the spawn time and dropping $CHATBOT_BACKEND for a run all go
+    through chatbot.settings (child_environment, variable, unset)."""
     package = ROOT / "chatbot" / "bench"
     readers = sorted(p.name for p in package.glob("*.py")
                      if "os.environ" in p.read_text(encoding="utf-8") or "getenv(" in p.read_text(encoding="utf-8"))
-    assert readers == ["cli.py", "procs.py"]
+    assert readers == []
