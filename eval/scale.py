@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import random
 import re
 import shutil
@@ -44,8 +43,22 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-if os.environ.get("SCALE_CODE"):  # measure another copy of the chatbot package (e.g. before a change)
-    sys.path.insert(0, os.environ["SCALE_CODE"])
+
+
+def _code_option(argv: list[str]) -> str | None:
+    """``--code DIR`` (another copy of the chatbot package to measure, e.g. the tree before a change),
+    read before ``chatbot`` is imported, since it decides which ``chatbot`` that is."""
+    for i, arg in enumerate(argv):
+        if arg == "--code" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--code="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+CODE = _code_option(sys.argv[1:])
+if CODE:
+    sys.path.insert(0, CODE)
 
 from chatbot.bench.embedding import Delegating  # noqa: E402
 from chatbot.bench.procs import MemorySampler, child_json, peak_rss_mb, rss_mb  # noqa: E402
@@ -337,7 +350,7 @@ def phase_query(folder: Path, n_questions: int) -> dict:
 
 def _child(args: list[str]) -> dict:
     try:
-        return child_json([sys.executable, __file__, *args])
+        return child_json([sys.executable, __file__, *(["--code", CODE] if CODE else []), *args])
     except (RuntimeError, ValueError) as exc:
         sys.stderr.write(f"{str(exc)[-4000:]}\n")
         raise SystemExit(f"scale: {' '.join(args)} failed") from None
@@ -378,6 +391,7 @@ def report(n: int, gen: dict, built: dict, queried: dict, rate: float | None) ->
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--code", metavar="DIR", help="measure another copy of the chatbot package (the folder holding chatbot/)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     run = sub.add_parser("run", help="generate, build, open and query one size")
     run.add_argument("--passages", type=int, default=100_000)
