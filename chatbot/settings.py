@@ -114,7 +114,7 @@ def modes() -> tuple[str, ...]:
     return tuple(MODES)
 
 
-# How the default model runs (chatbot/models/embedders.py reads this list; it lives here, beside the option,
+# How the default model runs (chatbot/models/spec.py reads this list; it lives here, beside the option,
 # because the embedders import this module and it must not import them back).
 BACKENDS = ("auto", "onnx", "torch")
 

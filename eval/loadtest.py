@@ -213,7 +213,7 @@ def bare_model_and_in_process(questions: list[str], sources: Path, index: Path) 
     """The model's batched throughput, and the in-process query p50, before any server runs."""
     import numpy as np
 
-    from chatbot.models.embedders import make_embedder
+    from chatbot.models.factory import make_embedder
     from chatbot.service import Chatbot
 
     embedder = make_embedder(None)

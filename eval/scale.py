@@ -223,7 +223,7 @@ class SyntheticPassages(Delegating):
 
 
 def real_embedder():
-    from chatbot.models.embedders import make_embedder
+    from chatbot.models.factory import make_embedder
 
     e = make_embedder(None, backend="auto", progress=lambda m: print(m, file=sys.stderr))
     e.warm_up()

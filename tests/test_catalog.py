@@ -183,7 +183,7 @@ def test_no_url_gives_null_and_no_text_gives_null_bytes():
 
 def test_every_passage_of_a_crlf_source_with_aeoeaa_maps_to_its_bytes(tmp_path):
     from chatbot.index import store as index_mod
-    from chatbot.models.embedders import FakeEmbedder
+    from chatbot.models.fake import FakeEmbedder
     from chatbot.records import Hit
 
     raw = ("\ufeffFjordpartiet – program\r\n\r\nFjordpartiet vil gi alle på øyene ferje døgnet rundt. "

@@ -42,7 +42,7 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from chatbot.answer import NOTICE_EMPTY, NOTICE_NONE, AnswerSettings  # noqa: E402
 from chatbot.cli import main  # noqa: E402
-from chatbot.models.embedders import FakeEmbedder  # noqa: E402
+from chatbot.models.fake import FakeEmbedder  # noqa: E402
 from chatbot.service import Chatbot  # noqa: E402
 from chatbot.query.prepare import cut_question  # noqa: E402
 from chatbot.textnorm import clean_question, valid_text  # noqa: E402
@@ -274,11 +274,11 @@ HELPER = textwrap.dedent("""
     import sys
     sys.path.insert(0, {tests!r})
     from chatbot import service
-    from chatbot.models import embedders
-    from chatbot.models.embedders import FakeEmbedder
+    from chatbot.models import factory
+    from chatbot.models.fake import FakeEmbedder
     from fakes import FAKE_DECISION
 
-    embedders.make_embedder = lambda model=None, **_: FakeEmbedder()
+    factory.make_embedder = lambda model=None, **_: FakeEmbedder()
     original = service.Chatbot.open.__func__
     service.Chatbot.open = classmethod(lambda cls, **kw: original(cls, **{{"decision": FAKE_DECISION, **kw}}))
     from chatbot.cli import main

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from chatbot.models.embedders import FakeEmbedder
+from chatbot.models.fake import FakeEmbedder
 from chatbot.live import LiveChatbot, fingerprint
 from chatbot.service import Chatbot
 from conftest import SOURCES

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from chatbot.answer import MODES, NOTICE_EMPTY
-from chatbot.models.embedders import FakeEmbedder
+from chatbot.models.fake import FakeEmbedder
 from chatbot.errors import QuestionError
 from chatbot.service import Chatbot
 from chatbot.textnorm import clean_question, valid_text

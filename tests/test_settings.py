@@ -97,17 +97,17 @@ def test_settings_are_frozen():
 
 def test_choice_lists_come_from_their_modules():
     from chatbot.index import ann
-    from chatbot.models import embedders
+    from chatbot.models import spec
     from chatbot.query import prepare
 
     assert settings.BY_NAME["mode"].choices == tuple(prepare.MODES)
-    assert settings.BY_NAME["backend"].choices == tuple(embedders.BACKENDS)
+    assert settings.BY_NAME["backend"].choices == tuple(spec.BACKENDS)
     assert settings.BY_NAME["dense_index"].choices == ("auto", *ann.KINDS)
 
 
 def test_an_injected_setting_reaches_the_index(tmp_path, fake_index_dir):
     """Chatbot.open takes a Settings: the dense index kind and folders come from it, not from os.environ."""
-    from chatbot.models.embedders import FakeEmbedder
+    from chatbot.models.fake import FakeEmbedder
     from chatbot.service import Chatbot
 
     config = Settings(sources_dir=ROOT / "sources", index_dir=tmp_path / "index", dense_index="hnsw",

@@ -27,7 +27,9 @@ def bench_backends(bot, textbook, index_dir: Path, sources: Path, work: Path, qu
     ``cold_ours``: its cold start."""
     import torch
 
-    from chatbot.models.embedders import QUERY_MODEL, OnnxEmbedder, make_embedder
+    from chatbot.models.factory import make_embedder
+    from chatbot.models.onnx_embedder import OnnxEmbedder
+    from chatbot.models.spec import QUERY_MODEL
     from chatbot.service import Chatbot
 
     shipped = bot.embedder
@@ -82,7 +84,7 @@ def _quality(bots: dict, sources: Path, work: Path) -> tuple[Quality, ...] | Ski
     """The evaluation questions through chatbot.evaluation, each backend on the same index, and int8
     passages too (an index of its own: the embedder's checksum says int8 passages)."""
     try:
-        from chatbot.models.embedders import OnnxEmbedder
+        from chatbot.models.onnx_embedder import OnnxEmbedder
         from chatbot.evaluation.questions import load_questions as load_eval
         from chatbot.evaluation.runner import evaluate
         from chatbot.service import Chatbot

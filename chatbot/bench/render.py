@@ -205,7 +205,7 @@ def _backends(bk: BackendComparison) -> list[str]:
 
 def _query_model() -> str:
     """The precision the chatbot embeds questions with ("fp32" or "int8"), as shipped."""
-    from chatbot.models.embedders import QUERY_MODEL
+    from chatbot.models.spec import QUERY_MODEL
 
     return QUERY_MODEL
 

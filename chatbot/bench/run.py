@@ -83,7 +83,8 @@ def run(options: Options) -> BenchResult:
 
 def bench_real(options: Options, work: Path) -> RealCorpus:
     """Ours beside the textbook pipeline on a copy of the shipped sources."""
-    from chatbot.models.embedders import OnnxEmbedder, make_embedder
+    from chatbot.models.factory import make_embedder
+    from chatbot.models.onnx_embedder import OnnxEmbedder
     from chatbot.service import Chatbot
 
     from .build import bench_build, bench_textbook_build, copy_sources

@@ -354,7 +354,7 @@ def run(opts: EvalOptions, *, bot=None, open_bot: Callable | None = None, out=No
 
 
 def _open(corpus_name: str, opts: EvalOptions, bots: dict):
-    from ..models import embedders as embedders_mod
+    from ..models import factory
     from ..settings import default_cache_dir
     from ..service import Chatbot
     from . import corpora as corpora_mod
@@ -365,7 +365,7 @@ def _open(corpus_name: str, opts: EvalOptions, bots: dict):
         raise ChatbotError(f"collection {corpus.name} is sealed; conversations are not run on it")
     embedder = next((b.embedder for b in bots.values()), None)
     if embedder is None:
-        embedder = embedders_mod.make_embedder(opts.model, backend=opts.backend)
+        embedder = factory.make_embedder(opts.model, backend=opts.backend)
         embedder.warm_up()
     return Chatbot.open(sources_dir=corpus.sources, index_dir=index_dir_for(corpus, default_cache_dir(), embedder.model_id),
                         embedder=embedder, progress=None)

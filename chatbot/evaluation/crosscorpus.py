@@ -128,7 +128,7 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
     """``chatbot eval --corpus NAME|all [--leave-one-out] [--calibrate]``."""
     import json
 
-    from ..models import embedders as embedders_mod
+    from ..models import factory
     from ..errors import ChatbotError
     from ..query import decide as decide_mod
     from . import corpora as corpora_mod
@@ -140,7 +140,7 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
         chosen = [c for c in chosen if not c.sealed] or chosen
     every_mode = opts.calibrate or opts.leave_one_out or opts.mode != "hybrid"
     modes = ("hybrid", "dense", "bm25") if every_mode else ("hybrid",)
-    embedder = embedder or embedders_mod.make_embedder(opts.model, backend=opts.backend)
+    embedder = embedder or factory.make_embedder(opts.model, backend=opts.backend)
     embedder.warm_up()
     from ..settings import default_cache_dir
 

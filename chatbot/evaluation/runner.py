@@ -98,7 +98,7 @@ def configurations(opts: EvalOptions) -> list[Config]:
     dense/hybrid with --model when one is given."""
     if not opts.compare:
         return [Config(opts.mode, opts.mode, opts.model)]
-    from ..models.embedders import DEFAULT_MODEL
+    from ..models.spec import DEFAULT_MODEL
 
     configs = [Config(mode, mode, DEFAULT_MODEL) for mode in MODES]
     if opts.model and opts.model != DEFAULT_MODEL:
@@ -141,7 +141,7 @@ def _opener(opts: EvalOptions, bot, open_bot) -> OpenBot:
         return lambda _model: bot
 
     def open_default(model: str | None):
-        from ..models.embedders import DEFAULT_MODEL
+        from ..models.spec import DEFAULT_MODEL
         from ..service import Chatbot
 
         config = opts.settings  # chatbot.settings.Settings, from the command line

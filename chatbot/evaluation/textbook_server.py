@@ -25,7 +25,7 @@ def create_app(sources: Path, model: str | None = None):
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     from ..catalog import load_catalog
-    from ..models.embedders import SentenceTransformerEmbedder
+    from ..models.torch_embedder import SentenceTransformerEmbedder
     from .baseline import CHUNK_OVERLAP, CHUNK_SIZE
 
     catalog = load_catalog(sources)

@@ -35,17 +35,21 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from .. import __version__
 from ..catalog import Catalog
-from ..models.embedders import Embedder
+from ..models.protocol import Embedder
 from .. import fsutil
 from ..errors import BUILD_HINT, IndexError_, StaleIndexError
 from ..passages import SplitterSettings, split_document
 from ..records import Document, Passage
+
+if TYPE_CHECKING:  # pragma: no cover (heavy: imported when an index is loaded)
+    import bm25s
+    import faiss
 
 FORMAT_VERSION = 1
 CURRENT = "current"
@@ -83,8 +87,8 @@ class Index:
     manifest: dict
     passages: Sequence[Passage]  # a PassageStore (read from passages.jsonl on use) or a list
     documents: dict[str, Document]
-    dense: object  # faiss.Index
-    bm25: object  # bm25s.BM25
+    dense: faiss.Index
+    bm25: bm25s.BM25
     lexicon: dict = field(default_factory=dict)  # English word -> Norwegian corpus words (chatbot/index/lexicon.py)
     party_ids: dict[str, np.ndarray] = field(default_factory=dict)
     _party_rows: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)

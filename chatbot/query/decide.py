@@ -147,7 +147,7 @@ def shipped() -> DecisionModel:
 def default_path(model_id: str) -> Path:
     """Where ``chatbot eval --calibrate`` writes the decision for ``model_id``: the package's own
     file for the default model, the cache folder for any other."""
-    from ..models.embedders import DEFAULT_MODEL
+    from ..models.spec import DEFAULT_MODEL
 
     if model_id == DEFAULT_MODEL:
         return Path(__file__).with_name(DECISION_FILE)

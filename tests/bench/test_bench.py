@@ -339,7 +339,7 @@ def test_help_of_the_script():
 
 def test_delegating_embedder_stands_in_for_its_inner_one():
     from chatbot.bench.embedding import Delegating, threads_of
-    from chatbot.models.embedders import FakeEmbedder
+    from chatbot.models.fake import FakeEmbedder
 
     inner = FakeEmbedder(dim=16)
     twin = Delegating(inner)

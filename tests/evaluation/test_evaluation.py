@@ -422,7 +422,7 @@ def test_compare_table(tmp_path, fake_bot):
 
 
 def test_compare_with_another_model_opens_each_model_once(tmp_path, fake_bot, monkeypatch):
-    from chatbot.models.embedders import DEFAULT_MODEL
+    from chatbot.models.spec import DEFAULT_MODEL
     from chatbot.evaluation.runner import extra_index_dir
 
     path = _small_questions(tmp_path, fake_bot)
@@ -473,7 +473,7 @@ def test_decision_file_round_trip(tmp_path):
 
 
 def test_shipped_decision_is_fitted_for_the_default_model():
-    from chatbot.models.embedders import DEFAULT_MODEL
+    from chatbot.models.spec import DEFAULT_MODEL
     from chatbot.query import decide
 
     shipped = decide.shipped()
@@ -507,7 +507,7 @@ def test_fitted_decision_is_the_answerers_own(fake_bot):
 
 
 def test_leave_one_out_fits_on_the_other_collections(tmp_path, monkeypatch):
-    from chatbot.models.embedders import FakeEmbedder
+    from chatbot.models.fake import FakeEmbedder
     from chatbot.evaluation import crosscorpus
 
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path / "cache"))

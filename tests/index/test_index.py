@@ -7,7 +7,7 @@ import pytest
 
 from chatbot.index import store as index_mod
 from chatbot.catalog import load_catalog
-from chatbot.models.embedders import FakeEmbedder
+from chatbot.models.fake import FakeEmbedder
 from chatbot.errors import IndexError_, StaleIndexError
 from chatbot.service import Chatbot
 from fakes import CountingEmbedder

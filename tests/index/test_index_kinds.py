@@ -16,7 +16,7 @@ from chatbot import fsutil
 from chatbot.index import store as index_mod
 from chatbot.catalog import load_catalog
 from chatbot.cli import main
-from chatbot.models.embedders import FakeEmbedder
+from chatbot.models.fake import FakeEmbedder
 from chatbot.errors import ChatbotError, StaleIndexError
 from chatbot.passages import SplitterSettings
 from chatbot.service import Chatbot

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from chatbot.models.batching import BatchingEmbedder
-from chatbot.models.embedders import FakeEmbedder
+from chatbot.models.fake import FakeEmbedder
 
 
 class Recording(FakeEmbedder):

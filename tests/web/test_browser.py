@@ -54,7 +54,7 @@ def axe_source() -> str | None:
 
 @pytest.fixture(scope="module")
 def bot(fake_index_dir):
-    from chatbot.models.embedders import FakeEmbedder
+    from chatbot.models.fake import FakeEmbedder
     from chatbot.service import Chatbot
     from conftest import SOURCES
     from fakes import FAKE_DECISION

