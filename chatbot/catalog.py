@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CatalogError
+from .fsutil import sha256_bytes
 from .records import Document
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
@@ -32,10 +32,6 @@ class Catalog:
     @property
     def parties(self) -> tuple[str, ...]:
         return tuple(sorted({d.party for d in self.documents}))
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def read_source(path: Path) -> str:

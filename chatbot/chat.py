@@ -196,8 +196,10 @@ def run_cli(args, bot=None, stdin=None, stdout=None) -> int:
 
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
-    if not 1 <= args.k <= 50:
-        raise ChatbotError("--k must be between 1 and 50")
+    from .query.prepare import MAX_K
+
+    if not 1 <= args.k <= MAX_K:
+        raise ChatbotError(f"--k must be between 1 and {MAX_K}")
     if bot is None:
         from .service import Chatbot
 

@@ -25,6 +25,11 @@ def sha256_file(path: Path) -> str:
         return sha256_stream(fh)
 
 
+def sha256_bytes(data: bytes) -> str:
+    """The hex sha256 of bytes already in memory."""
+    return hashlib.sha256(data).hexdigest()
+
+
 def sha256_stream(fh: BinaryIO) -> str:
     """The hex sha256 of what is left to read in an open binary file."""
     return update_digest(hashlib.sha256(), fh).hexdigest()

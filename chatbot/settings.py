@@ -31,7 +31,6 @@ __all__ = ["Settings", "SettingsError", "Option", "OPTIONS", "COMMANDS", "resolv
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CACHE_NAME = "chatbot-rusomsorg"
-MAX_K = 50
 
 
 def _home_cache(env: Mapping[str, str]) -> Path:
@@ -77,10 +76,17 @@ def _user_path(raw: str) -> Path:
     return Path(raw).expanduser()
 
 
+def max_k() -> int:
+    """The bound on k, owned by the query path (``chatbot.query.prepare.MAX_K``)."""
+    from .query.prepare import MAX_K
+
+    return MAX_K
+
+
 def _k(raw) -> int:
     text = str(raw).strip()
-    if not text.isdigit() or not 1 <= int(text) <= MAX_K:
-        raise ValueError(f"use a whole number from 1 to {MAX_K}")
+    if not text.isdigit() or not 1 <= int(text) <= max_k():
+        raise ValueError(f"use a whole number from 1 to {max_k()}")
     return int(text)
 
 
@@ -175,8 +181,8 @@ class Option:
 
     def check_given(self, value):
         """A value given on the command line (argparse has converted and, for choices, checked it)."""
-        if self.name == "k" and not 1 <= int(value) <= MAX_K:
-            raise SettingsError(f"--k must be between 1 and {MAX_K}")
+        if self.name == "k" and not 1 <= int(value) <= max_k():
+            raise SettingsError(f"--k must be between 1 and {max_k()}")
         return value
 
 

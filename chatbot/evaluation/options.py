@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Mapping
 
 from ..errors import ChatbotError
+from ..query.prepare import MAX_K
 from ..settings import Settings
 from .measures import CONVERSATION_FLOORS, FLOORS
 
-MAX_K = 50
 
 
 @dataclass(frozen=True)

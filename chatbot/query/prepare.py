@@ -48,11 +48,14 @@ class Prepared:
     filtered_out: tuple[str, ...] = ()  # parties the question names that the filter leaves out
 
 
+MAX_K = 50  # the most passages one answer shows; every way in (CLI, environment, API, eval) takes this bound
+
+
 def check_arguments(question, k, mode) -> None:
     if mode not in MODES:
         raise QuestionError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
-        raise QuestionError("k must be a whole number from 1 to 50")
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= MAX_K:
+        raise QuestionError(f"k must be a whole number from 1 to {MAX_K}")
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
 

