@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -40,6 +41,18 @@ def update_digest(digest, fh: BinaryIO):
     for block in iter(lambda: fh.read(BLOCK), b""):
         digest.update(block)
     return digest
+
+
+def slug(text: str) -> str:
+    """``text`` as a safe file name part: runs of other characters than ``A-Za-z0-9._-`` become ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+
+
+def cache_name(key: str, label: str | None = None) -> str:
+    """A folder or file name for what ``key`` names (a model id or path, a corpus): readable from
+    ``label`` (default: the key's last path part), unique from the key's sha256: ``e5-small-1a2b3c4d``."""
+    readable = slug(label if label is not None else (Path(key.rstrip("/")).name or key))[:60] or "item"
+    return f"{readable}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -44,13 +44,13 @@ def default_index_dir() -> Path:
     return settings_mod.from_env(("index_dir",)).index_dir
 
 
-def corpus_version(manifest: dict) -> str:
-    """12 hex digits naming the corpus an index was built from (catalog + sources), for links and /api/health."""
+def corpus_version(manifest) -> str:
+    """12 hex digits naming the corpus an index was built from (catalog + sources), for links and /api/health;
+    ``manifest``: a chatbot.index.manifest.Manifest."""
     import hashlib
 
-    sources = manifest.get("sources") or {}
-    key = "\n".join([str(manifest.get("catalog_sha256", ""))]
-                    + [f"{name}\0{meta.get('sha256', '')}" for name, meta in sorted(sources.items())])
+    key = "\n".join([manifest.catalog_sha256]
+                    + [f"{name}\0{meta.sha256}" for name, meta in sorted(manifest.sources.items())])
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 

@@ -273,13 +273,13 @@ def phase_build(folder: Path) -> dict:
     index_mod.build(catalog, emb, folder / "index", progress=lambda m: messages.append((time.perf_counter() - t, m)))
     total = time.perf_counter() - t
     manifest = index_mod.read_manifest(folder / "index")
-    n = manifest["counts"]["passages"]
+    n = manifest.counts.passages
     other = total - emb.embed_seconds - emb.query_seconds
-    sizes = {name: meta["bytes"] for name, meta in manifest["files"].items()}
-    return {"passages": n, "documents": manifest["counts"]["documents"], "catalog_s": t_catalog, "build_s": total,
+    sizes = {name: meta.bytes for name, meta in manifest.files.items()}
+    return {"passages": n, "documents": manifest.counts.documents, "catalog_s": t_catalog, "build_s": total,
             "embed_s": emb.embed_seconds, "lexicon_query_embed_s": emb.query_seconds, "other_s": other,
             "other_passages_per_s": n / other, "synthetic_passages_per_s": n / max(emb.embed_seconds, 1e-9),
-            "peak_rss_mb": peak_rss_mb(), **sampler.stop(), "dense": manifest["dense"],
+            "peak_rss_mb": peak_rss_mb(), **sampler.stop(), "dense": manifest.dense,
             "index_mb": sum(sizes.values()) / 1e6, "file_mb": {k: round(v / 1e6, 1) for k, v in sizes.items() if v > 1e6},
             "log": [f"{s:7.1f}s {m}" for s, m in messages if not m.startswith("  embedded")][-12:]}
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.index import store as index_mod
+from chatbot.index.checksums import file_checksums
 from chatbot.catalog import load_catalog
 from chatbot.cli import main
 from chatbot.models.fake import FakeEmbedder
@@ -96,7 +97,7 @@ def rewrite_manifest(index_dir: Path, change) -> None:
 def refresh_checksums(index_dir: Path) -> None:
     """Make the manifest's file checksums match the files again (a consistent-looking but wrong index)."""
     folder = (index_dir / "current").resolve()
-    rewrite_manifest(index_dir, lambda m: {**m, "files": index_mod._file_checksums(folder)})
+    rewrite_manifest(index_dir, lambda m: {**m, "files": {n: f.to_dict() for n, f in file_checksums(folder).items()}})
 
 
 # ---- the manifest --------------------------------------------------------------------------
@@ -335,7 +336,7 @@ KILL_HELPER = textwrap.dedent("""
     from pathlib import Path
 
     point, index_dir, sources = sys.argv[1:4]
-    from chatbot.index import store as index_mod
+    from chatbot.index import embed_cache, store as index_mod
     from chatbot.models import factory
     from chatbot.models.fake import FakeEmbedder
 
@@ -350,7 +351,7 @@ KILL_HELPER = textwrap.dedent("""
             return super().embed_passages(texts, progress)
 
     factory.make_embedder = lambda model=None, **_: Fake()
-    index_mod._cached_vectors = lambda index_dir, checksum: {}  # embed everything again
+    embed_cache.cached_vectors = lambda index_dir, checksum: {}  # embed everything again
 
     import faiss
     write_index = faiss.write_index

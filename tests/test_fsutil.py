@@ -120,3 +120,24 @@ def test_the_helpers_import_nothing_heavy():
     code = "import sys, chatbot.fsutil, chatbot.settings; print([m for m in ('numpy', 'faiss', 'torch') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_slug_and_cache_name():
+    import hashlib
+
+    assert fsutil.slug("hybrid (e5) / onnx") == "hybrid_e5_onnx"
+    h = hashlib.sha256(b"/models/My Model/").hexdigest()[:8]
+    assert fsutil.cache_name("/models/My Model/") == f"My_Model-{h}"  # the last path part, readable
+    assert fsutil.cache_name("intfloat/multilingual-e5-small").startswith("multilingual-e5-small-")
+    assert fsutil.cache_name("x" * 100) == "x" * 60 + "-" + hashlib.sha256(b"x" * 100).hexdigest()[:8]
+    assert fsutil.cache_name("///", label="kultur") == "kultur-" + hashlib.sha256(b"///").hexdigest()[:8]
+    assert fsutil.cache_name("a/b") != fsutil.cache_name("c/b")  # same label, other key
+
+
+def test_decision_of_another_model_lives_in_the_cache_folder(tmp_path, monkeypatch):
+    from chatbot.query import decide
+
+    monkeypatch.setenv("CHATBOT_CACHE_DIR", str(tmp_path))
+    assert decide.default_path("/models/other-e5") == tmp_path / "decisions" / (
+        fsutil.cache_name("/models/other-e5") + ".json")
+    assert decide.default_path(decide.shipped().model_id).name == "decision.json"  # the package's own file

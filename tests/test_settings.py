@@ -114,7 +114,7 @@ def test_an_injected_setting_reaches_the_index(tmp_path, fake_index_dir):
                       cache_dir=tmp_path / "cache")
     bot = Chatbot.open(embedder=FakeEmbedder(), progress=None, config=config)
     assert bot.index_dir == tmp_path / "index" and bot.config.dense_index == "hnsw"
-    assert bot.answerer.index.manifest["dense"]["kind"] == "hnsw"
+    assert bot.answerer.index.manifest.dense["kind"] == "hnsw"
     assert bot.rebuilt_because == f"no index in {tmp_path / 'index'}"  # the hint (run `chatbot build`) is not in it
 
 

@@ -186,10 +186,5 @@ def bench_real(options: Options, work: Path) -> RealCorpus:
 
 
 def _dense_of(manifest) -> dict | None:
-    """The manifest's description of the dense index (a mapping, or a typed manifest's ``dense``)."""
-    dense = manifest.get("dense") if hasattr(manifest, "get") else getattr(manifest, "dense", None)
-    if dense is None or isinstance(dense, dict):
-        return dense
-    from dataclasses import asdict, is_dataclass
-
-    return asdict(dense) if is_dataclass(dense) else dict(dense)
+    """The manifest's description of the dense index (chatbot.index.manifest.Manifest.dense)."""
+    return dict(manifest.dense) or None

@@ -151,13 +151,10 @@ def default_path(model_id: str) -> Path:
 
     if model_id == DEFAULT_MODEL:
         return Path(__file__).with_name(DECISION_FILE)
-    import hashlib
-    import re
-
+    from ..fsutil import cache_name
     from ..settings import default_cache_dir
 
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", model_id).strip("_")[-60:] or "model"
-    return default_cache_dir() / "decisions" / f"{slug}-{hashlib.sha256(model_id.encode()).hexdigest()[:8]}.json"
+    return default_cache_dir() / "decisions" / f"{cache_name(model_id)}.json"
 
 
 def for_model(model_id: str, warn=None) -> DecisionModel:

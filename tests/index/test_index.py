@@ -5,10 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from chatbot.index import checksums, layout, manifest as manifest_mod, passage_store
 from chatbot.index import store as index_mod
 from chatbot.catalog import load_catalog
 from chatbot.models.fake import FakeEmbedder
 from chatbot.errors import IndexError_, StaleIndexError
+from chatbot.records import Passage
 from chatbot.service import Chatbot
 from fakes import CountingEmbedder
 
@@ -29,7 +31,7 @@ def build(sources: Path, index_dir: Path, embedder=None):
 def test_build_then_load_with_manifest(sources, tmp_path):
     folder = build(sources, tmp_path / "index")
     manifest = json.loads((folder / "manifest.json").read_text())
-    assert manifest["format_version"] == index_mod.FORMAT_VERSION
+    assert manifest["format_version"] == manifest_mod.FORMAT_VERSION
     assert manifest["model"] == {"id": "fake-256", "checksum": FakeEmbedder().checksum, "dim": 256}
     assert manifest["counts"] == {"documents": 2, "passages": 31}
     assert manifest["sources"]["venstre-rusomsorg.txt"]["passages"] == 19
@@ -122,7 +124,7 @@ def test_failed_build_leaves_the_previous_index_usable(sources, tmp_path, monkey
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(index_mod, "_file_checksums", boom)
+    monkeypatch.setattr(index_mod, "file_checksums", boom)
     with pytest.raises(RuntimeError):
         build(sources, tmp_path / "index")
     monkeypatch.undo()
@@ -155,18 +157,18 @@ def test_only_one_build_folder_is_kept(sources, tmp_path):
 
 
 def test_large_files_are_sampled_at_open_and_hashed_in_full_in_the_background(sources, tmp_path, monkeypatch):
-    monkeypatch.setattr(index_mod, "FULL_CHECK_BYTES", 1000)  # every file above 1000 bytes counts as large
-    monkeypatch.setattr(index_mod, "SAMPLE_BLOCK_BYTES", 16)  # small blocks, so that most bytes are not sampled
+    monkeypatch.setattr(checksums, "FULL_CHECK_BYTES", 1000)  # every file above 1000 bytes counts as large
+    monkeypatch.setattr(checksums, "SAMPLE_BLOCK_BYTES", 16)  # small blocks, so that most bytes are not sampled
     folder = build(sources, tmp_path / "index")
     files = json.loads((folder / "manifest.json").read_text())["files"]
-    large = sorted(n for n, m in files.items() if m["bytes"] > 1000 and n not in index_mod.NOT_CHECKED_BY_LOAD)
+    large = sorted(n for n, m in files.items() if m["bytes"] > 1000 and n not in layout.NOT_CHECKED_BY_LOAD)
     assert "passages.jsonl" in large and all("sample_sha256" in files[n] for n in large)
     loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
     assert loaded.integrity.files == tuple(large) and loaded.integrity.wait(60) is None
     # a byte between the sampled blocks: not seen at open, seen by the full check
     path = folder / "passages.jsonl"
     data = bytearray(path.read_bytes())
-    sampled = [(len(data) - 16) * i // (index_mod.SAMPLE_BLOCKS - 1) for i in range(index_mod.SAMPLE_BLOCKS)]
+    sampled = [(len(data) - 16) * i // (checksums.SAMPLE_BLOCKS - 1) for i in range(checksums.SAMPLE_BLOCKS)]
     at = next(i for i in range(len(data) // 2, len(data))
               if data[i] == ord("e") and not any(s <= i < s + 16 for s in sampled))
     data[at] = ord("a")  # same size, still valid JSON: only the checksum can tell
@@ -193,10 +195,10 @@ def test_small_files_are_hashed_in_full_at_open(sources, tmp_path):
 def test_passages_are_read_on_use_and_stay_readable_after_a_rebuild(sources, tmp_path):
     folder = build(sources, tmp_path / "index")
     lines = (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()
-    expected = [index_mod.Passage.from_dict({k: v for k, v in json.loads(line).items() if k != "embed_key"})
+    expected = [Passage.from_dict({k: v for k, v in json.loads(line).items() if k != "embed_key"})
                 for line in lines]
     loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
-    assert isinstance(loaded.passages, index_mod.PassageStore)
+    assert isinstance(loaded.passages, passage_store.PassageStore)
     assert list(loaded.passages) == expected and loaded.passages == expected
     assert loaded.passages[-1] == expected[-1] and loaded.passages[2:4] == expected[2:4]
     assert loaded.parties == ("Helsepartiet", "Venstre")
@@ -211,8 +213,8 @@ def test_passages_are_read_on_use_and_stay_readable_after_a_rebuild(sources, tmp
 def test_index_without_the_offsets_file_still_loads(sources, tmp_path):
     folder = build(sources, tmp_path / "index")
     manifest = json.loads((folder / "manifest.json").read_text())
-    del manifest["files"][index_mod.PASSAGE_OFFSETS]
-    (folder / index_mod.PASSAGE_OFFSETS).unlink()
+    del manifest["files"][layout.PASSAGE_OFFSETS]
+    (folder / layout.PASSAGE_OFFSETS).unlink()
     (folder / "manifest.json").write_text(json.dumps(manifest))
     loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
     assert len(loaded.passages) == 31 and loaded.passages[30].text == json.loads(
@@ -221,10 +223,10 @@ def test_index_without_the_offsets_file_still_loads(sources, tmp_path):
 
 def test_offsets_that_do_not_fit_the_passages_are_refused(sources, tmp_path):
     folder = build(sources, tmp_path / "index")
-    offsets = np.load(folder / index_mod.PASSAGE_OFFSETS)
-    np.save(folder / index_mod.PASSAGE_OFFSETS, offsets[:-1])
+    offsets = np.load(folder / layout.PASSAGE_OFFSETS)
+    np.save(folder / layout.PASSAGE_OFFSETS, offsets[:-1])
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["files"] = index_mod._file_checksums(folder)
+    manifest["files"] = {n: f.to_dict() for n, f in checksums.file_checksums(folder).items()}
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexError_, match=r"is inconsistent \(counts differ\)"):
         index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
@@ -301,7 +303,7 @@ def test_passage_keys_recorded_by_the_build_are_the_keys_of_the_passage_text(sou
     for row, p in enumerate(loaded.passages):
         assert loaded.passage_keys(row) == frozenset(tokens(p.text + " " + p.section)) == PassageKeys(loaded)(row)
     manifest = json.loads((folder / "manifest.json").read_text())  # a build from before the file: made from the text
-    del manifest["files"][index_mod.PASSAGE_KEYS]
+    del manifest["files"][layout.PASSAGE_KEYS]
     (folder / "manifest.json").write_text(json.dumps(manifest))
     older = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
     assert older.passage_keys(0) is None and PassageKeys(older)(0) == loaded.passage_keys(0)

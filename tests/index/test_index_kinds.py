@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import pytest
 
 from chatbot.index import ann
 from chatbot import fsutil
+from chatbot.index import embed_cache
 from chatbot.index import store as index_mod
+from chatbot.index.manifest import FORMAT_VERSION, Manifest
 from chatbot.catalog import load_catalog
 from chatbot.cli import main
 from chatbot.models.fake import FakeEmbedder
@@ -52,7 +55,7 @@ def load(sources: Path, index_dir: Path):
     return index_mod.load(index_dir, load_catalog(sources), FakeEmbedder())
 
 
-def reasons(sources: Path, index_dir: Path, manifest: dict | None = None) -> list[str]:
+def reasons(sources: Path, index_dir: Path, manifest: Manifest | None = None) -> list[str]:
     manifest = manifest if manifest is not None else index_mod.read_manifest(index_dir)
     return index_mod.stale_reasons(manifest, load_catalog(sources), FakeEmbedder(), SplitterSettings())
 
@@ -110,7 +113,7 @@ def test_open_rebuilds_in_the_asked_kind_and_back_reusing_exact_vectors(sources,
     bot = Chatbot.open(sources_dir=sources, index_dir=index_dir, embedder=counting, progress=None)
     assert bot.rebuilt_because == "the index is out of date: dense index kind is 'flat' but CHATBOT_DENSE_INDEX asks for 'ivf'"
     assert ann.kind_of(bot.answerer.index.dense) == "ivf"
-    assert bot.answerer.index.manifest["dense"]["kind"] == "ivf"
+    assert bot.answerer.index.manifest.dense["kind"] == "ivf"
     assert counting.embedded == []  # the vectors came from the previous build's embeddings.npy
 
     monkeypatch.delenv(ann.KIND_ENV)
@@ -161,13 +164,14 @@ def test_kind_in_older_or_odd_manifests(sources, tmp_path):
     build(sources, tmp_path / "index")
     manifest = index_mod.read_manifest(tmp_path / "index")
     size_rule = f"the size rule asks for 'flat' ({N} passages)"
-    assert reasons(sources, tmp_path / "index", {**manifest, "dense": {"type": "IndexFlatIP"}}) == []
-    assert reasons(sources, tmp_path / "index", {**manifest, "dense": {"type": "IndexHNSWFlat"}}) == [
+    assert reasons(sources, tmp_path / "index", replace(manifest, dense={"type": "IndexFlatIP"})) == []
+    assert reasons(sources, tmp_path / "index", replace(manifest, dense={"type": "IndexHNSWFlat"})) == [
         f"dense index kind is 'hnsw' but {size_rule}"]
-    no_dense = {k: v for k, v in manifest.items() if k != "dense"}
-    assert reasons(sources, tmp_path / "index", no_dense) == [f"dense index kind is not recorded but {size_rule}"]
+    no_dense = {k: v for k, v in manifest.to_dict().items() if k != "dense"}  # as older builds wrote it
+    assert reasons(sources, tmp_path / "index", Manifest.from_dict(no_dense)) == [
+        f"dense index kind is not recorded but {size_rule}"]
     # the size rule counts the passages the manifest records
-    big = {**manifest, "counts": {**manifest["counts"], "passages": ann.FLAT_MAX + 1}}
+    big = replace(manifest, counts=replace(manifest.counts, passages=ann.FLAT_MAX + 1))
     assert reasons(sources, tmp_path / "index", big) == [
         f"dense index kind is 'flat' but the size rule asks for 'hnsw' ({ann.FLAT_MAX + 1} passages)"]
 
@@ -183,7 +187,7 @@ def test_build_keeps_the_exact_vectors_with_their_checksum(sources, tmp_path):
     assert np.array_equal(vectors, exact_vectors(folder))
     assert manifest_of(folder)["files"]["embeddings.npy"] == {
         "bytes": 128 + N * DIM * 4, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
-    assert index_mod.FORMAT_VERSION == 1  # an optional file: older indexes of format 1 stay usable
+    assert FORMAT_VERSION == 1  # an optional file: older indexes of format 1 stay usable
 
 
 def test_load_does_not_read_the_embeddings(sources, tmp_path, monkeypatch):
@@ -243,7 +247,7 @@ def test_index_from_before_embeddings_npy(sources, tmp_path, monkeypatch, kind, 
 
 def test_adding_a_programme_to_an_ivf_index_embeds_only_it_and_keeps_exact_vectors(sources, tmp_path, monkeypatch):
     monkeypatch.setenv(ann.KIND_ENV, "ivf")
-    monkeypatch.setattr(index_mod, "_GATHER_ROWS", 4)  # the reused rows are copied in slices
+    monkeypatch.setattr(embed_cache, "GATHER_ROWS", 4)  # the reused rows are copied in slices
     index_dir = tmp_path / "index"
     build(sources, index_dir)
     (sources / "ny.md").write_text("# Nytt parti om rus\n\nVi vil ha flere behandlingsplasser for unge.\n", encoding="utf-8")
