@@ -91,9 +91,9 @@ def _quality(bots: dict, sources: Path, work: Path) -> tuple[Quality, ...] | Ski
     except ImportError as exc:
         return Skipped(f"chatbot.evaluation is not available ({exc})")
     eval_questions = load_eval(QUESTIONS)
-    out = [Quality(name, dict(evaluate(bots[name], eval_questions, k=5, mode="hybrid").figures))
+    out = [Quality(name, dict(evaluate(bots[name], eval_questions, k=5, mode="hybrid").figures.to_dict()))
            for name in QUALITY_OF if name in bots]
     b_all = Chatbot.open(sources_dir=sources, index_dir=work / "index-onnx-int8", progress=None,
                          embedder=OnnxEmbedder(passage_model="int8"))
-    out.append(Quality("onnx-int8 (index too)", dict(evaluate(b_all, eval_questions, k=5, mode="hybrid").figures)))
+    out.append(Quality("onnx-int8 (index too)", dict(evaluate(b_all, eval_questions, k=5, mode="hybrid").figures.to_dict())))
     return tuple(out)

@@ -26,12 +26,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from ..errors import ChatbotError
 from . import measures as M
+from .figures import Figures
 from .jsonl import json_object, numbered_lines, read_text, where
 from .options import EvalOptions
 from .records import GoldQuote, Outcome, Question, Returned
@@ -160,12 +162,41 @@ def judgements_of(results: list[TurnResult], judges: dict) -> dict:
     return {r.chat.question.id: judges[r.dialogue].judge(r.chat.question) for r in results if r.turn.answerable}
 
 
-def summarise(results: list[TurnResult], judgements: dict, k: int) -> dict:
+@dataclass(frozen=True, eq=False)  # equal as mappings, to a dict too
+class Summary(Mapping):
+    """The figures of a conversation run: one ``Figures`` per group of turns ("followup", "standalone",
+    ...) and the rules' own figures ("rules"); a Mapping by group name, as the floors and reports read it."""
+
+    groups: dict[str, Figures]
+    rules: dict
+    followup_by_lang: dict[str, Figures]
+
+    def __getitem__(self, name: str):
+        if name == "rules":
+            return self.rules
+        if name == "followup_by_lang":
+            return self.followup_by_lang
+        return self.groups[name]
+
+    def __iter__(self):
+        yield from self.groups
+        yield "rules"
+        yield "followup_by_lang"
+
+    def __len__(self) -> int:
+        return len(self.groups) + 2
+
+    def to_dict(self) -> dict:
+        return {**{name: f.to_dict() for name, f in self.groups.items()}, "rules": self.rules,
+                "followup_by_lang": {lang: f.to_dict() for lang, f in self.followup_by_lang.items()}}
+
+
+def summarise(results: list[TurnResult], judgements: dict, k: int) -> Summary:
     from .scoring import aggregate, per_query_values
 
-    def figs(outcomes: list[Outcome]) -> dict:
+    def figs(outcomes: list[Outcome]) -> Figures:
         if not outcomes:
-            return {"n_questions": 0}
+            return Figures({}, {"n_questions": 0})
         return aggregate(outcomes, per_query_values(outcomes, judgements, k), k)
 
     follow = [r for r in results if r.turn.followup]
@@ -188,7 +219,7 @@ def summarise(results: list[TurnResult], judgements: dict, k: int) -> dict:
         "n_followup": len(follow), "n_standalone": len(alone), "n_standalone_after_first": len(later),
         "followup_rules": dict(sorted(kinds.items())),
     }
-    out = {
+    groups = {
         "followup": figs([r.chat for r in follow]),
         "followup_alone": figs([r.alone for r in follow]),
         "followup_reference": figs([r.reference for r in follow]),
@@ -196,13 +227,11 @@ def summarise(results: list[TurnResult], judgements: dict, k: int) -> dict:
         "standalone_alone": figs([r.alone for r in alone]),
         "standalone_reference": figs([r.reference for r in alone]),
         "all": figs([r.chat for r in results]),
-        "rules": rules,
     }
     by_lang: dict[str, list[TurnResult]] = {}
     for r in follow:
         by_lang.setdefault(r.chat.question.lang, []).append(r)
-    out["followup_by_lang"] = {lang: figs([r.chat for r in rs]) for lang, rs in sorted(by_lang.items())}
-    return out
+    return Summary(groups, rules, {lang: figs([r.chat for r in rs]) for lang, rs in sorted(by_lang.items())})
 
 
 def _median(xs: list[float]) -> float | None:
@@ -241,7 +270,7 @@ def misses(results: list[TurnResult], judgements: dict) -> list[dict]:
 
 # --------------------------------------------------------------------------- command line
 
-def check_floors(summary: dict, floors: dict[str, float], k: int) -> list[str]:
+def check_floors(summary: Summary, floors: dict[str, float], k: int) -> list[str]:
     """The conversation floors the summary misses, then the usual ones (--min-success1 …) over every turn."""
     from .scoring import check_floors as check
 
@@ -250,7 +279,7 @@ def check_floors(summary: dict, floors: dict[str, float], k: int) -> list[str]:
     return failed
 
 
-def text_report(summary: dict, meta: dict, k: int, missed: list[dict]) -> str:
+def text_report(summary: Summary, meta: dict, k: int, missed: list[dict]) -> str:
     names = M.names(k, SHOWN)
     head = f"{'turns':<34}" + "".join(f"{n:>17}" for n in names) + f"{'n':>6}"
     lines = [f"conversations: {meta['file']} ({meta['dialogues']} dialogues, {meta['turns']} turns), k={k}, "
@@ -342,7 +371,7 @@ def run(opts: EvalOptions, *, bot=None, open_bot: Callable | None = None, out=No
                   "first_hit": bool(r.chat.returned and r.chat.returned[0].relevant),
                   "reference_first_hit": bool(r.reference.returned and r.reference.returned[0].relevant),
                   "alone_first_hit": bool(r.alone.returned and r.alone.returned[0].relevant)} for r in results]
-        print(json.dumps({**meta, "k": k, **summary, "misses": missed, "turns_detail": turns}, ensure_ascii=False,
+        print(json.dumps({**meta, "k": k, **summary.to_dict(), "misses": missed, "turns_detail": turns}, ensure_ascii=False,
                          indent=1, default=str), file=out)
     else:
         print(text_report(summary, meta, k, missed), file=out)

@@ -5,17 +5,19 @@ textbook pipeline on the same questions in the same run.
 
 from __future__ import annotations
 
-import hashlib
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from ..fsutil import cache_name
 from ..query.decide import DecisionModel
 from . import fit as fit_mod
 from . import measures as M
 from .baseline import Textbook
 from .corpora import Corpus
+from .figures import Figures
 from .measures import MRR_DEPTH
 from .options import EvalOptions
 from .questions import load_questions
@@ -41,6 +43,27 @@ HEADLINE = (Headline(M.SUCCESS_AT_1), Headline(M.MRR), Headline(M.RECALL), Headl
             Headline(M.FALSE_ABSTENTION))
 
 
+@dataclass(frozen=True)
+class CollectionRow:
+    """One collection's figures: ours (held out when leaving one out) and the textbook's, if run."""
+
+    corpus: str
+    language: str
+    fictitious: bool
+    sealed: bool
+    fitted_on: tuple[str, ...]  # the collections the decision was fitted on
+    ours: Figures
+    textbook: Figures | None = None
+
+    def to_dict(self, k: int) -> dict:
+        out = {"corpus": self.corpus, "language": self.language, "fictitious": self.fictitious, "sealed": self.sealed,
+               "fitted_on": list(self.fitted_on), "ours": self.ours.to_dict()}
+        if self.textbook is not None:
+            out["textbook"] = self.textbook.to_dict()
+        return {**out, "headline": headline(self.ours, k),
+                "textbook_headline": headline(self.textbook, k) if self.textbook is not None else None}
+
+
 @dataclass
 class Loaded:
     corpus: Corpus
@@ -51,8 +74,7 @@ class Loaded:
 
 
 def index_dir_for(corpus: Corpus, cache_root: Path, model_id: str) -> Path:
-    key = hashlib.sha256(f"{corpus.sources}\0{model_id}".encode()).hexdigest()[:10]
-    return cache_root / "eval-index" / f"{corpus.name}-{key}"
+    return cache_root / "eval-index" / cache_name(f"{corpus.sources}\0{model_id}", label=corpus.name)
 
 
 def load_all(corpora: list[Corpus], embedder, cache_root: Path, modes: tuple[str, ...], err=sys.stderr,
@@ -109,7 +131,7 @@ def baseline_outcomes(l: Loaded, k: int) -> tuple[list[Outcome], dict]:
     return tb.ask_all(l.questions, max(k, MRR_DEPTH), judgements), judgements
 
 
-def headline(figs: dict, k: int) -> dict:
+def headline(figs: Mapping, k: int) -> dict[str, float | None]:
     out = {}
     for h in HEADLINE:
         source = figs.get("by_lang", {}).get(h.lang, {}) if h.lang else figs
@@ -167,20 +189,17 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
             decision = l.bot.answerer.decision
         outs = outcomes(l, decision, opts.mode, k)
         values = per_query_values(outs, l.judgements, k)
-        figs = _with_precision(figures(outs, values, k), outs, k)
-        row = {"corpus": l.corpus.name, "language": l.corpus.language, "fictitious": l.corpus.fictitious,
-               "sealed": l.corpus.sealed, "fitted_on": list(decision.fitted_on), "ours": figs}
+        textbook = None
         if not opts.no_baseline:
             b_outs, b_judged = baseline_outcomes(l, k)
-            row["textbook"] = _with_precision(figures(b_outs, per_query_values(b_outs, b_judged, k), k), b_outs, k)
-        rows.append(row)
+            textbook = _with_precision(figures(b_outs, per_query_values(b_outs, b_judged, k), k), b_outs, k)
+        rows.append(CollectionRow(l.corpus.name, l.corpus.language, l.corpus.fictitious, l.corpus.sealed,
+                                  tuple(decision.fitted_on), _with_precision(figures(outs, values, k), outs, k), textbook))
     summary = _mean_rows(rows, k)
     if opts.json:
         print(json.dumps({"k": k, "mode": opts.mode, "leave_one_out": bool(opts.leave_one_out),
-                          "collections": [{**r, "ours": r["ours"], "headline": headline(r["ours"], k),
-                                           "textbook_headline": headline(r["textbook"], k) if "textbook" in r else None}
-                                          for r in rows],
-                          "mean": summary}, ensure_ascii=False, indent=1, default=str), file=out)
+                          "collections": [r.to_dict(k) for r in rows],
+                          "mean": summary}, ensure_ascii=False, indent=1), file=out)
     else:
         print(table_text(rows, summary, k, opts.leave_one_out), file=out)
     failed = check_floors(summary["ours"], opts.floors, k)
@@ -190,16 +209,16 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
     return 0
 
 
-def _with_precision(figs: dict, outs: list[Outcome], k: int) -> dict:
+def _with_precision(figs: Figures, outs: list[Outcome], k: int) -> Figures:
     from .metrics import calc_aggregate
 
-    return {**figs, **calc_aggregate(M.hand_measures(k, (M.SHOWN_PRECISION,)), outs)}
+    return figs.with_means(calc_aggregate(M.hand_measures(k, (M.SHOWN_PRECISION,)), outs))
 
 
-def _mean_rows(rows: list[dict], k: int) -> dict:
+def _mean_rows(rows: list[CollectionRow], k: int) -> dict[str, dict[str, float | None]]:
     out = {}
     for side in ("ours", "textbook"):
-        heads = [headline(r[side], k) for r in rows if side in r]
+        heads = [headline(getattr(r, side), k) for r in rows if getattr(r, side) is not None]
         if not heads:
             continue
         keys = heads[0].keys()
@@ -208,7 +227,7 @@ def _mean_rows(rows: list[dict], k: int) -> dict:
     return out  # keyed by the headline names, which are the figure names check_floors reads
 
 
-def table_text(rows: list[dict], summary: dict, k: int, held_out: bool) -> str:
+def table_text(rows: list[CollectionRow], summary: dict, k: int, held_out: bool) -> str:
     """The collections as a Markdown table; ``held_out``: each was scored with the decision fitted on the others."""
     names = [h.key(k) for h in HEADLINE]
     head = ["collection", "lang", "run"] + [h.short(k) for h in HEADLINE]
@@ -218,12 +237,12 @@ def table_text(rows: list[dict], summary: dict, k: int, held_out: bool) -> str:
         return "–" if v is None else f"{v:.2f}"
 
     for r in rows:
-        label = r["corpus"] + (" (sealed)" if r["sealed"] else "")
-        h = headline(r["ours"], k)
-        lines.append(" | ".join([label, r["language"], "ours" + (" (held out)" if held_out else "")]
+        label = r.corpus + (" (sealed)" if r.sealed else "")
+        h = headline(r.ours, k)
+        lines.append(" | ".join([label, r.language, "ours" + (" (held out)" if held_out else "")]
                                 + [fmtv(h[n]) for n in names]))
-        if "textbook" in r:
-            t = headline(r["textbook"], k)
+        if r.textbook is not None:
+            t = headline(r.textbook, k)
             lines.append(" | ".join(["", "", "textbook"] + [fmtv(t[n]) for n in names]))
     for side in ("ours", "textbook"):
         if side in summary:

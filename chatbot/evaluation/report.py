@@ -115,7 +115,7 @@ def compare_text(evaluations: list, meta: dict) -> str:
 # --------------------------------------------------------------------------- JSON
 
 def to_json(ev, meta: dict) -> dict:
-    data = dict(ev.figures)
+    data = ev.figures.to_dict()
     data["ms_per_question"] = round(_ms(ev), 1)
     data["unreachable"] = list(ev.unreachable)
     data["config"] = {"name": ev.config.name, "mode": ev.config.mode, "model": ev.model_id, **meta}

@@ -9,9 +9,7 @@ that pass its thresholds, so fewer than k may come back; that is part of what is
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import re
 import sys
 import time
 from dataclasses import replace
@@ -19,11 +17,13 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from ..errors import ChatbotError
+from ..fsutil import cache_name, slug
 from .measures import FLOORS, MRR_DEPTH  # noqa: F401  (FLOORS: the floors run_cli checks)
 from .options import EvalOptions
 from .questions import QuestionsFileError, load_questions, select_split
 from .records import Outcome, PerQuery, Question, Returned
 from .relevance import Judge
+from .figures import Figures
 from .scoring import check_floors, figures, per_query_values
 
 MODES = ("bm25", "dense", "hybrid")
@@ -43,7 +43,7 @@ class Evaluation(NamedTuple):
     k: int
     outcomes: tuple[Outcome, ...]
     per_query: tuple[PerQuery, ...]
-    figures: dict  # overall figures plus by_lang / by_category / by_split
+    figures: Figures  # overall figures plus by_lang / by_category / by_split
     unreachable: tuple[str, ...]  # answerable questions no passage of the index hits
 
 
@@ -126,9 +126,7 @@ def extra_index_dir(model: str, cache_dir: Path | None = None) -> Path:
         from ..settings import default_cache_dir
 
         cache_dir = default_cache_dir()
-    base = Path(cache_dir) / "eval-index"
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", _model_label(model)).strip("_")[:60] or "model"
-    return base / f"{slug}-{hashlib.sha256(model.encode()).hexdigest()[:8]}"
+    return Path(cache_dir) / "eval-index" / cache_name(model)
 
 
 OpenBot = Callable[[str | None], object]
@@ -222,7 +220,7 @@ def run(opts: EvalOptions, *, bot=None, open_bot: OpenBot | None = None, out=Non
         for ev in evaluations:
             target = Path(opts.trec_run)
             if compare:
-                target = target.with_name(f"{target.stem}.{_slug(ev.config.name)}{target.suffix}")
+                target = target.with_name(f"{target.stem}.{slug(ev.config.name)}{target.suffix}")
             _write(target, "".join(report.trec_lines(ev)))
 
     chosen = evaluations[primary(configs, opts)]
@@ -232,10 +230,6 @@ def run(opts: EvalOptions, *, bot=None, open_bot: OpenBot | None = None, out=Non
         print(f"chatbot: eval{where}: " + "; ".join(failed), file=err)
         return 1
     return 0
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
 
 
 def _write(path: Path, text: str) -> None:

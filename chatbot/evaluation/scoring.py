@@ -7,7 +7,10 @@ Nothing here runs the chatbot; ``runner``, ``crosscorpus`` and ``conversations``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from . import measures, metrics
+from .figures import Figures
 from .metrics import standard
 from .records import Outcome, PerQuery
 
@@ -22,23 +25,22 @@ def per_query_values(outcomes: list[Outcome], judgements: dict[str, dict[str, fr
     return values
 
 
-def aggregate(outcomes: list[Outcome], per_query: list[PerQuery], k: int) -> dict:
+def aggregate(outcomes: list[Outcome], per_query: list[PerQuery], k: int) -> Figures:
     """Means over a set of questions, with their counts."""
-    out: dict = metrics.calc_aggregate(measures.names(k), outcomes, per_query)
-    for count in measures.COUNTS:
-        out[count.name] = sum(1 for o in outcomes if count.counts(o))
-    return out
+    return Figures(metrics.calc_aggregate(measures.names(k), outcomes, per_query),
+                   {count.name: sum(1 for o in outcomes if count.counts(o)) for count in measures.COUNTS})
 
 
-def figures(outcomes: list[Outcome], per_query: list[PerQuery], k: int) -> dict:
-    """Overall figures plus the same keys per language, per category and per split."""
-    out = aggregate(outcomes, per_query, k)
+def figures(outcomes: list[Outcome], per_query: list[PerQuery], k: int) -> Figures:
+    """Overall figures plus the same per language, per category and per split."""
+    overall = aggregate(outcomes, per_query, k)
+    groups = {}
     for key, attr in GROUPS:
-        groups: dict[str, list[Outcome]] = {}
+        found: dict[str, list[Outcome]] = {}
         for o in outcomes:
-            groups.setdefault(getattr(o.question, attr), []).append(o)
-        out[key] = {name: aggregate(group, per_query, k) for name, group in _ordered(groups, attr)}
-    return out
+            found.setdefault(getattr(o.question, attr), []).append(o)
+        groups[key] = {name: aggregate(group, per_query, k) for name, group in _ordered(found, attr)}
+    return Figures(overall.means, overall.counts, groups)
 
 
 def _ordered(groups: dict, attr: str):
@@ -47,7 +49,7 @@ def _ordered(groups: dict, attr: str):
     return [(g, groups[g]) for g in keys]
 
 
-def check_floors(figs: dict, floors: dict[str, float], k: int,
+def check_floors(figs: Mapping, floors: dict[str, float], k: int,
                  declared: tuple[measures.Floor, ...] = measures.FLOORS) -> list[str]:
     """Each floor the figures miss, as 'figure value < floor (--option)'. ``floors``: the value of each
     floor set, by its dest (``EvalOptions.floors``); ``declared``: the floors to check, a floor of a
