@@ -167,8 +167,8 @@ class Summary(Mapping):
     """The figures of a conversation run: one ``Figures`` per group of turns ("followup", "standalone",
     ...) and the rules' own figures ("rules"); a Mapping by group name, as the floors and reports read it."""
 
-    groups: dict[str, Figures]
-    rules: dict
+    groups: dict[str, Figures]  # "followup", "followup_alone", ..., "all"
+    rules: dict  # recognised, wrongly_rewritten, ... and the rules' counts and timings
     followup_by_lang: dict[str, Figures]
 
     def __getitem__(self, name: str):
@@ -275,7 +275,7 @@ def check_floors(summary: Summary, floors: dict[str, float], k: int) -> list[str
     from .scoring import check_floors as check
 
     failed = check(summary, floors, k, FLOORS)
-    failed.extend(f"all turns: {f}" for f in check(summary["all"], floors, k))
+    failed.extend(f"all turns: {f}" for f in check(summary.groups["all"], floors, k))
     return failed
 
 
@@ -289,10 +289,10 @@ def text_report(summary: Summary, meta: dict, k: int, missed: list[dict]) -> str
             ("standalone, in the conversation", "standalone"), ("standalone, alone", "standalone_alone"),
             ("standalone, hand-written", "standalone_reference"))
     for label, key in rows:
-        f = summary[key]
+        f = summary.groups[key]
         cells = "".join(f"{_fmt(f.get(n)):>17}" for n in names)
         lines.append(f"{label:<34}{cells}{f.get('n_questions', 0):>6}")
-    r = summary["rules"]
+    r = summary.rules
     lines += ["",
               f"follow-ups recognised: {_fmt(r[M.RECOGNISED.pattern])} of {r['n_followup']}; read exactly as hand-written: "
               f"{_fmt(r['interpreted_as_written'])}; rules used: "
@@ -302,9 +302,9 @@ def text_report(summary: Summary, meta: dict, k: int, missed: list[dict]) -> str
               f"abstention on follow-ups the sources cannot answer: {_fmt(r['abstention_party_without_topic'])}",
               f"time of the follow-up rules per turn: median {_fmt(r['rules_ms_median'], 3)} ms, mean {_fmt(r['rules_ms_mean'], 3)} ms, "
               f"max {_fmt(r['rules_ms_max'], 3)} ms (the first turn loads the word lists)"]
-    if summary.get("followup_by_lang"):
+    if summary.followup_by_lang:
         lines.append("follow-up success@1 by language: " + ", ".join(
-            f"{lang} {_fmt(f.get('success@1'))} (n={f.get('n_questions')})" for lang, f in summary["followup_by_lang"].items()))
+            f"{lang} {_fmt(f.get('success@1'))} (n={f.get('n_questions')})" for lang, f in summary.followup_by_lang.items()))
     if missed:
         lines += ["", "misses:"]
         for m in missed:

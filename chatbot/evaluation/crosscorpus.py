@@ -6,7 +6,6 @@ textbook pipeline on the same questions in the same run.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -41,6 +40,7 @@ class Headline(NamedTuple):
 HEADLINE = (Headline(M.SUCCESS_AT_1), Headline(M.MRR), Headline(M.RECALL), Headline(M.RECALL, "en"),
             Headline(M.GOLD_RECALL), Headline(M.SHOWN_PRECISION), Headline(M.PARTY_AT_1), Headline(M.ABSTENTION),
             Headline(M.FALSE_ABSTENTION))
+HeadlineFigures = dict[str, float | None]  # Headline.key(k) -> the figure (None: undefined)
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,17 @@ class CollectionRow:
             out["textbook"] = self.textbook.to_dict()
         return {**out, "headline": headline(self.ours, k),
                 "textbook_headline": headline(self.textbook, k) if self.textbook is not None else None}
+
+
+@dataclass(frozen=True)
+class CollectionsMean:
+    """The headline figures averaged over the collections, for ours and (if run) the textbook's."""
+
+    ours: HeadlineFigures | None = None
+    textbook: HeadlineFigures | None = None
+
+    def to_dict(self) -> dict[str, HeadlineFigures]:
+        return {side: figs for side, figs in (("ours", self.ours), ("textbook", self.textbook)) if figs is not None}
 
 
 @dataclass
@@ -131,10 +142,10 @@ def baseline_outcomes(l: Loaded, k: int) -> tuple[list[Outcome], dict]:
     return tb.ask_all(l.questions, max(k, MRR_DEPTH), judgements), judgements
 
 
-def headline(figs: Mapping, k: int) -> dict[str, float | None]:
+def headline(figs: Figures, k: int) -> HeadlineFigures:
     out = {}
     for h in HEADLINE:
-        source = figs.get("by_lang", {}).get(h.lang, {}) if h.lang else figs
+        source = figs.group("by_lang").get(h.lang, {}) if h.lang else figs
         out[h.key(k)] = source.get(h.figure.name(k))
     return out
 
@@ -199,10 +210,10 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
     if opts.json:
         print(json.dumps({"k": k, "mode": opts.mode, "leave_one_out": bool(opts.leave_one_out),
                           "collections": [r.to_dict(k) for r in rows],
-                          "mean": summary}, ensure_ascii=False, indent=1), file=out)
+                          "mean": summary.to_dict()}, ensure_ascii=False, indent=1), file=out)
     else:
         print(table_text(rows, summary, k, opts.leave_one_out), file=out)
-    failed = check_floors(summary["ours"], opts.floors, k)
+    failed = check_floors(summary.ours or {}, opts.floors, k)
     if failed:
         print("chatbot: eval (mean over collections): " + "; ".join(failed), file=err)
         return 1
@@ -215,7 +226,9 @@ def _with_precision(figs: Figures, outs: list[Outcome], k: int) -> Figures:
     return figs.with_means(calc_aggregate(M.hand_measures(k, (M.SHOWN_PRECISION,)), outs))
 
 
-def _mean_rows(rows: list[CollectionRow], k: int) -> dict[str, dict[str, float | None]]:
+def _mean_rows(rows: list[CollectionRow], k: int) -> CollectionsMean:
+    """Each headline figure's mean over the collections where it is defined (keyed by the headline
+    names, which are the figure names check_floors reads)."""
     out = {}
     for side in ("ours", "textbook"):
         heads = [headline(getattr(r, side), k) for r in rows if getattr(r, side) is not None]
@@ -224,10 +237,10 @@ def _mean_rows(rows: list[CollectionRow], k: int) -> dict[str, dict[str, float |
         keys = heads[0].keys()
         out[side] = {key: (sum(h[key] for h in heads if h[key] is not None) / max(1, sum(h[key] is not None for h in heads)))
                      for key in keys}
-    return out  # keyed by the headline names, which are the figure names check_floors reads
+    return CollectionsMean(**out)
 
 
-def table_text(rows: list[CollectionRow], summary: dict, k: int, held_out: bool) -> str:
+def table_text(rows: list[CollectionRow], summary: CollectionsMean, k: int, held_out: bool) -> str:
     """The collections as a Markdown table; ``held_out``: each was scored with the decision fitted on the others."""
     names = [h.key(k) for h in HEADLINE]
     head = ["collection", "lang", "run"] + [h.short(k) for h in HEADLINE]
@@ -244,7 +257,7 @@ def table_text(rows: list[CollectionRow], summary: dict, k: int, held_out: bool)
         if r.textbook is not None:
             t = headline(r.textbook, k)
             lines.append(" | ".join(["", "", "textbook"] + [fmtv(t[n]) for n in names]))
-    for side in ("ours", "textbook"):
-        if side in summary:
-            lines.append(" | ".join(["mean", "", side] + [fmtv(summary[side].get(n)) for n in names]))
+    for side, mean in (("ours", summary.ours), ("textbook", summary.textbook)):
+        if mean is not None:
+            lines.append(" | ".join(["mean", "", side] + [fmtv(mean.get(n)) for n in names]))
     return "\n".join("| " + line + " |" for line in lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterator, NamedTuple
 
 from . import measures
+from .figures import Figures
 from .records import Outcome
 
 HELD_OUT = "test (held out)"
@@ -26,22 +27,22 @@ def fmt(value) -> str:
 
 # --------------------------------------------------------------------------- tables
 
-def group_table(figs: dict, k: int, groups: list[tuple[str, str]]) -> Table:
+def group_table(figs: Figures, k: int, groups: list[tuple[str, str]]) -> Table:
     """Rows = figures; columns = 'all' and the given (nested key, group) pairs."""
     header = ["", "all"] + [HELD_OUT if (key == "by_split" and g == "test") else g for key, g in groups]
-    cols = [figs] + [figs[key][g] for key, g in groups]
+    cols = [figs] + [figs.group(key)[g] for key, g in groups]
     rows = [[name] + [fmt(c.get(name)) for c in cols] for name in measures.names(k)]
     rows += [[LABELS[n]] + [fmt(c.get(n)) for c in cols] for n in ("n_answerable", "n_unanswerable")]
     return Table(header, rows)
 
 
-def summary_table(figs: dict, k: int) -> Table:
-    groups = [("by_lang", g) for g in figs["by_lang"]] + [("by_split", g) for g in figs["by_split"]]
+def summary_table(figs: Figures, k: int) -> Table:
+    groups = [("by_lang", g) for g in figs.group("by_lang")] + [("by_split", g) for g in figs.group("by_split")]
     return group_table(figs, k, groups)
 
 
-def category_table(figs: dict, k: int) -> Table:
-    return group_table(figs, k, [("by_category", g) for g in figs["by_category"]])
+def category_table(figs: Figures, k: int) -> Table:
+    return group_table(figs, k, [("by_category", g) for g in figs.group("by_category")])
 
 
 def compare_table(evaluations: list, k: int) -> Table:
@@ -51,12 +52,12 @@ def compare_table(evaluations: list, k: int) -> Table:
     rows = [[n] + [fmt(ev.figures.get(n)) for ev in evaluations] for n in names]
     rows.append(["ms per question"] + [f"{_ms(ev):.0f}" for ev in evaluations])
     first = evaluations[0].figures
-    sections = [("by_lang", g, g) for g in first["by_lang"]]
-    if len(first["by_split"]) > 1 and "test" in first["by_split"]:
+    sections = [("by_lang", g, g) for g in first.group("by_lang")]
+    if len(first.group("by_split")) > 1 and "test" in first.group("by_split"):
         sections.append(("by_split", "test", HELD_OUT))
     for key, g, label in sections:
         rows.append([f"— {label} —"] + [""] * len(evaluations))
-        rows += [[f"{n} [{label.split()[0]}]"] + [fmt(ev.figures[key][g].get(n)) for ev in evaluations]
+        rows += [[f"{n} [{label.split()[0]}]"] + [fmt(ev.figures.group(key)[g].get(n)) for ev in evaluations]
                  for n in names]
     rows.append([LABELS["n_answerable"]] + [fmt(ev.figures["n_answerable"]) for ev in evaluations])
     rows.append([LABELS["n_unanswerable"]] + [fmt(ev.figures["n_unanswerable"]) for ev in evaluations])

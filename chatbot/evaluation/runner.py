@@ -18,12 +18,12 @@ from typing import Callable, NamedTuple
 
 from ..errors import ChatbotError
 from ..fsutil import cache_name, slug
+from .figures import Figures
 from .measures import FLOORS, MRR_DEPTH  # noqa: F401  (FLOORS: the floors run_cli checks)
 from .options import EvalOptions
 from .questions import QuestionsFileError, load_questions, select_split
 from .records import Outcome, PerQuery, Question, Returned
 from .relevance import Judge
-from .figures import Figures
 from .scoring import check_floors, figures, per_query_values
 
 MODES = ("bm25", "dense", "hybrid")

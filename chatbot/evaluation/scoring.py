@@ -8,6 +8,7 @@ Nothing here runs the chatbot; ``runner``, ``crosscorpus`` and ``conversations``
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from . import measures, metrics
 from .figures import Figures
@@ -49,11 +50,12 @@ def _ordered(groups: dict, attr: str):
     return [(g, groups[g]) for g in keys]
 
 
-def check_floors(figs: Mapping, floors: dict[str, float], k: int,
+def check_floors(figs: Mapping[str, Any], floors: dict[str, float], k: int,
                  declared: tuple[measures.Floor, ...] = measures.FLOORS) -> list[str]:
-    """Each floor the figures miss, as 'figure value < floor (--option)'. ``floors``: the value of each
-    floor set, by its dest (``EvalOptions.floors``); ``declared``: the floors to check, a floor of a
-    group reading ``figs[group]``."""
+    """Each floor the figures miss, as 'figure value < floor (--option)'. ``figs``: a ``Figures``, the
+    collections' mean (crosscorpus) or a conversation ``Summary``, read by figure name; ``floors``: the
+    value of each floor set, by its dest (``EvalOptions.floors``); ``declared``: the floors to check,
+    a floor of a group reading ``figs[group]``."""
     failed = []
     for f in declared:
         floor = floors.get(f.dest)

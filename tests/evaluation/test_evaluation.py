@@ -18,6 +18,7 @@ from chatbot.errors import ChatbotError
 from chatbot.evaluation import metrics, relevance, report
 from chatbot.evaluation.metrics import standard
 from chatbot.evaluation.questions import QuestionsFileError, load_questions, parse_line
+from chatbot.evaluation.figures import Figures
 from chatbot.evaluation.records import GoldQuote, Outcome, Question, Returned
 from chatbot.evaluation.options import EvalOptions
 from chatbot.evaluation.runner import check_floors, run_cli
@@ -379,8 +380,8 @@ def test_floors_exit_1_with_one_line(tmp_path, fake_bot):
 
 
 def test_check_floors_names_every_figure():
-    figs = {"success@1": 0.2, "mrr@10": 0.3, "ndcg@10": 0.3, "recall@5": 0.3, "gold_recall@5": 0.3,
-            "success@400chars": 0.3, "party@1": 0.3, "abstention": None, "false_abstention": 0.1}
+    figs = Figures({"success@1": 0.2, "mrr@10": 0.3, "ndcg@10": 0.3, "recall@5": 0.3, "gold_recall@5": 0.3,
+                    "success@400chars": 0.3, "party@1": 0.3, "abstention": None, "false_abstention": 0.1}, {})
     args = parser().parse_args(["eval", "--min-success1", "0.1", "--min-recall", "0.5", "--min-gold-recall", "0.5",
                                 "--min-success400", "0.2", "--min-abstention", "0.5", "--max-false-abstention", "0.1"])
     assert check_floors(figs, EvalOptions.from_args(args).floors, 5) == [
@@ -519,6 +520,11 @@ def test_leave_one_out_fits_on_the_other_collections(tmp_path, monkeypatch):
     assert [sorted(c["fitted_on"]) for c in data["collections"]] == [["kultur", "skatt"], ["helse", "skatt"], ["helse", "kultur"]]
     assert all(c["fictitious"] and c["textbook_headline"]["abstention"] == 0.0 for c in data["collections"])
     assert set(data["mean"]) == {"ours", "textbook"}
+    # a collection's figures in the JSON's order: the run's means, counts, groups, then shown precision
+    ours = list(data["collections"][0]["ours"])
+    assert ours[-4:] == ["by_lang", "by_category", "by_split", "shown_precision@5"]
+    assert list(data["collections"][0]) == ["corpus", "language", "fictitious", "sealed", "fitted_on", "ours",
+                                            "textbook", "headline", "textbook_headline"]
 
 
 def test_corpus_selection_errors():

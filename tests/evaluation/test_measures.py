@@ -10,7 +10,9 @@ import pytest
 from chatbot.cli import parser
 from chatbot.errors import ChatbotError
 from chatbot.evaluation import measures, metrics, report
-from chatbot.evaluation.crosscorpus import HEADLINE, table_text
+from chatbot.evaluation.conversations import Summary
+from chatbot.evaluation.crosscorpus import HEADLINE, CollectionsMean, table_text
+from chatbot.evaluation.figures import Figures
 from chatbot.evaluation.metrics import standard
 from chatbot.evaluation.options import EvalOptions
 from chatbot.evaluation.records import GoldQuote, Outcome, PerQuery, Question
@@ -69,6 +71,8 @@ def test_aggregate_is_the_mean_per_figure_with_counts():
     values = [PerQuery("a", "success@1", 1.0), PerQuery("b", "success@1", 0.0), PerQuery("x", "success@1", 1.0)]
     values += list(metrics.iter_calc(measures.hand_measures(5), outcomes))
     got = aggregate(outcomes, values, 5)
+    assert isinstance(got, Figures) and list(got.means) == measures.names(5) and got.groups == {} == got.added
+    assert list(got.counts) == [c.name for c in measures.COUNTS]
     assert list(got) == measures.names(5) + [c.name for c in measures.COUNTS]
     assert got["success@1"] == 0.5 and got["mrr@10"] is None  # "x" is not one of the questions
     assert got["abstention"] == 1.0 and got["false_abstention"] == 0.5
@@ -78,7 +82,7 @@ def test_aggregate_is_the_mean_per_figure_with_counts():
 
 
 def test_group_floors_read_their_group():
-    summary = {"followup": {"success@1": 0.5}, "rules": {"wrongly_rewritten": 0.2}}
+    summary = Summary({"followup": Figures({"success@1": 0.5}, {"n_questions": 2})}, {"wrongly_rewritten": 0.2}, {})
     floors = {"min_followup_success1": 0.6, "max_rewritten": 0.1, "min_standalone_success1": 0.1}
     assert check_floors(summary, floors, 5, measures.CONVERSATION_FLOORS) == [
         "followup success@1 0.500 is below the floor --min-followup-success1 0.6",
@@ -90,6 +94,6 @@ def test_tables_label_the_registrys_figures():
     assert report.LABELS["n_answerable"] == "answerable"
     assert [h.key(5) for h in HEADLINE] == ["success@1", "mrr@10", "recall@5", "recall@5 en", "gold_recall@5",
                                             "shown_precision@5", "party@1", "abstention", "false_abstention"]
-    head = table_text([], {}, 5, held_out=False).splitlines()[0]
+    head = table_text([], CollectionsMean(), 5, held_out=False).splitlines()[0]
     assert head == ("| collection | lang | run | s@1 | MRR | R@5 | R@5 en | gold R@5 | prec shown | party@1 | abst "
                     "| false abst |")
