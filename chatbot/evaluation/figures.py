@@ -12,10 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from .measures import COUNTS
-
-COUNT_NAMES = frozenset(c.name for c in COUNTS)
-
 
 @dataclass(frozen=True, eq=False)  # equal as mappings, to a dict too
 class Figures(Mapping):
@@ -59,16 +55,3 @@ class Figures(Mapping):
     def to_dict(self) -> dict:
         groups = {key: {name: f.to_dict() for name, f in by.items()} for key, by in self.groups.items()}
         return {**self.means, **self.counts, **groups, **self.added}
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> Figures:
-        """The record ``to_dict`` wrote: counts by name, groups as objects, means after either as added."""
-        means, counts, groups, added = {}, {}, {}, {}
-        for name, value in data.items():
-            if name in COUNT_NAMES:
-                counts[name] = value
-            elif isinstance(value, Mapping):
-                groups[name] = {g: cls.from_dict(f) for g, f in value.items()}
-            else:
-                (added if counts or groups else means)[name] = value
-        return cls(means, counts, groups, added)

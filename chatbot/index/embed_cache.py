@@ -20,8 +20,8 @@ import numpy as np
 
 from ..models.protocol import Embedder
 from .checksums import file_matches
-from .layout import CURRENT, DENSE, EMBEDDINGS, MANIFEST, PASSAGES
-from .manifest import FORMAT_VERSION, Manifest
+from .layout import CURRENT, DENSE, EMBEDDINGS, PASSAGES
+from .manifest import read_manifest
 
 STAGING_PREFIX = ".vectors-"
 EMBED_ROWS = 65_536  # texts embedded per call
@@ -120,10 +120,7 @@ def cached_vectors(index_dir: Path, checksum: str) -> Mapping[str, np.ndarray]:
     """
     try:
         path = (index_dir / CURRENT).resolve(strict=True)
-        raw = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-        if not isinstance(raw, dict) or raw.get("format_version") != FORMAT_VERSION:
-            return {}
-        manifest = Manifest.from_dict(raw)
+        manifest = read_manifest(index_dir)  # raises for another format or a malformed manifest
         if manifest.model.checksum != checksum:
             return {}
         files = manifest.files

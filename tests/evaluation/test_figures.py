@@ -32,18 +32,7 @@ def test_keys_in_the_json_order_and_to_dict():
     assert json.dumps(figs.to_dict()) == json.dumps(JSON)  # the same keys in the same order
     assert list(figs.to_dict()["by_lang"]) == ["no", "en"]
     assert type(figs.to_dict()["by_lang"]["en"]) is dict
-
-
-def test_to_dict_round_trip():
-    figs = Figures.from_dict(JSON)
-    assert figs.means == {"success@1": 2 / 3, "mrr@10": 1.0}
-    assert figs.counts == {"n_questions": 3, "n_answerable": 2}
-    assert figs.added == {"shown_precision@5": 0.25}
-    assert figs.group("by_lang")["en"].means == {"success@1": 0.5, "mrr@10": None}
-    assert figs.group("by_lang")["en"].counts == {"n_questions": 2}
-    assert json.dumps(figs.to_dict()) == json.dumps(JSON)
-    assert json.dumps(Figures.from_dict(make().to_dict()).to_dict()) == json.dumps(make().to_dict())
-    assert Figures.from_dict({}).to_dict() == {} and Figures({}, {"n_questions": 0}).to_dict() == {"n_questions": 0}
+    assert Figures({}, {"n_questions": 0}).to_dict() == {"n_questions": 0}
 
 
 def test_reading_by_name_and_group():
