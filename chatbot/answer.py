@@ -43,20 +43,19 @@ class AnswerSettings:
 
 @dataclass(frozen=True)
 class Searched:
-    """A prepared question and what retrieval found for it within its parties (and, for a
-    party-restricted question, among the other parties)."""
+    """A prepared question and what retrieval found for it within its parties. How other parties'
+    passages fit never enters the decision (issue 10: another party saying more is no reason to decline)."""
 
     prepared: Prepared
     own: Retrieved
     vector: np.ndarray | None
     lexical_query: str
     timings: dict
-    best_all_cos: float | None = None  # the best cosine over every party (restricted questions)
 
     def question_row(self, probs):
         from .query.features import question_row
 
-        return question_row(self.own.x, probs, bool(self.prepared.restrict), self.best_all_cos, self.own.unknown)
+        return question_row(self.own.x, probs, bool(self.prepared.restrict), self.own.unknown)
 
 
 class Answerer:
@@ -109,7 +108,9 @@ class Answerer:
                             known=lambda w: bool(tokens(w)) and all(x in vocab for x in tokens(w)))
         english = forms.language == "en"
         translations = self._translations(prepared.query) if english else {}
-        lexical_query = " ".join([prepared.query, forms.norwegian, *[w for ws in translations.values() for w in ws]]).strip()
+        added = set(forms.added_terms)  # the glossary's terms are in forms.norwegian already
+        lexical_query = " ".join([prepared.query, forms.norwegian,
+                                  *[w for ws in translations.values() for w in ws if w not in added]]).strip()
         terms = question_terms(prepared.query, forms.language, translations)
         timings["query"] = (time.perf_counter() - t) * 1000
         vector = None
@@ -121,13 +122,7 @@ class Answerer:
         own = retrieve(self.index, self.passage_keys, vector, lexical_query, terms, english, allowed, mode,
                        self.settings.candidates)
         timings.update(own.timings)
-        best_all = None
-        if prepared.restrict and vector is not None:
-            from .index import search as search_mod
-
-            top = search_mod.dense(self.index, vector, None, 1)
-            best_all = top[0][1] if top else None
-        return Searched(prepared, own, vector, lexical_query, timings, best_all)
+        return Searched(prepared, own, vector, lexical_query, timings)
 
     def decide(self, found: Searched, k: int, mode: str, decision: "decide_mod.DecisionModel | None" = None) -> Answer:
         """The answer the decision model gives for what retrieval found."""
@@ -181,7 +176,9 @@ class Answerer:
         rows = self.index.party_rows(found.prepared.restrict)
         if not len(rows.others):
             return ()
-        terms = question_terms(found.prepared.query, "en" if found.own.english else "nb", {})
+        english = found.own.english
+        terms = question_terms(found.prepared.query, "en" if english else "nb",
+                               self._translations(found.prepared.query) if english else {})  # as for the own parties
         other = retrieve(self.index, self.passage_keys, found.vector, found.lexical_query, terms, found.own.english,
                          rows.others, mode, self.settings.candidates)
         if not other.candidates:
@@ -190,7 +187,7 @@ class Answerer:
         if model.question is not None:
             from .query.features import question_row
 
-            if model.question.probability(question_row(other.x, probs, False, None, other.unknown)) < model.question.answer_at:
+            if model.question.probability(question_row(other.x, probs, False, other.unknown)) < model.question.answer_at:
                 return ()
             cut = model.show_at
         else:
@@ -205,13 +202,12 @@ class Answerer:
         from .textnorm import words
 
         lexicon = getattr(self.index, "lexicon", None)
-        if not lexicon:
-            return {}
         out = {}
         for word in words(query):
             if not is_content_word(word, "en"):
                 continue
-            found = lookup(lexicon, word)
+            # the glossary (a small override) first, then the lexicon induced from the model
+            found = tuple(dict.fromkeys((*(self.glossary.lookup(word) or ()), *(lookup(lexicon, word) if lexicon else ()))))
             if found:
                 out[word.casefold()] = found
         return out

