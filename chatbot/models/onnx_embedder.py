@@ -61,8 +61,9 @@ class OnnxEmbedder:
         self._onnx_file = Path(onnx_file) if onnx_file is not None else None  # one given graph for everything
         self.query_model = "given" if self._onnx_file is not None else query_model
         self.passage_model = "given" if self._onnx_file is not None else passage_model
-        self._sessions: dict[tuple[str, int], object] = {}  # by (precision, intra-op threads), opened when needed
+        self._sessions: dict[tuple[str, int, bool], object] = {}  # by (precision, intra-op threads, spin), opened when needed
         self._session = None  # the query session (see _load and _encode_each)
+        self._lone_session = None  # int8 only: a lone question's session on every thread (see _load)
         self._pool = None  # threads running distinct questions side by side
         self._model_dir: Path | None = None
         self._export_checksum: str | None = None  # the converted model's: what the export is made from
@@ -108,6 +109,11 @@ class OnnxEmbedder:
         # on one (it gains nothing from two). A question's vector is bit for bit the same either way, and
         # when two questions run side by side on one session (measured on 120 questions; see _encode_each).
         session = self._session_of(self.query_model, self._threads if self.query_model == "fp32" else 1)
+        if self.query_model == "int8" and self._threads > 1:
+            # a lone int8 question on every core, its workers spinning only while it runs (3.3 against
+            # 4.0 ms on one thread here); questions side by side keep one thread each. Same vectors, bit
+            # for bit (tests/models/test_embedders_onnx.py).
+            self._lone_session = self._session_of(self.query_model, self._threads, spin=True)
         self._tokenizer, self._prompts, self._max_tokens, self._dim = _tokenizer_and_config(model_dir)
         if self._threads > 1:  # its threads start with the first call that has two distinct questions
             from concurrent.futures import ThreadPoolExecutor
@@ -125,17 +131,18 @@ class OnnxEmbedder:
         int8_sha = (marker.get("int8") or {}).get("sha256", "")
         return hashlib.sha256(f"{checksum}\0onnx-int8\0{int8_sha}".encode()).hexdigest()
 
-    def _session_of(self, precision: str, threads: int):
-        """The session for "fp32", "int8" or "given" on ``threads`` intra-op threads, opened on first use."""
-        key = (precision, threads)
+    def _session_of(self, precision: str, threads: int, spin: bool = False):
+        """The session for "fp32", "int8" or "given" on ``threads`` intra-op threads, opened on first use
+        (``spin``: its workers spin during a run and stop after it, see _session_for)."""
+        key = (precision, threads, spin)
         if key not in self._sessions:
             if precision == "given":
-                self._sessions[key] = self._open_session(self._onnx_file, "ONNX model", threads)
+                self._sessions[key] = self._open_session(self._onnx_file, "ONNX model", threads, spin)
             else:
-                self._sessions[key] = self._export_and_open(precision, threads)
+                self._sessions[key] = self._export_and_open(precision, threads, spin)
         return self._sessions[key]
 
-    def _export_and_open(self, precision: str, threads: int):
+    def _export_and_open(self, precision: str, threads: int, spin: bool = False):
         """A session on the cached export, made first if needed; a damaged one is made again, once."""
         from . import onnxexport
 
@@ -145,20 +152,20 @@ class OnnxEmbedder:
 
         first_path = path()
         try:
-            return self._session_for(first_path, threads)
+            return self._session_for(first_path, threads, spin)
         except Exception as first:  # it is only a cache: export again
             if self._progress:
                 self._progress(f"the cached ONNX export cannot be loaded ({first_line(first)}); exporting again")
             onnxexport.discard(self._model_dir)
-            return self._open_session(path(), "ONNX export", threads)
+            return self._open_session(path(), "ONNX export", threads, spin)
 
-    def _open_session(self, path: Path, what: str, threads: int):
+    def _open_session(self, path: Path, what: str, threads: int, spin: bool = False):
         try:
-            return self._session_for(path, threads)
+            return self._session_for(path, threads, spin)
         except Exception as exc:
             raise ModelError(f"cannot load the {what} {path}: {first_line(exc)}") from exc
 
-    def _session_for(self, path: Path, threads: int):
+    def _session_for(self, path: Path, threads: int, spin: bool = False):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -173,7 +180,11 @@ class OnnxEmbedder:
         # (Questions use one intra-op thread, so no workers at all: waking a second thread for each of a
         # 16-token question's ~130 ops cost more than it saved on a busy machine, e2e p50 17 against 10 ms
         # at load 5, and was about even when quieter.)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # With ``spin``, workers spin while a run lasts and stop when it ends (session.force_spinning_stop),
+        # so nothing is left busy-waiting for the next pipeline.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+        if spin:
+            options.add_session_config_entry("session.force_spinning_stop", "1")
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     @property
@@ -214,9 +225,10 @@ class OnnxEmbedder:
             out[rows] = self._encode_batch(session, [texts[i] for i in rows])
             if progress is not None:
                 progress(min(start + self._batch_size, len(texts)), len(texts))
-        if (self.passage_model, self._threads) != (self.query_model, 1):
+        key = (self.passage_model, self._threads, False)
+        if self._sessions.get(key) not in (self._session, self._lone_session):
             # a server rebuilds rarely (sources changed): don't keep a second model's memory for it
-            self._sessions.pop((self.passage_model, self._threads), None)
+            self._sessions.pop(key, None)
         return out
 
     def _encode_each(self, session, texts: list[str]) -> np.ndarray:
@@ -226,12 +238,14 @@ class OnnxEmbedder:
         import numpy as np
         unique = list(dict.fromkeys(texts))
 
-        def one(text: str) -> np.ndarray:
+        def one(text: str, on=session) -> np.ndarray:
             ids = np.array([self._tokenizer.encode(text).ids], dtype=np.int64)
-            return session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
+            return on.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0][0]
 
         if len(unique) > 1 and self._pool is not None:
             vectors = list(self._pool.map(one, unique))
+        elif len(unique) == 1 and self._lone_session is not None and session is self._session:
+            vectors = [one(unique[0], self._lone_session)]
         else:
             vectors = [one(t) for t in unique]
         if not vectors:

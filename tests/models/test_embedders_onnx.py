@@ -190,7 +190,9 @@ def test_questions_can_run_on_the_int8_graph_and_passages_on_float32(tiny, monke
     assert OnnxEmbedder().query_model == "int8"  # the shipped default: the decision is fitted on int8 question scores
     embedder = OnnxEmbedder(query_model="int8")
     np.testing.assert_allclose(embedder.embed_queries(["lar rus"])[0], expected_vector("query: lar rus", OTHER_TABLE), atol=1e-6)
-    assert sorted(embedder._sessions) == [("int8", 1)]  # passages' graph not loaded until passages come
+    # one thread for questions side by side, every thread for a lone one; passages' graph not loaded until passages come
+    assert sorted(embedder._sessions) == ([("int8", 1, False), ("int8", embedder._threads, True)] if embedder._threads > 1
+                                          else [("int8", 1, False)])
     np.testing.assert_allclose(embedder.embed_passages(["lar rus"])[0], expected_vector("passage: lar rus"), atol=1e-6)
     fp32 = OnnxEmbedder(query_model="fp32")
     np.testing.assert_allclose(fp32.embed_queries(["lar rus"])[0], expected_vector("query: lar rus"), atol=1e-6)
@@ -482,3 +484,18 @@ def test_a_damaged_tokenizer_says_which_folder_to_delete(tiny):
     (folder / "tokenizer.json").write_text("{broken")
     with pytest.raises(ModelError, match=rf"^cannot read the tokenizer or config of {folder}: .*; delete that folder to convert the model again$"):
         OnnxEmbedder().warm_up()
+
+
+def test_a_lone_int8_question_runs_on_every_thread_with_the_same_vector(tiny):
+    embedder = OnnxEmbedder(query_model="int8", threads=2)
+    alone = embedder.embed_queries(["bolig"])[0]  # on the lone question's session (two threads, spinning)
+    assert embedder._lone_session is not None and embedder._lone_session is not embedder._session
+    used = []
+    for s in (embedder._session, embedder._lone_session):
+        real = s.run
+        s.run = (lambda real, s: lambda outputs, feeds: used.append(s) or real(outputs, feeds))(real, s)
+    again = embedder.embed_queries(["bolig"])[0]
+    pair = embedder.embed_queries(["bolig", "helse"])[0]  # side by side: one thread each
+    assert used[0] is embedder._lone_session and all(s is embedder._session for s in used[1:]) and len(used) == 3
+    assert np.array_equal(alone, again) and np.array_equal(alone, pair)
+    assert OnnxEmbedder(query_model="int8", threads=1).embed_queries(["bolig"])[0].tolist() == alone.tolist()
