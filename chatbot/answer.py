@@ -169,7 +169,28 @@ class Answerer:
         if (question is None or model.gate) and probs[order[0]] < model.answer_at:
             return []
         shown = [(found.candidates[i], float(probs[i])) for n, i in enumerate(order) if n == 0 or probs[i] >= model.show_at]
+        if question is not None and len(restrict) != 1:
+            shown = self._parties_that_answer(shown, found, probs, question, bool(restrict))
         return with_each_party(shown, k, self.index, restrict)
+
+    def _parties_that_answer(self, shown: list, found, probs, question, restricted: bool) -> list:
+        """``shown`` without the passages of a party whose own candidates the question model would
+        decline: one shared generic word does not put a party among the answers. The best passage's
+        party always stays (the question as a whole was answered)."""
+        from .query.features import question_row
+
+        party_of = lambda c: self.index.passages[c.row].party  # noqa: E731
+        first = party_of(shown[0][0])
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(found.candidates):
+            rows.setdefault(party_of(c), []).append(i)
+        declined = set()
+        for party in {party_of(c) for c, _ in shown} - {first}:
+            idx = rows[party]
+            row = question_row(found.x[idx], probs[idx], restricted, found.unknown)
+            if question.probability(row) < question.answer_at:
+                declined.add(party)
+        return [item for item in shown if party_of(item[0]) not in declined] if declined else shown
 
     def _others_with_passages(self, found: Searched, model, mode: str) -> tuple[str, ...]:
         """Parties outside the restriction whose passages the decision would answer with."""

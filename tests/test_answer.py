@@ -163,3 +163,23 @@ def test_an_english_keyword_covers_text_through_the_glossary(fake_bot):
     assert found.own.unknown == 0.0
     covered = [c for c in found.own.candidates if c.coverage == 1.0]
     assert covered and all("ettervern" in fake_bot.answerer.index.passages[c.row].text.casefold() for c in covered)
+
+
+class _StubQuestionModel:
+    def __init__(self, p):
+        self.p, self.answer_at = p, 0.5
+
+    def probability(self, row):
+        return self.p
+
+
+def test_a_party_whose_own_candidates_would_be_declined_gets_no_card(fake_bot):
+    answerer = fake_bot.answerer
+    found = answerer.search("Hva sier partiene om bolig?")
+    probs = answerer.decision.for_mode("hybrid").probabilities(found.own.x)
+    shown = [(c, float(p)) for c, p in zip(found.own.candidates, probs)]
+    party = lambda item: answerer.index.passages[item[0].row].party  # noqa: E731
+    assert {party(i) for i in shown} == {"Venstre", "Helsepartiet"}
+    kept = answerer._parties_that_answer(shown, found.own, probs, _StubQuestionModel(0.0), False)
+    assert kept == [i for i in shown if party(i) == party(shown[0])]  # only the best passage's party stays
+    assert answerer._parties_that_answer(shown, found.own, probs, _StubQuestionModel(0.9), False) == shown

@@ -77,3 +77,11 @@ def test_every_quote_is_exact(bot):
         for hit in bot.ask(question).hits:
             p = hit.passage
             assert bot.catalog.text(p.source)[p.start:p.end] == p.text
+
+
+def test_a_party_sharing_only_a_generic_word_gets_no_card(bot):
+    # issue 10: a Venstre passage on LAR medicines matched "bruke"; it is not a position on decriminalisation
+    answer = bot.ask("Hvem vil avkriminalisere bruk av narkotika?")
+    assert answer.answered is True
+    assert {h.passage.party for h in answer.hits} == {"Helsepartiet"}
+    assert "avkriminalisere bruk og besittelse" in answer.hits[0].passage.text

