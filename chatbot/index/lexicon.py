@@ -18,11 +18,16 @@ from typing import Callable
 
 import numpy as np
 
+from .layout import MANIFEST
+
 ENGLISH_WORDS = 20_000  # the most common English words (wordfreq) that may be looked up
 MAX_VOCAB = 50_000  # corpus words embedded, most frequent first
 HUB_NEIGHBOURS = 10  # CSLS: the mean similarity to this many nearest words on the other side
 MUTUAL_TOP = 10  # the English word must be among the corpus word's nearest this many
 MIN_COSINE = 0.80
+# version of how words are embedded: 2 = as questions, on the embedder's passage graph (``embed_terms``,
+# float32 on ONNX), so a lexicon does not depend on the precision questions run at
+WORD_VECTORS = 2
 LEXICON = "lexicon.json"
 VOCAB = "vocab.json"
 VOCAB_VECTORS = "vocab.npy"
@@ -42,7 +47,7 @@ def english_vectors(embedder, cache_dir: Path | None) -> tuple[list[str], np.nda
     words = english_vocabulary()
     path = None
     if cache_dir is not None:
-        path = Path(cache_dir) / "lexicon" / f"en-{len(words)}-{embedder.checksum[:16]}.npy"
+        path = Path(cache_dir) / "lexicon" / f"en-{len(words)}-{embedder.checksum[:16]}-w{WORD_VECTORS}.npy"
         if path.is_file():
             try:
                 vectors = np.load(path, allow_pickle=False)
@@ -50,7 +55,7 @@ def english_vectors(embedder, cache_dir: Path | None) -> tuple[list[str], np.nda
                     return words, vectors
             except (OSError, ValueError):
                 pass
-    vectors = np.asarray(embedder.embed_queries(words), dtype=np.float32)
+    vectors = embed_words(embedder, words)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,6 +65,21 @@ def english_vectors(embedder, cache_dir: Path | None) -> tuple[list[str], np.nda
         except OSError:
             pass  # a cache that cannot be written costs time, not correctness
     return words, vectors
+
+
+def embed_words(embedder, words: list[str]) -> np.ndarray:
+    """Query-side vectors of ``words`` through ``embed_terms`` where the embedder has it (else ``embed_queries``)."""
+    embed = getattr(embedder, "embed_terms", None) or embedder.embed_queries
+    return np.asarray(embed(words), dtype=np.float32)
+
+
+def _previous_vectors_fit(previous: Path) -> bool:
+    """Whether the previous build's word vectors were made as this version makes them."""
+    try:
+        settings = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))["settings"]["lexicon"]
+        return settings.get("word_vectors") == WORD_VECTORS
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def corpus_vocabulary(texts: list[str]) -> list[str]:
@@ -105,7 +125,7 @@ def build(embedder, texts: list[str], previous: Path | None, cache_dir: Path | N
     """(lexicon, vocabulary, vocabulary vectors); vectors of words the previous build had are reused."""
     vocab = corpus_vocabulary(texts)
     known: dict[str, np.ndarray] = {}
-    if previous is not None:
+    if previous is not None and _previous_vectors_fit(previous):
         try:
             old_words = json.loads((previous / VOCAB).read_text(encoding="utf-8"))
             old_vectors = np.load(previous / VOCAB_VECTORS, allow_pickle=False)
@@ -116,7 +136,7 @@ def build(embedder, texts: list[str], previous: Path | None, cache_dir: Path | N
     new = [w for w in vocab if w not in known]
     if new:
         say(f"lexicon: embedding {len(new)} corpus words ({len(vocab) - len(new)} reused)")
-        for w, v in zip(new, np.asarray(embedder.embed_queries(new), dtype=np.float32)):
+        for w, v in zip(new, embed_words(embedder, new)):
             known[w] = v
     vectors = np.stack([known[w] for w in vocab]).astype(np.float32) if vocab else np.zeros((0, embedder.dim), np.float32)
     en_words, en_vecs = english_vectors(embedder, cache_dir)

@@ -189,7 +189,8 @@ def expected_settings(splitter: SplitterSettings) -> dict:
     return {"splitter": splitter.to_dict(), "bm25": BM25_SETTINGS,
             "lexicon": {"english_words": lx.ENGLISH_WORDS, "max_vocab": lx.MAX_VOCAB, "hub": lx.HUB_NEIGHBOURS,
                         "mutual_top": lx.MUTUAL_TOP, "min_cosine": lx.MIN_COSINE,
-                        "vocabulary": 2}}  # bump when corpus_vocabulary changes
+                        "vocabulary": 2,  # bump when corpus_vocabulary changes
+                        "word_vectors": lx.WORD_VECTORS}}
 
 
 def stale_reasons(manifest: Manifest, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,

@@ -113,3 +113,20 @@ def test_the_rest_of_the_embedder_passes_through():
 def test_bad_settings_are_refused_up_front(kwargs, message):
     with pytest.raises(ValueError, match=message):
         BatchingEmbedder(FakeEmbedder(), **kwargs)
+
+
+def test_a_lone_question_with_the_model_idle_runs_in_the_callers_thread():
+    seen = []
+
+    class Where(FakeEmbedder):
+        def embed_queries(self, texts):
+            seen.append(threading.current_thread().name)
+            return super().embed_queries(texts)
+
+    batcher = BatchingEmbedder(Where())
+    batcher.embed_queries(["bolig"])
+    batcher.embed_queries(["lar", "rus"])
+    assert seen == [threading.current_thread().name] * 2
+    assert batcher._worker is None  # no hand-off: the worker was never needed
+    assert batcher.stats.to_dict() == {"model_calls": 2, "requests": 2, "texts": 3, "largest_batch": 1,
+                                       "mean_requests_per_call": 1.0}

@@ -499,3 +499,16 @@ def test_a_lone_int8_question_runs_on_every_thread_with_the_same_vector(tiny):
     assert used[0] is embedder._lone_session and all(s is embedder._session for s in used[1:]) and len(used) == 3
     assert np.array_equal(alone, again) and np.array_equal(alone, pair)
     assert OnnxEmbedder(query_model="int8", threads=1).embed_queries(["bolig"])[0].tolist() == alone.tolist()
+
+
+def test_lexicon_words_are_embedded_on_the_passage_graph_whatever_the_question_precision(tiny, monkeypatch):
+    def other_int8(model_dir, out):
+        write_tiny_graph(out / onnxexport.INT8_FILE, table=OTHER_TABLE)
+        return 1.0
+
+    monkeypatch.setattr(onnxexport, "_quantize_into", other_int8)
+    embedder = OnnxEmbedder(query_model="int8")
+    np.testing.assert_allclose(embedder.embed_queries(["lar rus"])[0], expected_vector("query: lar rus", OTHER_TABLE), atol=1e-6)
+    # the lexicon's words: the query prompt, but the float32 graph, so an index is the same for either precision
+    np.testing.assert_allclose(embedder.embed_terms(["lar rus", "bolig"]),
+                               np.stack([expected_vector("query: lar rus"), expected_vector("query: bolig")]), atol=1e-6)
