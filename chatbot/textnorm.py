@@ -61,23 +61,23 @@ def _stemmer():
 def tokens(text: str) -> list[str]:
     """BM25 terms: folded, stopwords dropped, stemmed; the parts of hyphenated words and of
     closed compounds too ("døgnbehandling" also counts as "døgn" and "behandling")."""
-    out: list[str] = []
-    for word in words(text):
-        lower = unicodedata.normalize("NFKC", word).casefold()
-        pieces = [p for p in re.split(r"[-'’]", lower) if p]
-        # a hyphenated compound also counts as its parts and as one word ("medleve-kollektiv",
-        # "medleve", "kollektiv", "medlevekollektiv"), so each spelling finds the others
-        parts = [lower] + (pieces + ["".join(pieces)] if len(pieces) > 1 else [])
-        for piece in pieces:
-            parts.extend(compound_parts(piece))
-        for part in dict.fromkeys(fold(p) for p in parts):
-            if part in _stopwords() or (len(part) < 2 and not part.isdigit()):
-                continue
-            out.append(part)
-    if not out:
-        return []
-    stems = [_undouble(s) for s in _stemmer().stemWords(out)]
-    return stems if len(stems) == 1 else list(dict.fromkeys(stems))
+    stems = [s for word in words(text) for s in _word_tokens(word)]
+    return stems if len(stems) <= 1 else list(dict.fromkeys(stems))
+
+
+@lru_cache(maxsize=200_000)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """One word's stems (``tokens`` of a text is theirs in order, repeats dropped); words recur, so cached."""
+    lower = unicodedata.normalize("NFKC", word).casefold()
+    pieces = [p for p in re.split(r"[-'’]", lower) if p]
+    # a hyphenated compound also counts as its parts and as one word ("medleve-kollektiv",
+    # "medleve", "kollektiv", "medlevekollektiv"), so each spelling finds the others
+    parts = [lower] + (pieces + ["".join(pieces)] if len(pieces) > 1 else [])
+    for piece in pieces:
+        parts.extend(compound_parts(piece))
+    out = [part for part in dict.fromkeys(fold(p) for p in parts)
+           if part not in _stopwords() and (len(part) >= 2 or part.isdigit())]
+    return tuple(_undouble(s) for s in _stemmer().stemWords(out)) if out else ()
 
 
 def _undouble(stem: str) -> str:
