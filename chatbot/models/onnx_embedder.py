@@ -64,6 +64,7 @@ class OnnxEmbedder:
         self._sessions: dict[tuple[str, int, bool], object] = {}  # by (precision, intra-op threads, spin), opened when needed
         self._session = None  # the query session (see _load and _encode_each)
         self._lone_session = None  # int8 only: a lone question's session on every thread (see _load)
+        self._passage_session_idle = False  # the passage graph is open only for a build (see _embed_batched)
         self._pool = None  # threads running distinct questions side by side
         self._model_dir: Path | None = None
         self._export_checksum: str | None = None  # the converted model's: what the export is made from
@@ -212,6 +213,8 @@ class OnnxEmbedder:
         self.warm_up()
         if self._delegate is not None:
             return self._delegate.embed_queries(texts)
+        if self._passage_session_idle:
+            self._release_passage_session()
         return self._encode_each(self._session, [self._prompts.get("query", "") + t for t in texts])
 
     def embed_passages(self, texts: Sequence[str], progress=None) -> np.ndarray:
@@ -240,11 +243,15 @@ class OnnxEmbedder:
             out[rows] = self._encode_batch(session, [texts[i] for i in rows])
             if progress is not None:
                 progress(min(start + self._batch_size, len(texts)), len(texts))
-        key = (self.passage_model, self._threads, False)
-        if self._sessions.get(key) not in (self._session, self._lone_session):
-            # a server rebuilds rarely (sources changed): don't keep a second model's memory for it
-            self._sessions.pop(key, None)
+        # a server rebuilds rarely (sources changed): the passage graph's memory is released at the next
+        # question, not now, so that one build's passages and lexicon words share one session
+        self._passage_session_idle = self._sessions.get((self.passage_model, self._threads, False)) not in (
+            self._session, self._lone_session)
         return out
+
+    def _release_passage_session(self) -> None:
+        self._passage_session_idle = False
+        self._sessions.pop((self.passage_model, self._threads, False), None)
 
     def _encode_each(self, session, texts: list[str]) -> np.ndarray:
         """Each distinct text alone, unpadded, on one intra-op thread: a row does not depend on the others
