@@ -51,6 +51,7 @@ class Searched:
     vector: np.ndarray | None
     lexical_query: str
     timings: dict
+    terms: tuple = ()  # the question's content terms (query.terms.question_terms), translations included
 
     def question_row(self, probs):
         from .query.features import question_row
@@ -122,7 +123,7 @@ class Answerer:
         own = retrieve(self.index, self.passage_keys, vector, lexical_query, terms, english, allowed, mode,
                        self.settings.candidates)
         timings.update(own.timings)
-        return Searched(prepared, own, vector, lexical_query, timings)
+        return Searched(prepared, own, vector, lexical_query, timings, terms)
 
     def decide(self, found: Searched, k: int, mode: str, decision: "decide_mod.DecisionModel | None" = None) -> Answer:
         """The answer the decision model gives for what retrieval found."""
@@ -197,10 +198,7 @@ class Answerer:
         rows = self.index.party_rows(found.prepared.restrict)
         if not len(rows.others):
             return ()
-        english = found.own.english
-        terms = question_terms(found.prepared.query, "en" if english else "nb",
-                               self._translations(found.prepared.query) if english else {})  # as for the own parties
-        other = retrieve(self.index, self.passage_keys, found.vector, found.lexical_query, terms, found.own.english,
+        other = retrieve(self.index, self.passage_keys, found.vector, found.lexical_query, found.terms, found.own.english,
                          rows.others, mode, self.settings.candidates)
         if not other.candidates:
             return ()

@@ -102,7 +102,7 @@ def _out_of_fold(examples: list[Example], mode: str) -> Scored | None:
         train = [e for e in examples if e.corpus != c]
         held = [i for i, e in enumerate(examples) if e.corpus == c]
         model = _fit_passages(train, mode)
-        question = _fit_question(train, model, cutoff=False)
+        question = _fit_question(train, model)
         scored = _score([examples[i] for i in held], model, question)
         have_question &= scored.asked is not None
         for j, i in enumerate(held):
@@ -113,7 +113,7 @@ def _out_of_fold(examples: list[Example], mode: str) -> Scored | None:
 
 def fit_mode(examples: list[Example], mode: str) -> ModeModel:
     draft = _fit_passages(examples, mode)
-    question = _fit_question(examples, draft, cutoff=False)
+    question = _fit_question(examples, draft)
     scored = _out_of_fold(examples, mode) or _score(examples, draft, question)
     if question is not None and scored.asked is not None:
         y = np.array([1.0 if e.question.answerable else 0.0 for e in examples])
@@ -136,9 +136,9 @@ def _question_rows(examples: list[Example], model: ModeModel) -> np.ndarray:
     return np.vstack(rows)
 
 
-def _fit_question(examples: list[Example], model: ModeModel, cutoff: bool = True) -> QuestionModel | None:
-    """The question model's weights over the questions that reached retrieval, and (``cutoff``) its
-    cut-off on the same questions; None when they are all answerable or all not."""
+def _fit_question(examples: list[Example], model: ModeModel) -> QuestionModel | None:
+    """The question model's weights over the questions that reached retrieval (its cut-off still at 0.5:
+    fit_mode chooses it on out-of-fold scores); None when they are all answerable or all not."""
     from sklearn.linear_model import LogisticRegression
 
     kept = [e for e in examples if e.searched is not None]
@@ -151,13 +151,8 @@ def _fit_question(examples: list[Example], model: ModeModel, cutoff: bool = True
     scale[scale < 1e-9] = 1.0
     clf = LogisticRegression(C=REGULARISATION, max_iter=2000)
     clf.fit((x - mean) / scale, y)
-    q = QuestionModel(tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, clf.coef_[0])),
-                      float(clf.intercept_[0]), 0.5)
-    if not cutoff:
-        return q
-    best = np.array([q.probability(r) for r in x])
-    at = max(_grid(best), key=lambda t: (_utility(best >= t, y > 0), -t))
-    return QuestionModel(q.mean, q.scale, q.coef, q.intercept, float(at))
+    return QuestionModel(tuple(map(float, mean)), tuple(map(float, scale)), tuple(map(float, clf.coef_[0])),
+                         float(clf.intercept_[0]), 0.5)
 
 
 def _grid(values: np.ndarray, decimals: int | None = None) -> np.ndarray:

@@ -18,8 +18,6 @@ from typing import Callable
 
 import numpy as np
 
-from .layout import MANIFEST
-
 ENGLISH_WORDS = 20_000  # the most common English words (wordfreq) that may be looked up
 MAX_VOCAB = 50_000  # corpus words embedded, most frequent first
 HUB_NEIGHBOURS = 10  # CSLS: the mean similarity to this many nearest words on the other side
@@ -73,15 +71,6 @@ def embed_words(embedder, words: list[str]) -> np.ndarray:
     return np.asarray(embed(words), dtype=np.float32)
 
 
-def _previous_vectors_fit(previous: Path) -> bool:
-    """Whether the previous build's word vectors were made as this version makes them."""
-    try:
-        settings = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))["settings"]["lexicon"]
-        return settings.get("word_vectors") == WORD_VECTORS
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return False
-
-
 def corpus_vocabulary(texts: list[str]) -> list[str]:
     """Content words of the passages (lower case), most frequent first."""
     from ..textnorm import compound_parts, tokens, words
@@ -122,10 +111,11 @@ def induce(en_words: list[str], en_vectors: np.ndarray, vocab: list[str], vocab_
 
 def build(embedder, texts: list[str], previous: Path | None, cache_dir: Path | None,
           say: Callable[[str], None] = lambda _m: None) -> tuple[dict[str, list[str]], list[str], np.ndarray]:
-    """(lexicon, vocabulary, vocabulary vectors); vectors of words the previous build had are reused."""
+    """(lexicon, vocabulary, vocabulary vectors); vectors of words the previous build had are reused
+    (``previous``: its folder, given only when its word vectors were made as this version makes them)."""
     vocab = corpus_vocabulary(texts)
     known: dict[str, np.ndarray] = {}
-    if previous is not None and _previous_vectors_fit(previous):
+    if previous is not None:
         try:
             old_words = json.loads((previous / VOCAB).read_text(encoding="utf-8"))
             old_vectors = np.load(previous / VOCAB_VECTORS, allow_pickle=False)

@@ -115,7 +115,7 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
             from ..settings import default_cache_dir
 
             cache_dir = default_cache_dir()
-        previous = (index_dir / CURRENT).resolve() if (index_dir / CURRENT).exists() else None
+        previous = (index_dir / CURRENT).resolve() if _word_vectors_fit(index_dir) else None
         lexicon = lexicon_mod.build(embedder, [p.text for p in passages], previous, cache_dir, say)
         with fsutil.file_lock(index_dir / ".lock"):
             _remove_leftovers(index_dir)
@@ -155,6 +155,16 @@ def _remove_leftovers(index_dir: Path) -> None:
         elif child.name.startswith(".current-") and child.is_symlink():
             with contextlib.suppress(OSError):
                 child.unlink()
+
+
+def _word_vectors_fit(index_dir: Path) -> bool:
+    """Whether the current build's lexicon word vectors were made as this version makes them (reusable)."""
+    from . import lexicon as lexicon_mod
+
+    try:
+        return read_manifest(index_dir).settings.get("lexicon", {}).get("word_vectors") == lexicon_mod.WORD_VECTORS
+    except IndexError_:  # no build yet, or a damaged or older one: nothing to reuse
+        return False
 
 
 def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,

@@ -320,3 +320,26 @@ def test_sparse_scores_take_many_rows_as_one_by_one():
     assert scores_of(sparse.dense(), rows).tolist() == [3.5, 0.0, 2.5, 0.0, 1.5, 0.0]
     empty = SparseScores(np.array([], dtype=np.int64), np.array([], np.float32), 4)
     assert empty.take([1, 2]).tolist() == [0.0, 0.0] and scores_of(empty, []).tolist() == []
+
+
+def test_word_vectors_are_reused_only_from_a_build_that_made_them_the_same_way(sources, tmp_path):
+    class Terms(FakeEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.words = []
+
+        def embed_terms(self, words):
+            self.words += list(words)
+            return self.embed_queries(words)
+
+    def corpus_words_embedded(embedder):
+        index_mod.build(load_catalog(sources), embedder, tmp_path / "index", cache_dir=tmp_path / "cache")
+        return "rusavhengige" in embedder.words
+
+    assert corpus_words_embedded(Terms()) is True  # the first build embeds every corpus word
+    assert corpus_words_embedded(Terms()) is False  # the next reuses them
+    path = tmp_path / "index" / "current" / "manifest.json"
+    data = json.loads(path.read_text())
+    data["settings"]["lexicon"]["word_vectors"] = 1  # as an older version made them
+    path.write_text(json.dumps(data))
+    assert corpus_words_embedded(Terms()) is True

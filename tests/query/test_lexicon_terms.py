@@ -68,27 +68,3 @@ def test_lexicon_lookup_finds_plain_inflections():
     assert lexicon.lookup(lex, "cities") == ("by",)
     assert lexicon.lookup(lex, "zebra") == ()
 
-
-def test_word_vectors_of_another_version_are_not_reused(tmp_path):
-    import json
-
-    class Counting:
-        dim = 2
-        checksum = "c" * 64
-
-        def __init__(self):
-            self.embedded = []
-
-        def embed_terms(self, words):
-            self.embedded += list(words)
-            return np.ones((len(words), 2), np.float32)
-
-    previous = tmp_path / "build-old"
-    previous.mkdir()
-    (previous / lexicon.VOCAB).write_text(json.dumps(["bolig"]), encoding="utf-8")
-    np.save(previous / lexicon.VOCAB_VECTORS, np.ones((1, 2), np.float32))
-    for version, embedded in ((1, ["bolig"]), (lexicon.WORD_VECTORS, [])):
-        (previous / "manifest.json").write_text(json.dumps({"settings": {"lexicon": {"word_vectors": version}}}))
-        e = Counting()
-        lexicon.build(e, ["bolig"], previous, None)
-        assert [w for w in e.embedded if w == "bolig"] == embedded  # reused only when made the same way
