@@ -180,7 +180,7 @@ class Answerer:
         party always stays (the question as a whole was answered)."""
         from .query.features import question_row
 
-        party_of = lambda c: self.index.passages[c.row].party  # noqa: E731
+        party_of = lambda c: _party(self.index, c)  # noqa: E731
         first = party_of(shown[0][0])
         rows: dict[str, list[int]] = {}
         for i, c in enumerate(found.candidates):
@@ -238,12 +238,17 @@ def _warn(message: str) -> None:
     print(f"chatbot: warning: {message}", file=sys.stderr)
 
 
+def _party(index: Index, candidate) -> str:
+    """The party of a retrieval candidate's passage."""
+    return index.passages[candidate.row].party
+
+
 def with_each_party(ranked: list, k: int, index: Index, restrict: tuple[str, ...]) -> list:
     """Top k; when no single party was asked for, each party with a qualifying passage keeps at least one place."""
     top = ranked[:k]
     if len(restrict) == 1 or len(top) < k:
         return top
-    party_of = lambda item: index.passages[item[0].row].party  # noqa: E731
+    party_of = lambda item: _party(index, item[0])  # noqa: E731
     shown = {party_of(item) for item in top}
     for item in ranked[k:]:
         party = party_of(item)
