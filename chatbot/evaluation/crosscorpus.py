@@ -106,8 +106,9 @@ def load_all(corpora: list[Corpus], embedder, cache_root: Path, modes: tuple[str
 
 
 def decision_without(loaded: list[Loaded], held_out: str | None, model_id: str, modes: tuple[str, ...]) -> DecisionModel:
-    """The decision fitted on every collection except ``held_out`` (None: on all of them)."""
-    train = [l for l in loaded if l.corpus.name != held_out]
+    """The decision fitted on every collection except ``held_out`` (None: on all of them). A sealed
+    collection is never fitted on: with ``--include-sealed`` it is scored, never trained on."""
+    train = [l for l in loaded if l.corpus.name != held_out and not l.corpus.sealed]
     if not train:
         raise ValueError("leave-one-out needs at least two collections")
     by_mode = {m: [e for l in train for e in l.examples[m]] for m in modes}

@@ -535,7 +535,9 @@ def test_corpus_selection_errors():
         corpora.select("nope")
     names = [c.name for c in corpora.all_corpora()]
     assert {"rusomsorg", "helse", "skatt", "innvandring", "kultur", "energi"} <= set(names)
-    assert [c.name for c in corpora.all_corpora() if c.sealed] == ["energi"]
+    sealed = [c.name for c in corpora.all_corpora() if c.sealed]
+    assert sealed == ["eldre", "energi", "justis"]
+    assert all(c.fictitious for c in corpora.all_corpora() if c.sealed)
 
 
 def test_questions_file_with_only_q_and_gold(tmp_path):
@@ -592,3 +594,24 @@ def test_cutoffs_are_chosen_on_out_of_fold_scores(monkeypatch):
             if e.corpus == held:
                 assert np.array_equal(p, model.probabilities(e.x))
     assert fit._out_of_fold([e for e in examples if e.corpus != "c"], "hybrid") is None
+
+
+def test_a_sealed_collection_is_scored_but_never_fitted_on(monkeypatch):
+    from pathlib import Path
+
+    from chatbot.evaluation import crosscorpus
+    from chatbot.evaluation.corpora import Corpus
+
+    def loaded(name, sealed):
+        corpus = Corpus(name, name, "nb", True, sealed, Path("."), Path("q.jsonl"))
+        return crosscorpus.Loaded(corpus, None, [], {}, {"hybrid": [f"example of {name}"]})
+
+    seen = []
+    monkeypatch.setattr(crosscorpus.fit_mod, "fit", lambda by_mode, model_id, fitted_on: seen.append((fitted_on, by_mode["hybrid"])))
+    every = [loaded("a", False), loaded("b", False), loaded("s", True)]
+    crosscorpus.decision_without(every, "s", "m", ("hybrid",))
+    crosscorpus.decision_without(every, "a", "m", ("hybrid",))
+    crosscorpus.decision_without(every, None, "m", ("hybrid",))
+    assert seen == [(("a", "b"), ["example of a", "example of b"]),
+                    (("b",), ["example of b"]),
+                    (("a", "b"), ["example of a", "example of b"])]
