@@ -39,7 +39,16 @@ class PartyDirectory:
         """Mentions in order of appearance; overlapping aliases resolve to the longest."""
         taken = bytearray(len(question))  # characters already claimed by a longer alias
         found: list[PartyMention] = []
+        # an alias whose first word is not in the question (lower-cased) cannot match: skip its regex.
+        # Only within Latin-1, where the regex's case-insensitive matching is the same as lower()
+        try:
+            question.encode("latin-1")
+            lowered = question.lower()
+        except UnicodeEncodeError:
+            lowered = None
         for alias, party, ambiguous in self.aliases:
+            if lowered is not None and _first_word(alias) not in lowered:
+                continue
             for m in _alias_pattern(alias).finditer(question):
                 if any(taken[m.start():m.end()]):
                     continue
@@ -68,6 +77,14 @@ def _bare(word: str) -> str:
 
 
 _PATTERNS: dict[str, re.Pattern] = {}
+_FIRST_WORDS: dict[str, str] = {}
+
+
+def _first_word(alias: str) -> str:
+    found = _FIRST_WORDS.get(alias)
+    if found is None:
+        found = _FIRST_WORDS[alias] = (alias.split() or [""])[0].lower()
+    return found
 
 
 def _alias_pattern(alias: str) -> re.Pattern:

@@ -39,3 +39,10 @@ def test_mentions_carry_offsets():
 
 def test_missing_file_means_no_parties(tmp_path):
     assert load_parties(tmp_path).find("Venstre") == []
+
+
+def test_aliases_found_outside_latin1_and_in_any_case():
+    # the first-word shortcut applies only within Latin-1; the regex decides everywhere else
+    assert [m.party for m in PARTIES.find("HVA MENER HELSEPARTIET? \U0001F600")] == ["Helsepartiet"]
+    assert [m.party for m in PARTIES.find("what does the health party want — ✓")] == [m.party for m in PARTIES.find("Helsepartiet")]
+    assert PARTIES.find("ingen parti her ✓") == []

@@ -185,7 +185,11 @@ def _expand(index: Index, term: str) -> tuple[str, ...]:
     for word in words[lo:hi]:
         if abs(len(word) - len(term)) > 2:
             continue
-        ratio = SequenceMatcher(None, term, word, autojunk=False).ratio()
+        matcher = SequenceMatcher(None, term, word, autojunk=False)
+        # real_quick_ratio >= quick_ratio >= ratio: the cheap upper bounds skip most words
+        if matcher.real_quick_ratio() < FUZZY_RATIO or matcher.quick_ratio() < FUZZY_RATIO:
+            continue
+        ratio = matcher.ratio()
         if ratio >= FUZZY_RATIO:
             near.append((ratio, word))
     return tuple(w for _, w in sorted(near, key=lambda x: (-x[0], x[1]))[:3])

@@ -16,7 +16,7 @@ from ..index import search
 from ..index.store import Index
 from ..textnorm import tokens
 from . import features as F
-from .terms import Term, coverage, log_weight
+from .terms import Coverage, Term, log_weight
 
 CANDIDATES = 30  # from each retriever
 
@@ -82,8 +82,9 @@ def retrieve(index: Index, passage_keys: PassageKeys, vector: np.ndarray | None,
             cosines.update(search.cosines(index, vector, missing))
     candidates = []
     bm25_of = search.scores_of(scores, rows) if scores is not None and mode != "dense" else None
+    covers = Coverage(terms, expansions)
     for i, r in enumerate(rows):
-        cov, rarest = coverage(terms, passage_keys(r), expansions)
+        cov, rarest = covers(passage_keys(r))
         candidates.append(F.Candidate(row=r, cos=cosines.get(r) if mode != "bm25" else None,
                                       bm25=float(bm25_of[i]) if bm25_of is not None else 0.0,
                                       coverage=cov if mode != "dense" else 0.0, rarest=rarest if mode != "dense" else 0.0,

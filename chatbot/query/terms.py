@@ -98,22 +98,42 @@ def coverage(terms: tuple[Term, ...], passage_keys: frozenset[str], expansions: 
 
     A term is covered by its whole-word key or a Norwegian translation (1.0), by a key the index
     finds through compounds or spelling (``expansions``, 0.8), or by its compound parts (their share, halved)."""
-    expansions = expansions or {}
-    total = covered = best = 0.0
-    for t in terms:
-        total += t.weight
-        match = 0.0
-        if t.keys and t.keys[0] in passage_keys or any(k in passage_keys for k in t.translated):
-            match = 1.0
-        elif t.keys and any(e in passage_keys for e in expansions.get(t.keys[0], ())):
-            match = 0.8
-        elif len(t.keys) > 1:
-            parts = t.keys[1:]
-            match = 0.5 * sum(p in passage_keys for p in parts) / len(parts)
-        covered += t.weight * match
-        if match >= 0.8:
-            best = max(best, t.weight)
-    return (covered / total if total else 0.0), best
+    return Coverage(terms, expansions)(passage_keys)
+
+
+class Coverage:
+    """``coverage`` for one question's terms, prepared once and applied to each candidate passage."""
+
+    __slots__ = ("_terms", "_total")
+
+    def __init__(self, terms: tuple[Term, ...], expansions: dict[str, tuple[str, ...]] | None = None):
+        expansions = expansions or {}
+        prepared = []
+        total = 0.0
+        for t in terms:
+            total += t.weight
+            whole = frozenset((t.keys[:1]) + t.translated)
+            near = frozenset(expansions.get(t.keys[0], ())) if t.keys else frozenset()
+            parts = t.keys[1:] if len(t.keys) > 1 else ()
+            prepared.append((t.weight, whole, near, parts))
+        self._terms = tuple(prepared)
+        self._total = total
+
+    def __call__(self, passage_keys: frozenset[str]) -> tuple[float, float]:
+        covered = best = 0.0
+        for weight, whole, near, parts in self._terms:
+            if not whole.isdisjoint(passage_keys):
+                match = 1.0
+            elif not near.isdisjoint(passage_keys):
+                match = 0.8
+            elif parts:
+                match = 0.5 * sum(p in passage_keys for p in parts) / len(parts)
+            else:
+                match = 0.0
+            covered += weight * match
+            if match >= 0.8:
+                best = max(best, weight)
+        return (covered / self._total if self._total else 0.0), best
 
 
 def log_weight(terms: tuple[Term, ...]) -> float:

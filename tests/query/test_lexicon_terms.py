@@ -68,3 +68,21 @@ def test_lexicon_lookup_finds_plain_inflections():
     assert lexicon.lookup(lex, "cities") == ("by",)
     assert lexicon.lookup(lex, "zebra") == ()
 
+
+
+def test_coverage_of_each_kind_of_match_with_exact_shares():
+    from chatbot.query.terms import Coverage, Term
+
+    whole = Term("a", ("a",), 2.0)
+    translated = Term("b", ("b",), 1.0, ("bn",))
+    near = Term("c", ("c",), 1.0)
+    parts = Term("d", ("dd", "d1", "d2"), 4.0)
+    terms = (whole, translated, near, parts)
+    covers = Coverage(terms, {"c": ("cx",)})
+    # whole 2 x 1.0, translation 1 x 1.0, near spelling 1 x 0.8, one of two compound parts 4 x 0.25
+    assert covers(frozenset({"a", "bn", "cx", "d1"})) == ((2.0 + 1.0 + 0.8 + 1.0) / 8.0, 2.0)
+    assert covers(frozenset({"cx"})) == (0.8 / 8.0, 1.0)
+    assert covers(frozenset({"dd"})) == (4.0 / 8.0, 4.0)
+    assert covers(frozenset()) == (0.0, 0.0)
+    assert coverage(terms, frozenset({"a"}), {"c": ("cx",)}) == (0.25, 2.0)
+    assert Coverage((), {})(frozenset({"a"})) == (0.0, 0.0)
