@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -110,9 +110,10 @@ def induce(en_words: list[str], en_vectors: np.ndarray, vocab: list[str], vocab_
 
 
 def build(embedder, texts: list[str], previous: Path | None, cache_dir: Path | None,
-          say: Callable[[str], None] = lambda _m: None) -> tuple[dict[str, list[str]], list[str], np.ndarray]:
-    """(lexicon, vocabulary, vocabulary vectors); vectors of words the previous build had are reused
-    (``previous``: its folder, given only when its word vectors were made as this version makes them)."""
+          say: Callable[[str], None] = lambda _m: None) -> Built:
+    """The lexicon, the corpus vocabulary and its vectors, and the English words' vectors; vectors of
+    words the previous build had are reused (``previous``: its folder, given only when its word vectors
+    were made as this version makes them)."""
     vocab = corpus_vocabulary(texts)
     known: dict[str, np.ndarray] = {}
     if previous is not None:
@@ -130,7 +131,29 @@ def build(embedder, texts: list[str], previous: Path | None, cache_dir: Path | N
             known[w] = v
     vectors = np.stack([known[w] for w in vocab]).astype(np.float32) if vocab else np.zeros((0, embedder.dim), np.float32)
     en_words, en_vecs = english_vectors(embedder, cache_dir)
-    return induce(en_words, en_vecs, vocab, vectors), vocab, vectors
+    return Built(induce(en_words, en_vecs, vocab, vectors), vocab, vectors, en_words, en_vecs)
+
+
+class Built(NamedTuple):
+    """What ``build`` gives the index: the lexicon, and the word vectors it was made from."""
+
+    pairs: dict[str, list[str]]
+    vocab: list[str]
+    vocab_vectors: np.ndarray
+    english: list[str]
+    english_vectors: np.ndarray
+
+    def word_table(self) -> tuple[list[str], np.ndarray]:
+        """The query-time word table (``query/wordmatch.py``): every corpus word, then the English words
+        the corpus does not spell the same, as float16."""
+        seen = set(self.vocab)
+        extra = [i for i, w in enumerate(self.english) if w not in seen]
+        words = list(self.vocab) + [self.english[i] for i in extra]
+        dim = self.vocab_vectors.shape[1] if self.vocab_vectors.ndim == 2 else self.english_vectors.shape[1]
+        parts = [np.asarray(self.vocab_vectors, np.float32).reshape(-1, dim)]
+        if extra:
+            parts.append(np.asarray(self.english_vectors, np.float32)[extra])
+        return words, np.concatenate(parts).astype(np.float16)
 
 
 def lookup(lexicon: dict[str, list[str]], word: str) -> tuple[str, ...]:

@@ -190,7 +190,8 @@ def expected_settings(splitter: SplitterSettings) -> dict:
             "lexicon": {"english_words": lx.ENGLISH_WORDS, "max_vocab": lx.MAX_VOCAB, "hub": lx.HUB_NEIGHBOURS,
                         "mutual_top": lx.MUTUAL_TOP, "min_cosine": lx.MIN_COSINE,
                         "vocabulary": 2,  # bump when corpus_vocabulary changes
-                        "word_vectors": lx.WORD_VECTORS}}
+                        "word_vectors": lx.WORD_VECTORS,
+                        "word_table": 1}}  # words.json + words.npy (query/wordmatch.py): bump when it changes
 
 
 def stale_reasons(manifest: Manifest, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,

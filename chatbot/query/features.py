@@ -27,11 +27,12 @@ NAMES = (
     "specific",  # ln(1 + total weight of the question's content words)
     "dense_rank",  # 1 / (1 + rank among dense candidates), 0 when not among them
     "bm25_rank",  # 1 / (1 + rank among lexical candidates), 0 when not among them
+    "word_match",  # cosine of the question's key word to the passage's closest word (query/wordmatch.py)
 )
 
 # Which features each retrieval mode may read (dense mode never sees BM25, bm25 mode never a cosine).
 MODE_FEATURES = {
-    "hybrid": NAMES,
+    "hybrid": NAMES[:-1],  # word_match is read by the question model only
     "dense": ("cos", "cos_gap", "cos_lift", "english", "english_cos", "specific", "dense_rank"),
     "bm25": ("coverage", "rarest", "bm25", "bm25_gap", "english", "english_coverage", "specific", "bm25_rank"),
 }
@@ -48,6 +49,7 @@ class Candidate:
     rarest: float
     dense_rank: int | None  # 0-based
     bm25_rank: int | None
+    word_match: float = 0.0
 
 
 def matrix(candidates: list[Candidate], english: bool, specific: float) -> np.ndarray:
@@ -78,6 +80,7 @@ def matrix(candidates: list[Candidate], english: bool, specific: float) -> np.nd
     out[:, 10] = specific
     out[:, 11] = [0.0 if c.dense_rank is None else 1.0 / (2 + c.dense_rank) for c in candidates]
     out[:, 12] = [0.0 if c.bm25_rank is None else 1.0 / (2 + c.bm25_rank) for c in candidates]
+    out[:, 13] = [c.word_match for c in candidates]
     return out
 
 
@@ -99,17 +102,20 @@ QUESTION_NAMES = (
     "specific",
     "restricted",  # the question is limited to some parties
     "unknown",  # share of the question's content weight that no passage of the index contains
+    "best_word_match",  # the best word_match among the WORD_MATCH_TOP most probable candidates
 )
+WORD_MATCH_TOP = 5
 
 
 def question_row(x: np.ndarray, probs: np.ndarray, restricted: bool, unknown: float = 0.0) -> np.ndarray:
     """The question-level features (``QUESTION_NAMES``) from a question's candidate matrix."""
     if not len(x):
-        return np.array([-10.0, 0, -1, 0, 0, 0, 0, float(restricted), unknown])
+        return np.array([-10.0, 0, -1, 0, 0, 0, 0, float(restricted), unknown, 0.0])
     p = float(np.clip(probs.max(), 1e-6, 1 - 1e-6))
     best_cos = float(x[:, 0].max())
+    leading = np.argsort(-probs, kind="stable")[:WORD_MATCH_TOP]
     return np.array([
         math.log(p / (1 - p)), best_cos, float(x[:, 2].max()), float(x[:, 3].max()), float(x[:, 4].max()),
         float(x[0, 7]), float(x[0, 10]), float(restricted),
-        unknown,
+        unknown, float(x[leading, 13].max()),
     ])

@@ -34,12 +34,27 @@ class Retrieved:
 
 class PassageKeys:
     """The BM25 keys of each passage, read from the index (or made from its text) on first use and
-    kept (the decision's coverage reads them)."""
+    kept (the decision's coverage reads them); and the passages' words in the index's word table
+    (``word_matches``)."""
 
     def __init__(self, index: Index):
         self._index = index
         self._keys: dict[int, frozenset[str]] = {}
         self._lock = threading.Lock()
+        self._words = None  # (WordTable, PassageWords), made on first use
+
+    def word_matches(self, terms: tuple[Term, ...], rows: list[int]) -> np.ndarray:
+        """``wordmatch.matches`` for ``rows`` (zeros for an index without a word table)."""
+        from . import wordmatch
+
+        if self._words is None:
+            reader = getattr(self._index, "word_table", None)
+            table = reader() if reader is not None else wordmatch.EMPTY
+            with self._lock:
+                if self._words is None:
+                    self._words = (table, wordmatch.PassageWords(self._index, table))
+        table, passage_words = self._words
+        return wordmatch.matches(table, passage_words, terms, rows)
 
     def __call__(self, row: int) -> frozenset[str]:
         found = self._keys.get(row)
@@ -83,12 +98,14 @@ def retrieve(index: Index, passage_keys: PassageKeys, vector: np.ndarray | None,
     candidates = []
     bm25_of = search.scores_of(scores, rows) if scores is not None and mode != "dense" else None
     covers = Coverage(terms, expansions)
+    word_match = passage_keys.word_matches(terms, rows)
     for i, r in enumerate(rows):
         cov, rarest = covers(passage_keys(r))
         candidates.append(F.Candidate(row=r, cos=cosines.get(r) if mode != "bm25" else None,
                                       bm25=float(bm25_of[i]) if bm25_of is not None else 0.0,
                                       coverage=cov if mode != "dense" else 0.0, rarest=rarest if mode != "dense" else 0.0,
-                                      dense_rank=dense_rank.get(r), bm25_rank=lex_rank.get(r)))
+                                      dense_rank=dense_rank.get(r), bm25_rank=lex_rank.get(r),
+                                      word_match=float(word_match[i])))
     x = F.matrix(candidates, english, log_weight(terms))
     timings["features"] = (time.perf_counter() - t) * 1000
     return Retrieved(tuple(candidates), x, english, timings, unknown_share(index, terms, expansions))

@@ -76,7 +76,7 @@ def test_older_format_is_stale(sources, tmp_path):
         index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
 
 
-@pytest.mark.parametrize("name", ["dense.faiss", "passages.jsonl", "bm25/vocab.index.json"])
+@pytest.mark.parametrize("name", ["dense.faiss", "passages.jsonl", "bm25/vocab.index.json", "words.json", "words.npy"])
 def test_truncated_file_is_detected(sources, tmp_path, name):
     folder = build(sources, tmp_path / "index")
     data = (folder / name).read_bytes()
@@ -343,3 +343,31 @@ def test_word_vectors_are_reused_only_from_a_build_that_made_them_the_same_way(s
     data["settings"]["lexicon"]["word_vectors"] = 1  # as an older version made them
     path.write_text(json.dumps(data))
     assert corpus_words_embedded(Terms()) is True
+
+
+def test_the_word_table_holds_the_corpus_words_then_the_english_ones(sources, tmp_path):
+    from chatbot.index import lexicon
+
+    folder = build(sources, tmp_path / "index")
+    loaded = index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
+    table = loaded.word_table()
+    vocab = json.loads((folder / layout.VOCAB).read_text(encoding="utf-8"))
+    english = [w for w in lexicon.english_vocabulary() if w not in set(vocab)]
+    assert table.words == vocab + english
+    assert np.load(folder / layout.WORD_TABLE_VECTORS).dtype == np.float16
+    assert table.vectors.dtype == np.float32 and table.vectors.shape == (len(vocab) + len(english), 256)
+    row = table.id_of("Sprøyterom")
+    assert row == vocab.index("sprøyterom")
+    expected = np.asarray(FakeEmbedder().embed_queries(["sprøyterom"])[0], np.float16).astype(np.float32)
+    assert np.array_equal(table.vectors[row], expected)
+    assert loaded.word_table() is table  # read once
+
+
+def test_an_index_without_the_word_table_is_stale_and_rebuilt(sources, tmp_path):
+    folder = build(sources, tmp_path / "index")
+    path = folder / "manifest.json"
+    data = json.loads(path.read_text())
+    del data["settings"]["lexicon"]["word_table"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(StaleIndexError, match="settings changed"):
+        index_mod.load(tmp_path / "index", load_catalog(sources), FakeEmbedder())
