@@ -86,6 +86,16 @@ class Answerer:
 
     # ------------------------------------------------------------------ the query path
 
+    WARM_UP_QUESTIONS = ("Hva vil partiene gjøre med sykehusene?", "What do the parties want for schools?")
+
+    def warm_up(self) -> None:
+        """Answer a question in each language once and drop the answers: what the query path loads on
+        first use (wordfreq's word lists, the word table, the ONNX sessions' first runs) is loaded now,
+        not by the first users of a server, who would otherwise all wait for it at once (50 concurrent
+        first requests took 7 s)."""
+        for question in self.WARM_UP_QUESTIONS:
+            self.ask(question)
+
     def ask(self, question: str, k: int = 5, party: str | tuple[str, ...] | list[str] | None = None,
             mode: str = "hybrid", decision: "decide_mod.DecisionModel | None" = None) -> Answer:
         t0 = time.perf_counter()

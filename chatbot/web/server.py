@@ -53,6 +53,7 @@ def create_app(live: "LiveChatbot", *, page: bool = True) -> "FastAPI":
 
         # the thread pool the plain (def) endpoints run in: one thread per concurrent request
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        await anyio.to_thread.run_sync(live.current.answerer.warm_up)  # before the first request
         yield
 
     app = FastAPI(title="Partiprogram-chatbot API", version=__version__, lifespan=lifespan,

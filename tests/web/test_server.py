@@ -134,3 +134,16 @@ def test_the_page_and_the_api_share_one_server(fake_bot):
         assert "text/html" in client.get("/").headers["content-type"]
         assert client.get("/api/ask", params={"q": "LAR"}).status_code == 200
         assert json.loads(client.get("/gradio_api/info").text)["named_endpoints"]["/ask"]
+
+
+def test_the_query_path_is_warmed_up_before_the_first_request(fake_bot, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from chatbot.web.server import create_app
+
+    asked = []
+    real = fake_bot.answerer.ask
+    monkeypatch.setattr(fake_bot.answerer, "ask", lambda q, *a, **kw: asked.append(q) or real(q, *a, **kw))
+    with TestClient(create_app(LiveChatbot(fake_bot), page=False)) as client:
+        assert asked == list(fake_bot.answerer.WARM_UP_QUESTIONS)  # during startup, before any request
+        assert client.get("/api/health").status_code == 200
