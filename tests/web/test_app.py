@@ -47,7 +47,9 @@ def served(bot):
 def client(served):
     from gradio_client import Client
 
-    return Client(served[1], verbose=False)
+    # more client workers than the fifty simultaneous calls below: with the default 40, ten calls queue in
+    # the client's own pool, and one of its SSE streams was once cancelled under load (gradio_client 2.7.2)
+    return Client(served[1], verbose=False, max_workers=64)
 
 
 @pytest.fixture(scope="module")
