@@ -151,9 +151,7 @@ class LiveChatbot:
                                    settings=old.answerer.settings, decision=old.answerer._decision, progress=self.log,
                                    config=getattr(old, "config", None))
                 new.answerer.decision  # read now, not by the first request
-                warm = getattr(new.answerer, "warm_up", None)
-                if warm is not None:
-                    warm()  # the new index's word table and passages, before it serves anyone
+                new.answerer.warm_up()  # the new index's word table and passages, before it serves anyone
             except Exception as exc:  # noqa: BLE001 - any failure keeps the old index
                 self._seen = seen  # don't retry the same broken sources every few seconds
                 self.status.state = "failed"

@@ -149,11 +149,7 @@ class Built(NamedTuple):
         seen = set(self.vocab)
         extra = [i for i, w in enumerate(self.english) if w not in seen]
         words = list(self.vocab) + [self.english[i] for i in extra]
-        dim = self.vocab_vectors.shape[1] if self.vocab_vectors.ndim == 2 else self.english_vectors.shape[1]
-        parts = [np.asarray(self.vocab_vectors, np.float32).reshape(-1, dim)]
-        if extra:
-            parts.append(np.asarray(self.english_vectors, np.float32)[extra])
-        return words, np.concatenate(parts).astype(np.float16)
+        return words, np.concatenate([self.vocab_vectors, self.english_vectors[extra]]).astype(np.float16)
 
 
 def lookup(lexicon: dict[str, list[str]], word: str) -> tuple[str, ...]:

@@ -32,7 +32,7 @@ NAMES = (
 
 # Which features each retrieval mode may read (dense mode never sees BM25, bm25 mode never a cosine).
 MODE_FEATURES = {
-    "hybrid": NAMES[:-1],  # word_match is read by the question model only
+    "hybrid": tuple(n for n in NAMES if n != "word_match"),  # word_match is read by the question model only
     "dense": ("cos", "cos_gap", "cos_lift", "english", "english_cos", "specific", "dense_rank"),
     "bm25": ("coverage", "rarest", "bm25", "bm25_gap", "english", "english_coverage", "specific", "bm25_rank"),
 }

@@ -67,11 +67,7 @@ class PassageWords:
 
 def key_term(terms) -> object | None:
     """The question's heaviest content term (the first of equals), or None."""
-    best = None
-    for t in terms:
-        if best is None or t.weight > best.weight:
-            best = t
-    return best
+    return max(terms, key=lambda t: t.weight, default=None)
 
 
 def matches(table: WordTable, passage_words: PassageWords, terms, rows: list[int]) -> np.ndarray:
