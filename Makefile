@@ -73,6 +73,9 @@ bench: $(DEVSTAMP)
 
 ## loadtest: 50 clients over HTTP (JSON API, Gradio path, a live source edit) beside the textbook server (~3 min)
 loadtest: $(DEVSTAMP)
+	@# wrk (Debian) drives the wrk phases, a C client that leaves the two cores to the server; without it they are skipped
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null; } \
+		|| echo "wrk not found and not installable here (apt-get install wrk): the load test skips its wrk phases"
 	$(PY) eval/loadtest.py $(LOADTEST_ARGS)
 
 clean-index:

@@ -21,6 +21,12 @@ Everything runs in this one call, on loopback, so the figures can be compared si
 5. **Live update**: under the same concurrent load, a paragraph is appended to a source file; the time until
    ``/api/ask`` answers with it, and the errors meanwhile.
 
+After each server's concurrent JSON phase (ours and the textbook's), with wrk installed (``apt-get install
+wrk``; ``--no-wrk`` skips it), the same questions come from wrk's ``--clients`` connections: a client in C that
+leaves the two cores to the server, where the Python clients take a share (``chatbot/bench/wrk.py``; wrk does
+not read the answers, so identity is the Python phase's). Every concurrent phase reports the server's CPU use:
+the cores it kept busy and its core-milliseconds per question.
+
 The server's RSS is sampled every half second throughout (``rss_timeline`` in ``--json``). Exit status 0
 when no request failed and every concurrent answer was identical, else 1; 2 when a server did not start.
 """
@@ -39,7 +45,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from chatbot.bench.procs import RssSampler, Server, free_port
+from chatbot.bench import wrk
+from chatbot.bench.procs import CpuMeter, RssSampler, Server, free_port
 from chatbot.bench.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-gradio", action="store_true", help="skip the Gradio path")
     p.add_argument("--no-textbook", action="store_true", help="skip the textbook reference")
     p.add_argument("--no-live", action="store_true", help="skip the live-update phase")
+    p.add_argument("--no-wrk", action="store_true", help="skip the phases driven by wrk (a C load generator)")
     p.add_argument("--live-source", default="venstre-rusomsorg.txt",
                    help="the source file the live-update phase appends a paragraph to (default venstre-rusomsorg.txt; "
                         "not one whose catalog entry excludes its last lines)")
@@ -157,8 +165,9 @@ def single_user(api, questions: list[str]) -> tuple[dict, dict]:
 
 
 def concurrent(api, questions: list[str], clients: int, seconds: float, reference: dict | None,
-               during=None) -> dict:
-    """``clients`` threads ask as fast as they are answered for ``seconds``; ``during`` runs meanwhile."""
+               during=None, pid: int | None = None) -> dict:
+    """``clients`` threads ask as fast as they are answered for ``seconds``; ``during`` runs meanwhile.
+    ``pid``: the server's process, whose CPU use over the phase is reported beside the figures."""
     stop = threading.Event()
     lock = threading.Lock()
     latencies: list[float] = []
@@ -188,6 +197,7 @@ def concurrent(api, questions: list[str], clients: int, seconds: float, referenc
         conn.close()
 
     threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+    meter = CpuMeter(pid)
     t0 = time.perf_counter()
     for t in threads:
         t.start()
@@ -199,6 +209,7 @@ def concurrent(api, questions: list[str], clients: int, seconds: float, referenc
     for t in threads:
         t.join(timeout=120)
     out = latency_figures(latencies, time.perf_counter() - t0, len(errors))
+    out.update(meter.stop(len(latencies)))
     out["identical"] = None if reference is None else len(latencies) - len(differ)
     out["different"] = sorted(set(differ))[:10]
     out["first_errors"] = errors[:5]
@@ -241,6 +252,16 @@ def bare_model_and_in_process(questions: list[str], sources: Path, index: Path) 
 
 
 # ---- the run -------------------------------------------------------------------------------------
+
+def wrk_phase(port: int, pid: int, questions: list[str], args) -> dict:
+    """The same questions from wrk's ``--clients`` connections (``chatbot/bench/wrk.py``), the server's CPU beside."""
+    if not wrk.available():
+        print(f"loadtest: {wrk.HINT}", file=sys.stderr)
+        return {"skipped": wrk.HINT}
+    meter = CpuMeter(pid)
+    figures = wrk.run(port, [ask_path(q) for q in questions], args.clients, args.seconds)
+    return {**figures, **meter.stop(figures["questions"])}
+
 
 def live_edit(port: int, source: Path, timeout: float = 60.0):
     """Append a paragraph to a source file; return a function that waits until it is served."""
@@ -298,7 +319,10 @@ def run(args) -> dict:
         api = JsonApi(ours_port)
         single, reference = single_user(api, questions)
         result["ours_json"] = {"single_user": single,
-                               "concurrent": concurrent(api, questions, args.clients, args.seconds, reference)}
+                               "concurrent": concurrent(api, questions, args.clients, args.seconds, reference,
+                                                        pid=ours.pid)}
+        if not args.no_wrk:
+            result["ours_wrk"] = wrk_phase(ours_port, ours.pid, questions, args)
         if not args.no_gradio:
             gradio = GradioApi(ours_port)
             single_g, reference_g = single_user(gradio, questions)
@@ -314,12 +338,15 @@ def run(args) -> dict:
         servers.remove(ours)
 
         if not args.no_textbook:
-            _textbook, tb_port = start("textbook", ["-m", "chatbot.evaluation.textbook_server",
+            textbook_server, tb_port = start("textbook", ["-m", "chatbot.evaluation.textbook_server",
                                                     "--sources", str(args.sources)])
             tb = JsonApi(tb_port)
             single_t, reference_t = single_user(tb, questions)
             result["textbook_json"] = {"single_user": single_t,
-                                       "concurrent": concurrent(tb, questions, args.clients, args.seconds, reference_t)}
+                                       "concurrent": concurrent(tb, questions, args.clients, args.seconds, reference_t,
+                                                                pid=textbook_server.pid)}
+            if not args.no_wrk:
+                result["textbook_wrk"] = wrk_phase(tb_port, textbook_server.pid, questions, args)
             result["textbook_rss"] = sampler.summary("textbook")
     finally:
         sampler.stop()
@@ -329,29 +356,41 @@ def run(args) -> dict:
     result["rss_timeline"] = sampler.timeline
     ours_c = result["ours_json"]["concurrent"]
     result["ratio_to_bare_model_batched"] = round(ours_c["questions_per_s"] / result["in_process"]["model_batched_16_per_s"], 2)
+    if result.get("ours_wrk", {}).get("questions_per_s"):
+        result["wrk_ratio_to_bare_model_batched"] = round(result["ours_wrk"]["questions_per_s"]
+                                                          / result["in_process"]["model_batched_16_per_s"], 2)
     result["http_single_over_in_process"] = round(result["ours_json"]["single_user"]["p50_ms"]
                                                   / result["in_process"]["in_process_p50_ms"], 2)
     return result
 
 
 def table(r: dict) -> str:
-    rows = ["| | questions/s | p50 ms | p95 ms | p99 ms | errors | identical |", "|---|---|---|---|---|---|---|"]
+    rows = ["| | questions/s | p50 ms | p95 ms | p99 ms | errors | identical | server cores | server core-ms / question |",
+            "|---|---|---|---|---|---|---|---|---|"]
 
     def row(name, f):
+        if "skipped" in f:
+            rows.append(f"| {name} | {f['skipped']} | | | | | | | |")
+            return
         ident = "" if f.get("identical") is None else f"{f['identical']}/{f['questions']}"
-        rows.append(f"| {name} | {f['questions_per_s']} | {f['p50_ms']} | {f['p95_ms']} | {f['p99_ms']} | {f['errors']} | {ident} |")
+        cpu = f"{f.get('server_cores', '')} | {f.get('server_core_ms_per_question', '')}" if "server_cores" in f else " | "
+        rows.append(f"| {name} | {f['questions_per_s']} | {f['p50_ms']} | {f['p95_ms']} | {f['p99_ms']} | {f['errors']} | {ident} | {cpu} |")
 
     for key, name in (("ours_json", "ours, JSON API"), ("ours_gradio", "ours, Gradio path"), ("textbook_json", "textbook, JSON API")):
         if key in r:
             row(f"{name}, 1 user", r[key]["single_user"])
             row(f"{name}, {r['clients']} clients", r[key]["concurrent"])
+        wrk_key = key.split("_")[0] + "_wrk"
+        if key.endswith("_json") and wrk_key in r:
+            row(f"{name}, {r['clients']} connections from wrk", r[wrk_key])
     if "ours_live" in r:
         row(f"ours, JSON API, {r['clients']} clients, source edited", r["ours_live"])
     ip = r["in_process"]
     out = ["\n".join(rows), "",
            f"bare model: {ip['model_batched_16_per_s']} questions/s in batches of 16, {ip['model_one_at_a_time_per_s']} one at a time; "
            f"in-process query p50 {ip['in_process_p50_ms']} ms",
-           f"ours over the JSON API / bare model batched: {r['ratio_to_bare_model_batched']}×; "
+           f"ours over the JSON API / bare model batched: {r['ratio_to_bare_model_batched']}× (Python clients)"
+           + (f", {r['wrk_ratio_to_bare_model_batched']}× (wrk)" if "wrk_ratio_to_bare_model_batched" in r else "") + "; "
            f"single-user HTTP p50 / in-process p50: {r['http_single_over_in_process']}×"]
     if "ours_live" in r:
         lu = r["ours_live"]["live_update"]
@@ -366,10 +405,11 @@ def table(r: dict) -> str:
 
 def ok(r: dict) -> bool:
     phases = [r[k]["concurrent"] for k in ("ours_json", "ours_gradio", "textbook_json") if k in r]
+    phases += [r[k] for k in ("ours_wrk", "textbook_wrk") if k in r and "skipped" not in r[k]]
     if "ours_live" in r:
         phases.append(r["ours_live"])
     errors = sum(p["errors"] for p in phases)
-    identical = all(p["identical"] in (None, p["questions"]) for p in phases)
+    identical = all(p.get("identical") in (None, p["questions"]) for p in phases)
     live = "ours_live" not in r or r["ours_live"]["live_update"]["new_text_answered"]
     return errors == 0 and identical and live
 

@@ -101,7 +101,37 @@ class Server:
         self.stop()
 
 
-# ---------------------------------------------------------------------------- memory
+# ---------------------------------------------------------------------------- CPU and memory
+
+
+def cpu_seconds(pid: int | str = "self") -> float | None:
+    """User + system CPU time a process has used so far, all its threads (``/proc/<pid>/stat``); None if unreadable."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class CpuMeter:
+    """How much CPU a process used over an interval: ``stop()`` gives the cores it kept busy on average, and
+    the core-milliseconds per unit of work (a question) when told how many units were done."""
+
+    def __init__(self, pid: int | None):
+        self.pid = pid
+        self._t0 = time.perf_counter()
+        self._c0 = cpu_seconds(pid) if pid is not None else None
+
+    def stop(self, units: int) -> dict:
+        c1 = cpu_seconds(self.pid) if self.pid is not None else None
+        wall = time.perf_counter() - self._t0
+        if self._c0 is None or c1 is None or wall <= 0:
+            return {"server_cores": None, "server_core_ms_per_question": None}
+        used = c1 - self._c0
+        return {"server_cores": round(used / wall, 2),
+                "server_core_ms_per_question": round(used * 1000 / units, 2) if units else None}
 
 
 def status_kb(pid: int | str = "self") -> dict[str, int]:
