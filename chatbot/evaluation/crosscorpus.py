@@ -20,6 +20,7 @@ from .figures import Figures
 from .measures import MRR_DEPTH
 from .options import EvalOptions
 from .questions import load_questions
+from .ranking import RankingFigures, ranking
 from .records import Outcome, Question, Returned
 from .relevance import Judge
 
@@ -54,10 +55,13 @@ class CollectionRow:
     fitted_on: tuple[str, ...]  # the collections the decision was fitted on
     ours: Figures
     textbook: Figures | None = None
+    ranking: RankingFigures | None = None  # ours, the candidates' order alone (nothing declined or cut)
 
     def to_dict(self, k: int) -> dict:
         out = {"corpus": self.corpus, "language": self.language, "fictitious": self.fictitious, "sealed": self.sealed,
                "fitted_on": list(self.fitted_on), "ours": self.ours.to_dict()}
+        if self.ranking is not None:
+            out["ranking"] = self.ranking.to_dict(k)
         if self.textbook is not None:
             out["textbook"] = self.textbook.to_dict()
         return {**out, "headline": headline(self.ours, k),
@@ -70,9 +74,11 @@ class CollectionsMean:
 
     ours: HeadlineFigures | None = None
     textbook: HeadlineFigures | None = None
+    ranking: dict[str, float | None] | None = None  # ours, the candidates' order alone
 
     def to_dict(self) -> dict[str, HeadlineFigures]:
-        return {side: figs for side, figs in (("ours", self.ours), ("textbook", self.textbook)) if figs is not None}
+        return {side: figs for side, figs in (("ours", self.ours), ("textbook", self.textbook), ("ranking", self.ranking))
+                if figs is not None}
 
 
 @dataclass
@@ -206,8 +212,10 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
         if not opts.no_baseline:
             b_outs, b_judged = baseline_outcomes(l, k)
             textbook = _with_precision(figures(b_outs, per_query_values(b_outs, b_judged, k), k), b_outs, k)
+        ranked = ranking(l.examples[opts.mode], decision.for_mode(opts.mode), k)
         rows.append(CollectionRow(l.corpus.name, l.corpus.language, l.corpus.fictitious, l.corpus.sealed,
-                                  tuple(decision.fitted_on), _with_precision(figures(outs, values, k), outs, k), textbook))
+                                  tuple(decision.fitted_on), _with_precision(figures(outs, values, k), outs, k), textbook,
+                                  ranked))
     summary = _mean_rows(rows, k)
     if opts.json:
         print(json.dumps({"k": k, "mode": opts.mode, "leave_one_out": bool(opts.leave_one_out),
@@ -236,10 +244,20 @@ def _mean_rows(rows: list[CollectionRow], k: int) -> CollectionsMean:
         heads = [headline(getattr(r, side), k) for r in rows if getattr(r, side) is not None]
         if not heads:
             continue
-        keys = heads[0].keys()
-        out[side] = {key: (sum(h[key] for h in heads if h[key] is not None) / max(1, sum(h[key] is not None for h in heads)))
-                     for key in keys}
+        out[side] = _means(heads, undefined=0.0)
+    ranked = [r.ranking.to_dict(k) for r in rows if r.ranking is not None]
+    if ranked:
+        out["ranking"] = {key: value for key, value in _means(ranked, undefined=None).items() if key != "n_ranked"}
     return CollectionsMean(**out)
+
+
+def _means(rows: list[dict], undefined: float | None) -> dict[str, float | None]:
+    """Each key's mean over the rows where it is not None (``undefined`` where it never is)."""
+    out = {}
+    for key in rows[0]:
+        values = [r[key] for r in rows if r[key] is not None]
+        out[key] = sum(values) / len(values) if values else undefined
+    return out
 
 
 def table_text(rows: list[CollectionRow], summary: CollectionsMean, k: int, held_out: bool) -> str:
@@ -262,4 +280,16 @@ def table_text(rows: list[CollectionRow], summary: CollectionsMean, k: int, held
     for side, mean in (("ours", summary.ours), ("textbook", summary.textbook)):
         if mean is not None:
             lines.append(" | ".join(["mean", "", side] + [fmtv(mean.get(n)) for n in names]))
-    return "\n".join("| " + line + " |" for line in lines)
+    table = "\n".join("| " + line + " |" for line in lines)
+    ranked = [r for r in rows if r.ranking is not None]
+    if not ranked:
+        return table
+    keys = list(ranked[0].ranking.to_dict(k))[:3]
+    head = ["collection", "MRR@10, ranked", f"recall@{k}, ranked", "candidates hold a relevant one"]
+    more = [" | ".join(head), " | ".join("---" for _ in head)]
+    for r in ranked:
+        more.append(" | ".join([r.corpus] + [fmtv(r.ranking.to_dict(k)[key]) for key in keys]))
+    if summary.ranking is not None:
+        more.append(" | ".join(["mean"] + [fmtv(summary.ranking.get(key)) for key in keys]))
+    return (table + "\n\nThe candidates in the passage model's order, every answerable question answered and nothing cut "
+            "(what the decision costs is the gap to the table above):\n\n" + "\n".join("| " + line + " |" for line in more))

@@ -520,12 +520,18 @@ def test_leave_one_out_fits_on_the_other_collections(tmp_path, monkeypatch):
     assert [c["corpus"] for c in data["collections"]] == ["helse", "kultur", "skatt"]
     assert [sorted(c["fitted_on"]) for c in data["collections"]] == [["kultur", "skatt"], ["helse", "skatt"], ["helse", "kultur"]]
     assert all(c["fictitious"] and c["textbook_headline"]["abstention"] == 0.0 for c in data["collections"])
-    assert set(data["mean"]) == {"ours", "textbook"}
+    assert set(data["mean"]) == {"ours", "textbook", "ranking"}
+    assert list(data["mean"]["ranking"]) == ["ranked_mrr@10", "ranked_recall@5", "candidate_recall"]
+    for c in data["collections"]:  # the ranking alone: bounded by whether a relevant candidate was found at all
+        r = c["ranking"]
+        assert r["n_ranked"] == c["ours"]["n_answerable"]
+        assert 0 <= r["ranked_mrr@10"] <= r["candidate_recall"] <= 1
+        assert r["ranked_recall@5"] <= r["candidate_recall"]
     # a collection's figures in the JSON's order: the run's means, counts, groups, then shown precision
     ours = list(data["collections"][0]["ours"])
     assert ours[-4:] == ["by_lang", "by_category", "by_split", "shown_precision@5"]
     assert list(data["collections"][0]) == ["corpus", "language", "fictitious", "sealed", "fitted_on", "ours",
-                                            "textbook", "headline", "textbook_headline"]
+                                            "ranking", "textbook", "headline", "textbook_headline"]
 
 
 def test_corpus_selection_errors():
