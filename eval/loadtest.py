@@ -328,11 +328,12 @@ def run(args) -> dict:
             single_g, reference_g = single_user(gradio, questions)
             same = sum(reference_g.get(q) == reference.get(q) for q in reference)
             result["ours_gradio"] = {"single_user": single_g, "same_as_json_api": same,
-                                     "concurrent": concurrent(gradio, questions, args.clients, args.seconds, reference)}
+                                     "concurrent": concurrent(gradio, questions, args.clients, args.seconds, reference,
+                                                                pid=ours.pid)}
         if not args.no_live:
             source = sources / args.live_source
             result["ours_live"] = concurrent(api, questions, args.clients, max(args.seconds, 40.0), None,
-                                             during=live_edit(ours_port, source))
+                                             during=live_edit(ours_port, source), pid=ours.pid)
         result["ours_rss"] = sampler.summary("ours")
         ours.stop()
         servers.remove(ours)
