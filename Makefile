@@ -6,7 +6,7 @@ PIP    := $(PY) -m pip
 STAMP    := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run ask build test test-fast eval eval-check eval-corpora calibrate bench loadtest clean-index
+.PHONY: run ask build test test-fast eval eval-check eval-corpora calibrate bench loadtest clean-index apertium
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,47 +24,59 @@ $(DEVSTAMP): $(STAMP)
 	else echo "npm not found: the browser test's axe-core checks will skip (they fail under CI=true)"; fi
 	touch $@
 
+# Debian's apertium-nno-nob translates nynorsk passages into bokmål at build time (chatbot/index/standards.py,
+# README "Nynorsk"). Installed where this runs as root with apt; otherwise a message, and nynorsk programmes are
+# indexed as written. The shipped programmes are bokmål: `make run` works without it.
+APERTIUM_MODE := /usr/share/apertium/modes/nno-nob.mode
+apertium:
+	@if [ -e $(APERTIUM_MODE) ] && command -v apertium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get install -y -qq apertium-nno-nob >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq apertium-nno-nob >/dev/null; } \
+		|| echo "could not install apertium-nno-nob: nynorsk programmes are indexed without their bokmål form"; \
+	else echo "apertium-nno-nob is not installed (sudo apt-get install apertium-nno-nob): nynorsk programmes are indexed without their bokmål form"; fi
+
 ## run: install, build the index if needed, start the web chat on http://127.0.0.1:7860
-run: $(STAMP)
+run: $(STAMP) apertium
 	$(PY) app.py
 
 ## ask: an example question from the command line
 ask: $(STAMP)
 	$(VENV)/bin/chatbot ask "What does Venstre want for LAR?"
 
-build: $(STAMP)
+build: $(STAMP) apertium
 	$(VENV)/bin/chatbot build
 
 ## test: install with dev extras and run every test (unit, real model, web, browser)
-test: $(DEVSTAMP)
+test: $(DEVSTAMP) apertium
 	$(PY) -m pytest
 
-test-fast: $(DEVSTAMP)
+test-fast: $(DEVSTAMP) apertium
 	$(PY) -m pytest -m "not model and not browser"
 
-eval: $(STAMP)
+eval: $(STAMP) apertium
 	$(VENV)/bin/chatbot eval --compare --report eval/report.md
 
 # The held-out figures: each collection scored with the decision fitted on the others (leave one
 # collection out), mean over the collections. Floors sit just under the figures in README.md.
 CROSS_FLOORS ?= --min-success1 0.70 --min-mrr 0.75 --min-recall 0.82 --min-party1 0.88 \
-                --min-abstention 0.58 --max-false-abstention 0.07
+                --min-abstention 0.50 --max-false-abstention 0.08
 # Follow-up questions (eval/conversations/test.jsonl, README "Follow-up questions"): floors just under
 # the measured figures; recognised and rewritten are the rules' own, the rest is retrieval's too.
-CONV_FLOORS ?= --min-followup-success1 0.79 --min-followup-mrr 0.86 --min-followup-abstention 0.90 \
+CONV_FLOORS ?= --min-followup-success1 0.78 --min-followup-mrr 0.86 --min-followup-abstention 0.90 \
                --min-standalone-success1 0.75 --min-recognised 0.95 --max-rewritten 0.02
 # Both backends: the shipped ONNX Runtime path and the torch one it falls back to.
-eval-check: $(STAMP)
+eval-check: $(STAMP) apertium
 	$(VENV)/bin/chatbot eval --corpus all --leave-one-out --no-baseline --backend onnx $(CROSS_FLOORS)
 	$(VENV)/bin/chatbot eval --corpus all --leave-one-out --no-baseline --backend torch $(CROSS_FLOORS)
 	$(VENV)/bin/chatbot eval --conversations eval/conversations/test.jsonl --backend onnx $(CONV_FLOORS)
 
 ## eval-corpora: every collection held out in turn, beside the textbook pipeline (README table)
-eval-corpora: $(STAMP)
+eval-corpora: $(STAMP) apertium
 	$(VENV)/bin/chatbot eval --corpus all --leave-one-out
 
 ## calibrate: fit the answer/decline decision on the collections (writes chatbot/query/decision.json)
-calibrate: $(STAMP)
+calibrate: $(STAMP) apertium
 	$(VENV)/bin/chatbot eval --calibrate
 
 ## bench: speed and scale benchmark beside the textbook pipeline (~10 min; BENCH_ARGS=--quick for <1 min)

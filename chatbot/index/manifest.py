@@ -185,8 +185,9 @@ def read_manifest(index_dir: Path) -> Manifest:
 
 def expected_settings(splitter: SplitterSettings) -> dict:
     from . import lexicon as lx
+    from . import standards
 
-    return {"splitter": splitter.to_dict(), "bm25": BM25_SETTINGS,
+    return {"splitter": splitter.to_dict(), "bm25": BM25_SETTINGS, "standards": standards.setting(),
             "lexicon": {"english_words": lx.ENGLISH_WORDS, "max_vocab": lx.MAX_VOCAB, "hub": lx.HUB_NEIGHBOURS,
                         "mutual_top": lx.MUTUAL_TOP, "min_cosine": lx.MIN_COSINE,
                         "vocabulary": 2,  # bump when corpus_vocabulary changes
@@ -205,8 +206,14 @@ def stale_reasons(manifest: Manifest, catalog: Catalog, embedder: Embedder, spli
         reasons.append(f"it was built with model {manifest.model.id!r}, not {embedder.model_id!r}")
     elif manifest.model.checksum != embedder.checksum:
         reasons.append(f"the weights of model {embedder.model_id!r} changed")
-    if manifest.settings != expected_settings(splitter):
-        reasons.append("passage or BM25 settings changed")
+    expected = expected_settings(splitter)
+    if manifest.settings != expected:
+        built_with = manifest.settings.get("standards") if isinstance(manifest.settings, dict) else None
+        if {k: v for k, v in manifest.settings.items() if k != "standards"} == \
+                {k: v for k, v in expected.items() if k != "standards"} and built_with is not None:
+            reasons.append("the nynorsk-bokmål translation (apertium-nno-nob) was installed or removed since the build")
+        else:
+            reasons.append("passage or BM25 settings changed")
     reason = _dense_kind_reason(manifest, dense_kind_asked(dense_kind))
     if reason:
         reasons.append(reason)

@@ -115,11 +115,18 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
 
     resolve_kind(len(passages), dense_kind)  # an invalid kind fails now, not after embedding
     checksum = embedder.checksum
-    texts = [p.embedding_text() for p in passages]
-    keys = [embed_key(checksum, t) for t in texts]
+    from . import standards
+
+    # nynorsk passages are also embedded and indexed in bokmål (chatbot/index/standards.py)
+    bokmal = standards.bokmal_forms(passages, {d.source: d.language for d in catalog.documents}, say=say)
+    texts: list = [p.embedding_text() for p in passages]
+    for i, form in bokmal.embedding.items():
+        texts[i] = (texts[i], form)
+    keys = [embed_key(checksum, t if isinstance(t, str) else "\0bokmål\0".join(t)) for t in texts]
     _prepare_dir(index_dir)
     with staging_file(index_dir) as staging:  # the vectors are written once, into the file the build keeps
-        vectors = embed_with_cache(embedder, texts, keys, index_dir, say, staging)
+        vectors = embed_with_cache(standards.BothForms(embedder) if len(bokmal) else embedder, texts, keys,
+                                   index_dir, say, staging)
         del texts
         from . import lexicon as lexicon_mod
 
@@ -133,7 +140,7 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
             _remove_leftovers(index_dir)
             final = index_dir / f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             with fsutil.publishing(final, temp=index_dir / f".tmp-{uuid.uuid4().hex[:12]}") as tmp:
-                _write(tmp, catalog, embedder, splitter, passages, keys, vectors, lexicon, dense_kind)
+                _write(tmp, catalog, embedder, splitter, passages, keys, vectors, lexicon, dense_kind, bokmal.keys)
                 del vectors
             _swap_current(index_dir, final.name)
             _remove_old_builds(index_dir, keep=final.name)
@@ -181,7 +188,9 @@ def _word_vectors_fit(index_dir: Path) -> bool:
 
 def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,
            passages: list[Passage], keys: list[str], vectors: np.ndarray, lexicon=None,
-           dense_kind: str = "auto") -> None:
+           dense_kind: str = "auto", also_keys: dict[int, str] | None = None) -> None:
+    """Write an index folder. ``also_keys``: more text whose BM25 keys a passage gets, by row (the bokmål
+    form of a nynorsk passage, chatbot/index/standards.py)."""
     import bm25s
     import faiss
 
@@ -201,7 +210,9 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
     faiss.write_index(dense, str(folder / DENSE))
     # --- end dense index ---
     retriever = bm25s.BM25(method=BM25_SETTINGS["method"], k1=BM25_SETTINGS["k1"], b=BM25_SETTINGS["b"])
-    passage_tokens = [tokens(p.text + " " + p.section) for p in passages]
+    also_keys = also_keys or {}
+    passage_tokens = [tokens(p.text + " " + p.section + (" " + also_keys[i] if i in also_keys else ""))
+                      for i, p in enumerate(passages)]
     retriever.index(passage_tokens, show_progress=False)
     retriever.save(str(folder / BM25_DIR))
     write_passage_keys(folder, passage_tokens, retriever.vocab_dict)
