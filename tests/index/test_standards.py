@@ -3,6 +3,7 @@ the manifest, and Apertium itself where it is installed."""
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,17 @@ def test_a_translation_that_loses_texts_is_an_error():
     passages = [_passage("nn.txt", "fleire sjukeheimar")]
     with pytest.raises(RuntimeError, match="different number of texts"):
         standards.bokmal_forms(passages, {"nn.txt": "nn"}, translate=lambda texts: texts[:1])
+
+
+def test_a_failing_translator_stops_the_build_with_what_to_do():
+    from chatbot.errors import IndexError_
+
+    def broken(_texts):
+        raise subprocess.TimeoutExpired("apertium", 600)
+
+    with pytest.raises(IndexError_, match=r"translating the nynorsk passages into bokmål failed \(TimeoutExpired.*"
+                                          r"reinstall apertium-nno-nob"):
+        standards.bokmal_forms([_passage("nn.txt", "fleire")], {"nn.txt": "nn"}, translate=broken)
 
 
 def test_without_apertium_the_nynorsk_is_indexed_as_written_and_the_build_says_so(monkeypatch):
