@@ -100,3 +100,20 @@ def test_conversation_summary_in_the_json_order():
     assert json.dumps(summary.to_dict()) == json.dumps({
         "followup": {"success@1": 0.5, "n_questions": 2}, "all": {"n_questions": 0}, "rules": {"recognised": 1.0},
         "followup_by_lang": {"nb": {"success@1": 0.5, "n_questions": 2}}})
+
+
+def test_collections_table_shows_the_ranking_alone_below_the_answers():
+    from chatbot.evaluation.ranking import RankingFigures
+
+    a = CollectionRow("a", "nb", True, False, (), Figures({"success@1": 1.0}, {}), ranking=RankingFigures(0.8, 0.9, 1.0, 10))
+    b = CollectionRow("b", "nn", True, False, (), Figures({"success@1": 0.5}, {}), ranking=RankingFigures(0.6, None, 1.0, 4))
+    mean = crosscorpus._mean_rows([a, b], 5)
+    assert mean.ranking == {"ranked_mrr@10": 0.7, "ranked_recall@5": 0.9, "candidate_recall": 1.0}
+    assert list(mean.to_dict()) == ["ours", "ranking"]
+    text = table_text([a, b], mean, 5, held_out=True)
+    tail = text.split("nothing cut (what the decision costs is the gap to the table above):\n\n")[1].splitlines()
+    assert tail == ["| collection | MRR@10, ranked | recall@5, ranked | candidates hold a relevant one |",
+                    "| --- | --- | --- | --- |",
+                    "| a | 0.80 | 0.90 | 1.00 |",
+                    "| b | 0.60 | – | 1.00 |",
+                    "| mean | 0.70 | 0.90 | 1.00 |"]
