@@ -331,9 +331,18 @@ def unset(name: str) -> str | None:
     return os.environ.pop(name, None)
 
 
+GRADIO_EVENT_RECORDS = "100"  # events Gradio's queue keeps for its monitoring summary (its default: 10,000)
+GRADIO_SUMMARY_EVERY = "1000000"  # events between two recomputations of that summary (its default: every event)
+
+
 def disable_gradio_analytics() -> None:
-    """Gradio reads GRADIO_ANALYTICS_ENABLED when it is imported: turn its analytics off first."""
+    """Gradio reads GRADIO_ANALYTICS_ENABLED when it is imported: turn its analytics off first. Its queue also
+    rebuilds a pandas table of up to 10,000 past events after every event, for a monitoring page the app
+    does not serve (``enable_monitoring=False``): 10 % of the Gradio path's CPU under load (README, load
+    test). Kept to a few records and almost never recomputed, unless the environment says otherwise."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ.setdefault("GRADIO_ANALYTICS_MAX_EVENTS", GRADIO_EVENT_RECORDS)
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", GRADIO_SUMMARY_EVERY)
 
 
 def field_names() -> tuple[str, ...]:

@@ -168,3 +168,20 @@ def test_child_environment_variable_and_unset(monkeypatch):
     assert settings.variable("CHATBOT_TEST_X") == "1" and settings.variable("CHATBOT_TEST_Y") is None
     assert settings.unset("CHATBOT_TEST_X") == "1" and settings.variable("CHATBOT_TEST_X") is None
     assert settings.unset("CHATBOT_TEST_X") is None
+
+
+def test_gradio_analytics_are_off_and_its_queue_summary_kept_small(monkeypatch):
+    import os
+
+    from chatbot import settings as settings_mod
+
+    monkeypatch.delenv("GRADIO_ANALYTICS_MAX_EVENTS", raising=False)
+    monkeypatch.delenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", raising=False)
+    monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "True")
+    settings_mod.disable_gradio_analytics()
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    assert os.environ["GRADIO_ANALYTICS_MAX_EVENTS"] == "100"
+    assert os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"] == "1000000"
+    monkeypatch.setenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", "5")  # a user's own choice stays
+    settings_mod.disable_gradio_analytics()
+    assert os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"] == "5"
