@@ -211,7 +211,7 @@ def stale_reasons(manifest: Manifest, catalog: Catalog, embedder: Embedder, spli
         built_with = manifest.settings.get("standards") if isinstance(manifest.settings, dict) else None
         if {k: v for k, v in manifest.settings.items() if k != "standards"} == \
                 {k: v for k, v in expected.items() if k != "standards"} and built_with is not None:
-            reasons.append("the nynorsk-bokmål translation (apertium-nno-nob) was installed or removed since the build")
+            reasons.append("the nynorsk-bokmål translation (apertium-nno-nob) was installed, removed or changed since the build")
         else:
             reasons.append("passage or BM25 settings changed")
     reason = _dense_kind_reason(manifest, dense_kind_asked(dense_kind))

@@ -37,9 +37,12 @@ def available() -> bool:
     return shutil.which("apertium") is not None and any((d / f"{PAIR}.mode").is_file() for d in MODE_DIRS)
 
 
+FORMS = 2  # how the bokmål form is made from Apertium's output: bump when it changes (2: its "#" marks dropped)
+
+
 def setting() -> dict:
-    """What the manifest records: whether nynorsk passages get their bokmål form, and by what."""
-    return {"nynorsk_to_bokmal": f"apertium {PAIR}" if available() else None}
+    """What the manifest records: whether nynorsk passages get their bokmål form, by what, and how."""
+    return {"nynorsk_to_bokmal": f"apertium {PAIR}" if available() else None, "forms": FORMS}
 
 
 def apertium(texts: list[str], timeout: float = 600.0) -> list[str]:
@@ -58,7 +61,8 @@ def _run(text: str, timeout: float) -> str:
     done = subprocess.run(["apertium", "-u", PAIR], input=text, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"apertium {PAIR} failed: {done.stderr.strip()[-300:]}")
-    return done.stdout
+    # "#" marks a word Apertium could not inflect ("Gjøre#"): the word stays, the mark goes
+    return done.stdout.replace("#", "")
 
 
 class BokmalForms:

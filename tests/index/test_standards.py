@@ -63,7 +63,7 @@ def test_without_apertium_the_nynorsk_is_indexed_as_written_and_the_build_says_s
     forms = standards.bokmal_forms([_passage("nn.txt", "fleire")], {"nn.txt": "nn"}, say=said.append)
     assert forms is standards.NONE
     assert said == [standards.MISSING] and "apt-get install apertium-nno-nob" in said[0]
-    assert standards.setting() == {"nynorsk_to_bokmal": None}
+    assert standards.setting() == {"nynorsk_to_bokmal": None, "forms": standards.FORMS}
 
 
 def test_apertium_is_called_once_for_many_texts_and_once_each_when_the_separator_is_lost(monkeypatch):
@@ -85,6 +85,7 @@ def test_apertium_is_called_once_for_many_texts_and_once_each_when_the_separator
     assert standards.apertium(["a ¶¶¶ b", "c"]) == ["A ¶¶¶ B", "C"]  # the text held the separator: one call each
     assert len(calls) == 3
     assert standards.apertium([]) == []
+    assert standards.apertium(["gjere#"]) == ["GJERE"]  # Apertium's mark of a word it could not inflect goes
 
 
 def test_both_forms_are_embedded_as_the_normalised_sum():
@@ -128,7 +129,7 @@ def test_a_nynorsk_programme_is_embedded_and_keyed_in_both_forms(nynorsk_sources
                                FakeEmbedder().embed_passages([index.passages[bokmal_rows[0]].embedding_text()])[0], rtol=1e-6)
     # which way it was built is in the manifest: without Apertium now, the index is stale and says why
     monkeypatch.setattr(standards, "available", lambda: False)
-    with pytest.raises(StaleIndexError, match="apertium-nno-nob\\) was installed or removed"):
+    with pytest.raises(StaleIndexError, match="apertium-nno-nob\\) was installed, removed or changed"):
         index_mod.load(tmp_path / "index", catalog, FakeEmbedder())
 
 
