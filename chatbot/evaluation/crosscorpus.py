@@ -284,12 +284,11 @@ def table_text(rows: list[CollectionRow], summary: CollectionsMean, k: int, held
     ranked = [r for r in rows if r.ranking is not None]
     if not ranked:
         return table
-    keys = list(ranked[0].ranking.to_dict(k))[:3]
     head = ["collection", "MRR@10, ranked", f"recall@{k}, ranked", "candidates hold a relevant one"]
     more = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in ranked:
-        more.append(" | ".join([r.corpus] + [fmtv(r.ranking.to_dict(k)[key]) for key in keys]))
+        more.append(" | ".join([r.corpus] + [fmtv(v) for v in (r.ranking.mrr, r.ranking.recall, r.ranking.candidates)]))
     if summary.ranking is not None:
-        more.append(" | ".join(["mean"] + [fmtv(summary.ranking.get(key)) for key in keys]))
+        more.append(" | ".join(["mean"] + [fmtv(v) for v in summary.ranking.values()]))
     return (table + "\n\nThe candidates in the passage model's order, every answerable question answered and nothing cut "
             "(what the decision costs is the gap to the table above):\n\n" + "\n".join("| " + line + " |" for line in more))

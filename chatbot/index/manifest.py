@@ -208,9 +208,10 @@ def stale_reasons(manifest: Manifest, catalog: Catalog, embedder: Embedder, spli
         reasons.append(f"the weights of model {embedder.model_id!r} changed")
     expected = expected_settings(splitter)
     if manifest.settings != expected:
-        built_with = manifest.settings.get("standards") if isinstance(manifest.settings, dict) else None
-        if {k: v for k, v in manifest.settings.items() if k != "standards"} == \
-                {k: v for k, v in expected.items() if k != "standards"} and built_with is not None:
+        def others(settings: dict) -> dict:
+            return {key: value for key, value in settings.items() if key != "standards"}
+
+        if "standards" in manifest.settings and others(manifest.settings) == others(expected):
             reasons.append("the nynorsk-bokmål translation (apertium-nno-nob) was installed, removed or changed since the build")
         else:
             reasons.append("passage or BM25 settings changed")
