@@ -97,15 +97,15 @@ def bokmal_forms(passages: Sequence, languages: dict[str, str], translate: Trans
         p = passages[i]
         texts += [p.embedding_text(), f"{p.text} {p.section}"]
     try:
-        out = translate(texts)
+        out = list(translate(texts))
+        if len(out) != len(texts):
+            raise RuntimeError(f"{len(out)} texts came back for {len(texts)}")
     except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
         from ..errors import IndexError_
 
         raise IndexError_(f"translating the nynorsk passages into bokmål failed ({type(exc).__name__}: "
                           f"{str(exc)[:200]})", hint=f"reinstall {PACKAGE} (apt-get install --reinstall {PACKAGE}), "
                           f"or remove it to index nynorsk as written") from None
-    if len(out) != len(texts):
-        raise RuntimeError("the nynorsk translation returned a different number of texts")
     say(f"nynorsk: {len(rows)} passages also indexed in bokmål ({PACKAGE})")
     return BokmalForms({i: out[2 * n] for n, i in enumerate(rows)}, {i: out[2 * n + 1] for n, i in enumerate(rows)})
 

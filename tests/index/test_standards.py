@@ -42,8 +42,12 @@ def test_only_passages_of_nynorsk_documents_get_a_bokmal_form():
 
 def test_a_translation_that_loses_texts_is_an_error():
     passages = [_passage("nn.txt", "fleire sjukeheimar")]
-    with pytest.raises(RuntimeError, match="different number of texts"):
+    from chatbot.errors import IndexError_
+
+    with pytest.raises(IndexError_, match=r"^translating the nynorsk passages into bokmål failed \(RuntimeError: "
+                                          r"1 texts came back for 2\); reinstall") as caught:
         standards.bokmal_forms(passages, {"nn.txt": "nn"}, translate=lambda texts: texts[:1])
+    assert "apertium-nno-nob" in caught.value.hint
 
 
 def test_a_failing_translator_stops_the_build_with_what_to_do():
