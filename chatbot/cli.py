@@ -118,7 +118,8 @@ def _eval_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("--leave-one-out", action="store_true",
                    help="with --corpus: fit the decision on the other collections and score each held-out one")
     e.add_argument("--include-sealed", action="store_true",
-                   help="with --corpus all: include sealed collections (held out from development)")
+                   help="with --corpus all: include sealed collections (held out from development); "
+                        "with --conversations: allow dialogues on them")
     e.add_argument("--no-baseline", action="store_true", help="with --corpus: skip the textbook pipeline")
     e.add_argument("--calibrate", action="store_true",
                    help="instead of scoring: fit the answer/decline decision on the collections (--corpus, "

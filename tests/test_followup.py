@@ -409,18 +409,19 @@ def test_conversation_evaluation_figures_and_floors(fake_bot, tmp_path):
     assert "followup success@1 1.000 is below the floor --min-followup-success1 1.01" in err.getvalue()
 
 
-def test_shipped_dialogue_files_are_valid_and_quote_the_sources():
+def _check_dialogue_files(names: tuple[str, ...], sealed: bool) -> int:
+    """Every dialogue of ``names`` (eval/conversations/) is well formed and quotes its collection; its count."""
     from chatbot.catalog import load_catalog, read_source
     from chatbot.evaluation import corpora
     from chatbot.evaluation.conversations import load_dialogues
 
     collections = {c.name: c for c in corpora.select("all")}
     total = 0
-    for name in ("test.jsonl", "dev.jsonl"):
+    for name in names:
         dialogues = load_dialogues(ROOT / "eval" / "conversations" / name)
         total += len(dialogues)
         for d in dialogues:
-            assert d.corpus in collections and not collections[d.corpus].sealed
+            assert d.corpus in collections and collections[d.corpus].sealed is sealed
             assert 2 <= len(d.turns) <= 4 and d.turns[0].followup is False
             cat = load_catalog(collections[d.corpus].sources)
             texts: dict[str, str] = {}
@@ -430,7 +431,15 @@ def test_shipped_dialogue_files_are_valid_and_quote_the_sources():
                 assert t.answerable == bool(t.gold)
                 for g in t.gold:
                     assert g.quote in texts[g.party], (d.id, g)
-    assert total >= 40
+    return total
+
+
+def test_shipped_dialogue_files_are_valid_and_quote_the_sources():
+    assert _check_dialogue_files(("test.jsonl", "dev.jsonl"), sealed=False) >= 40
+
+
+def test_sealed_dialogue_files_are_on_sealed_collections_and_quote_them():
+    assert _check_dialogue_files(("familie.jsonl", "utenriks.jsonl"), sealed=True) >= 28
 
 
 @pytest.mark.model
@@ -526,3 +535,18 @@ def test_the_same_with_a_pronoun_is_a_compare_request(two):
     assert r[2].kind == COMPARE and r[2].compare == ("Venstre", "Helsepartiet")
     r = talk(two, "Hva mener Venstre om bolig?", "same for the Health Party?")
     assert r[1].kind == PARTY_SWAP and r[1].parties == ("Helsepartiet",)
+
+
+def test_dialogues_on_a_sealed_collection_need_include_sealed(monkeypatch, tmp_path):
+    from chatbot.errors import ChatbotError
+    from chatbot.evaluation import conversations, crosscorpus
+    from chatbot.evaluation.options import EvalOptions
+    from chatbot.models import factory
+    from chatbot.models.fake import FakeEmbedder
+
+    monkeypatch.setattr(factory, "make_embedder", lambda model=None, **_: FakeEmbedder())
+    monkeypatch.setattr(crosscorpus, "index_dir_for", lambda corpus, cache, model_id: tmp_path / corpus.name)
+    with pytest.raises(ChatbotError, match="collection digital is sealed: its dialogues are run only with --include-sealed"):
+        conversations._open("digital", EvalOptions(conversations=Path("d.jsonl")), {})
+    bot = conversations._open("digital", EvalOptions(conversations=Path("d.jsonl"), include_sealed=True), {})
+    assert sorted(bot.answerer.index.parties) == ["Bylista", "Fjordpartiet", "Fyrpartiet", "Kløverlista"]

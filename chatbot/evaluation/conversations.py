@@ -390,8 +390,9 @@ def _open(corpus_name: str, opts: EvalOptions, bots: dict):
     from .crosscorpus import index_dir_for
 
     corpus = corpora_mod.select(corpus_name)[0]
-    if corpus.sealed:
-        raise ChatbotError(f"collection {corpus.name} is sealed; conversations are not run on it")
+    if corpus.sealed and not opts.include_sealed:
+        raise ChatbotError(f"collection {corpus.name} is sealed: its dialogues are run only with --include-sealed "
+                           "(scored with the shipped decision, which no sealed collection was fitted on)")
     embedder = next((b.embedder for b in bots.values()), None)
     if embedder is None:
         embedder = factory.make_embedder(opts.model, backend=opts.backend)
