@@ -22,10 +22,16 @@ Rules, in order (``Rules.read``):
    (``party_swap``). A named party with a topic of its own is a complete question.
 4. A reference (pronoun), no party named: the parties in play put in place of the pronoun, on
    the turn's own topic, or the previous question for them when it has none (``reference``).
-5. A follow-up opening with a topic of its own and no party: the previous question's parties on
+   A short turn that ends in a pronoun for a thing ("vil de øke den?") gets the previous topic in
+   its place. A question asking which party ("Which party wants … their …?") is about every party:
+   its pronouns point inside it, unless it asks "which of them" ("hvem av dem …").
+5. Asking which party with no topic of its own, or with a pronoun for the previous topic ("og hvem
+   er imot?", "who wants to keep it?"): the turn on the previous topic, for every party
+   (``which_party``).
+6. A follow-up opening with a topic of its own and no party: the previous question's parties on
    the new topic (``topic_swap``); when the previous question named no party, nothing carries
    over and the question stands as asked.
-6. Anything else stands as asked: context never leaks into a question that stands on its own.
+7. Anything else stands as asked: context never leaks into a question that stands on its own.
 """
 
 from __future__ import annotations
@@ -49,8 +55,9 @@ PARTY_SWAP = "party_swap"
 TOPIC_SWAP = "topic_swap"
 REFERENCE = "reference"
 COMPARE = "compare"
+WHICH_PARTY = "which_party"  # "og hvem er imot?": which party, on the previous topic
 LITERAL = "literal"  # the user asked for the words as typed
-KINDS = (STANDALONE, PARTY_SWAP, TOPIC_SWAP, REFERENCE, COMPARE, LITERAL)
+KINDS = (STANDALONE, PARTY_SWAP, TOPIC_SWAP, REFERENCE, COMPARE, WHICH_PARTY, LITERAL)
 
 # A topic of its own: the content words' weights (rarity) add up to at least this.
 MIN_TOPIC_WEIGHT = 1.0
@@ -68,7 +75,7 @@ saka
 # Asking to compare (the stem of each word is enough: "enig", "enige", "uenige" …).
 COMPARE_WORDS = frozenset("""
 enig enige einig einige uenig uenige ueinig ueinige forskjell forskjellen forskjeller forskjellene skilnad
-skilnaden skilnader skilnadene sammenlign sammenlikn samanlikn samanlikne sammenligne sammenlikne agree
+skilnaden skilnader skilnadene samd samde usamd usamde sammenlign sammenlikn samanlikn samanlikne sammenligne sammenlikne agree
 agrees agreed disagree disagrees differ differs difference differences compare comparison contrast
 """.split())
 
@@ -81,6 +88,10 @@ VERBS_BEFORE_PRONOUN = frozenset("""
 vil mener meiner sier seier ønsker ønskjer er har synes syns synest tenker tenkjer foreslår gjer gjør
 skal kan bør går støtter støttar vel mente sa ville
 """.split())
+# A pronoun for the previous topic, as a short turn's last word ("vil de øke den?", "who wants to keep it?").
+THING_PRONOUNS = frozenset("den det dette denne han ho it this that".split())
+MAX_THING_REFERENCE_WORDS = 6  # longer turns may have the pronoun's antecedent in themselves
+_OF_THEM = re.compile(r"\b(?:av|of)\s+(?:dem|dei|de|them)\b", re.IGNORECASE)
 SINGULAR_REFERENCES = (r"\bpartiet\b", r"\bthe party\b", r"\bthis party\b", r"\bthat party\b", r"\bsame party\b")
 
 # Groups of parties, relative to the parties in play.
@@ -311,26 +322,39 @@ class Rules:
             return Reading(question, interpreted, parties, True, PARTY_SWAP, (), language, topic,
                            topic_ctx, from_context, signals)
 
+        asks_which = bool(_WHO.match(_OPENING.sub("", p.rest, count=1)))
+        thing = _ends_in_thing_pronoun(p.text)
+
         # 4. a reference to the parties in play
-        if p.pronoun:
+        if p.pronoun and not (asks_which and not _OF_THEM.search(p.rest)):
             parties = self._referred(history)
             if not parties:
                 return fresh()
             if own_topic:
                 interpreted = _replace_pronouns(p.text, _join(parties, language), language, len(parties))
-                return Reading(question, interpreted, parties, True, REFERENCE, (), language, p.topic,
-                               False, True, signals)
+                topic, topic_ctx = p.topic, False
+                if thing:  # "vil de øke den?" -> "Vil Havlista øke kontantstøtten?"
+                    interpreted = _put_topic(interpreted, last.topic, last.language)
+                    topic, topic_ctx = self.topic_of(without_mentions(interpreted, self.directory.find(interpreted)),
+                                                     language)[0] or last.topic, True
+                return Reading(question, interpreted, parties, True, REFERENCE, (), language, topic,
+                               topic_ctx, True, signals)
             interpreted = self._ask(language, parties, last.topic, last, True)
             return Reading(question, interpreted, parties, True, REFERENCE, (), language, last.topic,
                            True, True, signals)
 
-        # 5. a follow-up opening with a new topic: the previous parties on it
+        # 5. which party, on the previous topic
+        if asks_which and not p.named and p.group in (None, "all") and (thing or not own_topic):
+            interpreted = _put_topic(_OPENING.sub("", p.text, count=1).strip(" ,"), last.topic, last.language)
+            return Reading(question, interpreted, (), True, WHICH_PARTY, (), language, last.topic, True, False, signals)
+
+        # 6. a follow-up opening with a new topic: the previous parties on it
         if p.opening and own_topic and last.parties:
             interpreted = self._ask(language, last.parties, p.topic, last, False)
             return Reading(question, interpreted, last.parties, True, TOPIC_SWAP, (), language, p.topic,
                            False, True, signals)
 
-        # 6. everything else stands as asked
+        # 7. everything else stands as asked
         return fresh()
 
     # ------------------------------------------------------------------ helpers
@@ -421,6 +445,40 @@ def _has_pronoun(words: list[str]) -> bool:
 
 
 _BOKMAAL_ONLY = frozenset("hva hvem hvilke hvilket hvordan hvorfor ikke jeg mener sier de dem deres hun".split())
+
+
+def _ends_in_thing_pronoun(text: str) -> bool:
+    """A short turn whose last word is a pronoun for a thing: "vil de øke den?", "who wants to keep it?"."""
+    words = re.findall(r"[^\W_]+", text.casefold())
+    return 1 < len(words) <= MAX_THING_REFERENCE_WORDS and words[-1] in THING_PRONOUNS
+
+
+def _topic_word(topic: str, language: str) -> str:
+    """What a pronoun for the topic stands for: the topic's rarest word, with a possessive before it
+    ("beholde kontantstøtten" -> "kontantstøtten", "the father's quota" -> "father's quota")."""
+    spans = list(re.finditer(r"[^\W_]+(?:[-'’/][^\W_]+)*", topic))
+    lang = "en" if language == "en" else "nb"
+    weights = [sum(t.weight for t in question_terms(m.group(0), lang)) for m in spans]
+    if not spans or max(weights) <= 0:
+        return topic
+    i = weights.index(max(weights))
+    start = spans[i - 1].start() if i > 0 and spans[i - 1].group(0).endswith(("'s", "’s")) else spans[i].start()
+    return topic[start:spans[i].end()]
+
+
+def _put_topic(text: str, topic: str, language: str = "nb") -> str:
+    """The previous topic's word in place of the turn's last pronoun ("… øke den?" -> "… øke
+    kontantstøtten?"), else the topic after its words ("hvem er imot?" -> "Hvem er imot surrogati?");
+    the first letter upper case."""
+    body = _SENTENCE_END.sub("", text)
+    end = text[len(body):].strip() or "?"
+    words = list(re.finditer(r"[^\W_]+", body))
+    if words and words[-1].group(0).casefold() in THING_PRONOUNS:
+        body = body[:words[-1].start()] + _topic_word(topic, language) + body[words[-1].end():]
+    elif topic:
+        body = f"{body} {topic}"
+    body = body.strip()
+    return body[:1].upper() + body[1:] + end
 
 
 def _bokmaal_only(text: str) -> bool:

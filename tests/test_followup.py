@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from chatbot.chat import Conversation, take_turn
-from chatbot.followup import COMPARE, LITERAL, PARTY_SWAP, REFERENCE, STANDALONE, TOPIC_SWAP, Context, Reading, Rules
+from chatbot.followup import (COMPARE, LITERAL, PARTY_SWAP, REFERENCE, STANDALONE, TOPIC_SWAP, WHICH_PARTY, Context,
+                              Reading, Rules)
 from chatbot.parties import load_parties
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,7 +188,37 @@ def test_a_reference_with_nothing_to_refer_to_stands_as_asked(two):
     assert brief(r[1]) == ("vil de ha flere?", (), False, STANDALONE)
 
 
+def test_a_short_turn_ending_in_a_pronoun_for_a_thing_gets_the_previous_topic(two):
+    r = talk(two, "Hvem vil beholde kontantstøtten?", "vil de øke den?", "og Helsepartiet?", shown={0: ("Venstre",)})
+    assert brief(r[1]) == ("Vil Venstre øke kontantstøtten?", ("Venstre",), True, REFERENCE)
+    assert r[1].topic == "øke kontantstøtten" and r[1].topic_from_context is True
+    assert brief(r[2]) == ("Vil Helsepartiet øke kontantstøtten?", ("Helsepartiet",), True, PARTY_SWAP)
+
+
+# ---- which party, on the previous topic --------------------------------------------------
+
+def test_which_party_on_the_previous_topic(two):
+    r = talk(two, "Hva mener Venstre om surrogati?", "og hvem er imot?")
+    assert brief(r[1]) == ("Hvem er imot surrogati?", (), True, WHICH_PARTY)
+    assert r[1].note() == "Tolket som: «Hvem er imot surrogati?»"
+    r = talk(two, "What does Venstre say about the father's quota?", "who wants to keep it?")
+    assert brief(r[1]) == ("Who wants to keep father's quota?", (), True, WHICH_PARTY)
+    r = talk(two, "Hvor mye bistand vil Venstre gi?", "og kven vil auke han?")
+    assert brief(r[1]) == ("Kven vil auke bistand?", (), True, WHICH_PARTY)
+
+
+def test_which_of_them_is_still_a_reference(two):
+    r = talk(two, "Hvem vil ha sprøyterom?", "hvem av dem vil ha flere?", shown={0: ("Venstre",)})
+    assert brief(r[1]) == ("Hva mener Venstre om sprøyterom?", ("Venstre",), True, REFERENCE)
+
+
 # ---- compare ----------------------------------------------------------------------------
+
+def test_nynorsk_compare_words(two):
+    r = talk(two, "Kva meiner Venstre om oljefondet?", "og Helsepartiet?", "er dei samde?")
+    assert brief(r[2]) == ("Kva meiner Venstre og Helsepartiet om oljefondet?", ("Venstre", "Helsepartiet"), True, COMPARE)
+    assert talk(two, "Kva meiner Venstre om oljefondet?", "og Helsepartiet?", "kvifor er dei usamde?")[2].kind == COMPARE
+
 
 def test_compare_the_parties_in_play(two):
     r = talk(two, "Hva mener Venstre om bolig?", "Og Helsepartiet?", "Er de enige?")
@@ -224,6 +255,8 @@ STANDALONE_QUESTIONS = [
     "Hva mener de fleste partiene om rus?", "Which party wants medicines for addicts with ordinary illness?",
     "Hvilket parti vil ha fast rente i ti år?", "Venstre om alkohol og gravide", "Hva med Venstre og LAR?",
     "Er Venstre og Helsepartiet enige om LAR?", "Hvem vil styrke ettervernet?",
+    "Which party wants to shield bloggers who are persecuted for their writing?",
+    "Hvem vil bygge flere omsorgsboliger og betale for det?", "Hvem vil la rusavhengige beholde dem?",
 ]
 
 
@@ -439,7 +472,7 @@ def test_shipped_dialogue_files_are_valid_and_quote_the_sources():
 
 
 def test_sealed_dialogue_files_are_on_sealed_collections_and_quote_them():
-    assert _check_dialogue_files(("familie.jsonl", "utenriks.jsonl"), sealed=True) >= 28
+    assert _check_dialogue_files(("familie.jsonl", "utenriks.jsonl", "heldout.jsonl"), sealed=True) >= 56
 
 
 @pytest.mark.model
