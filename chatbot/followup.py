@@ -69,8 +69,27 @@ rest resten ellers elles samme same gjøre gjere gjør gjer do done doing synes 
 tenkjer meining meininga mening meningen meninger standpunkt standpunktet standpunkta syn synet opinion
 opinions stance idea ideas view views side sider sides ok okay takk thanks thank please vær så snill gjerne
 supports support støtter støttar går inn for imot mot against favour favor one ones thing things sak saken
-saka
+saka anything something nothing noe noko ingenting have has har hatt stedet staden istedet istaden instead
 """.split())
+
+# Words of degree and phrases for "what there is today": a which-party question made of them only
+# ("who wants the highest?", "hvem vil beholde dagens ordning?") is about the previous topic.
+DEGREE_WORDS = frozenset("""
+mest minst flest færrest færre fleire flere mer meir mindre lengst lenger lengre høyest høgast høyere høgare
+lavest lågast lavere lågare størst størst større sterkest sterkere strengest strengere raskest raskere
+billigst billigere dyrest best verst beste mye mykje lite høy høg lav låg langt lang
+most least more less fewer furthest farthest further farther highest higher lowest lower biggest bigger
+largest larger strongest stronger strictest stricter fastest faster cheapest best worst much many far
+high low go goes going went gå går gikk
+beholde behalde keep bevare preserve fortsette continue endre change øke auke raise increase heve senke lower
+reduce cut kutte fjerne remove avskaffe avvikle abolish scrap stoppe stop forby ban tillate allow
+""".split())
+_AS_TODAY = re.compile(r"\b(?:dagens|today'?s|current|present|existing|nåværende|noverande)\s+[^\W\d_]+"
+                       r"|\bstatus\s+quo\b|\bsom\s+(?:i\s+dag|no|nå)\b|\bas\s+(?:it\s+is|today|now)\b",
+                       re.IGNORECASE)
+# "anyone else?", "hvem andre …", "noen flere?": which party, apart from the parties in play.
+_ELSE = re.compile(r"\b(?:anyone|anybody|someone|somebody|who|any|hvem|kven|noen|nokon)\s+"
+                   r"(?:else|other|others|andre|mer|meir|flere|fleire)\b", re.IGNORECASE)
 
 # Asking to compare (the stem of each word is enough: "enig", "enige", "uenige" …).
 COMPARE_WORDS = frozenset("""
@@ -110,7 +129,8 @@ _OPENING = re.compile(
 _CUE_WORDS = frozenset("og and men but så then også also hva kva med om what how about enn same samme for likeså".split())
 
 # Language hints for turns too short to tell ("begge?", "both?"): inherit the previous turn's.
-_WHO = re.compile(r"^\s*(?:hvem|kven|who|hvilket\s+parti|kva\s+parti|which\s+party|what\s+party)\b", re.IGNORECASE)
+_WHO = re.compile(r"^\s*(?:hvem|kven|who|hvilket\s+parti|hvilke\s+parti|kva\s+parti|kva\s+for\s+(?:eit\s+)?parti"
+                  r"|which\s+part(?:y|ies)|what\s+part(?:y|ies)|which\s+one|anyone|anybody|noen|nokon)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[\s?!.…]+$")
 
 TEMPLATES = {
@@ -119,6 +139,8 @@ TEMPLATES = {
     "en": ("What does {parties} say about {topic}?", "What do the parties say about {topic}?"),
 }
 INTERPRETED_AS = {"nb": "Tolket som: «{q}»", "nn": "Tolka som: «{q}»", "en": "Interpreted as: «{q}»"}
+EXCLUDING = {"nb": " (andre enn {parties})", "nn": " (andre enn {parties})", "en": " (other than {parties})"}
+_ELSE_WORD = re.compile(r"\s+\b(?:else|ellers|elles)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -150,18 +172,23 @@ class Reading:
     topic_from_context: bool = False
     parties_from_context: bool = False
     signals: tuple[str, ...] = field(default=(), compare=False)  # what the rules saw, for display and tests
+    excluded: tuple[str, ...] = ()  # "anyone else?": the parties in play, left out of the search
 
     def note(self) -> str | None:
         """'Tolket som: «…»' / 'Interpreted as: «…»' when earlier turns changed the question."""
         if not self.context_used:
             return None
-        return INTERPRETED_AS.get(self.language, INTERPRETED_AS["nb"]).format(q=self.interpreted)
+        note = INTERPRETED_AS.get(self.language, INTERPRETED_AS["nb"]).format(q=self.interpreted)
+        if self.excluded:
+            note += EXCLUDING.get(self.language, EXCLUDING["nb"]).format(parties=_join(self.excluded, self.language))
+        return note
 
     def to_dict(self) -> dict:
         out = asdict(self)
         out["parties"] = list(self.parties)
         out["compare"] = list(self.compare)
         out["signals"] = list(self.signals)
+        out["excluded"] = list(self.excluded)
         return out
 
 
@@ -283,6 +310,8 @@ class Rules:
         # 2. a request to compare
         if p.compare:
             parties = self._group_parties(p.group, history) if p.group and p.group != "all" else ()
+            if p.group == "other":  # "do the others agree?": with the parties in play
+                parties = tuple(dict.fromkeys(self._in_play(history) + parties))
             if p.group == "all" and not p.named:
                 parties = self.available
             parties = tuple(dict.fromkeys(p.named + parties))
@@ -324,6 +353,8 @@ class Rules:
 
         asks_which = bool(_WHO.match(_OPENING.sub("", p.rest, count=1)))
         thing = _ends_in_thing_pronoun(p.text)
+        # "who wants the highest?", "hvem vil beholde dagens ordning?": which party, no topic but degree words
+        vague = asks_which and own_topic and not thing and self._vague(p.rest, language)
 
         # 4. a reference to the parties in play
         if p.pronoun and not (asks_which and not _OF_THEM.search(p.rest)):
@@ -335,18 +366,28 @@ class Rules:
                 topic, topic_ctx = p.topic, False
                 if thing:  # "vil de øke den?" -> "Vil Havlista øke kontantstøtten?"
                     interpreted = _put_topic(interpreted, last.topic, last.language)
-                    topic, topic_ctx = self.topic_of(without_mentions(interpreted, self.directory.find(interpreted)),
-                                                     language)[0] or last.topic, True
+                    topic, topic_ctx = self.parse(interpreted).topic or last.topic, True
                 return Reading(question, interpreted, parties, True, REFERENCE, (), language, topic,
                                topic_ctx, True, signals)
             interpreted = self._ask(language, parties, last.topic, last, True)
             return Reading(question, interpreted, parties, True, REFERENCE, (), language, last.topic,
                            True, True, signals)
 
-        # 5. which party, on the previous topic
-        if asks_which and not p.named and p.group in (None, "all") and (thing or not own_topic):
-            interpreted = _put_topic(_OPENING.sub("", p.text, count=1).strip(" ,"), last.topic, last.language)
-            return Reading(question, interpreted, (), True, WHICH_PARTY, (), language, last.topic, True, False, signals)
+        # 5. which party, on the previous topic; "anyone else?" leaves out the parties in play
+        if asks_which and not p.named and p.group in (None, "all"):
+            excluded = self._in_play(history) or last.shown[:1] if _ELSE.search(p.rest) else ()
+            others = tuple(x for x in self.available if x not in excluded) if excluded else ()
+            if thing or not own_topic or vague:
+                text = _OPENING.sub("", p.text, count=1).strip(" ,")
+                if others and not re.search(r"[^\W_]", _ELSE.sub("", text)):  # "anyone else?", "noen andre?"
+                    interpreted = TEMPLATES.get(language, TEMPLATES["nb"])[1].format(topic=last.topic)
+                else:
+                    interpreted = _put_topic(text, last.topic, last.language, bracket=vague)
+                return Reading(question, interpreted, others, True, WHICH_PARTY, (), language, last.topic, True,
+                               bool(others), signals, excluded if others else ())
+            if others:  # "anyone else want a max response time?": its own topic, the other parties
+                return Reading(question, p.text, others, True, WHICH_PARTY, (), language, p.topic, False, True,
+                               signals, excluded)
 
         # 6. a follow-up opening with a new topic: the previous parties on it
         if p.opening and own_topic and last.parties:
@@ -358,6 +399,12 @@ class Rules:
         return fresh()
 
     # ------------------------------------------------------------------ helpers
+
+    def _vague(self, rest: str, language: str) -> bool:
+        """A topic made only of degree words and "what there is today" ("the highest", "dagens ordning")."""
+        core = _AS_TODAY.sub(" ", rest)
+        core = " ".join(w for w in re.findall(r"[^\W_]+(?:[-'’][^\W_]+)*", core) if w.casefold() not in DEGREE_WORDS)
+        return self.topic_of(core, language)[1] < MIN_TOPIC_WEIGHT
 
     def _in_play(self, history: Sequence[Context]) -> tuple[str, ...]:
         """The parties of the latest turns on the latest topic, oldest first ("V om bolig", "og H?" -> V, H)."""
@@ -396,7 +443,7 @@ class Rules:
         if reuse_last and last.language == language:
             swapped = self._swap_parties(last.interpreted, parties, language)
             if swapped:
-                return swapped
+                return _capitalised(_ELSE_WORD.sub("", swapped))  # "what else does V want …" -> "What does H want …"
         many, none = TEMPLATES.get(language, TEMPLATES["nb"])
         if not parties:
             return none.format(topic=topic)
@@ -466,19 +513,18 @@ def _topic_word(topic: str, language: str) -> str:
     return topic[start:spans[i].end()]
 
 
-def _put_topic(text: str, topic: str, language: str = "nb") -> str:
+def _put_topic(text: str, topic: str, language: str = "nb", bracket: bool = False) -> str:
     """The previous topic's word in place of the turn's last pronoun ("… øke den?" -> "… øke
-    kontantstøtten?"), else the topic after its words ("hvem er imot?" -> "Hvem er imot surrogati?");
-    the first letter upper case."""
+    kontantstøtten?"), else the topic after its words ("hvem er imot?" -> "Hvem er imot surrogati?"),
+    in brackets after words of degree ("Who wants the highest (age limit)?"); the first letter upper case."""
     body = _SENTENCE_END.sub("", text)
     end = text[len(body):].strip() or "?"
     words = list(re.finditer(r"[^\W_]+", body))
     if words and words[-1].group(0).casefold() in THING_PRONOUNS:
         body = body[:words[-1].start()] + _topic_word(topic, language) + body[words[-1].end():]
     elif topic:
-        body = f"{body} {topic}"
-    body = body.strip()
-    return body[:1].upper() + body[1:] + end
+        body = f"{body} ({topic})" if bracket else f"{body} {topic}"
+    return _capitalised(body.strip()) + end
 
 
 def _bokmaal_only(text: str) -> bool:
@@ -528,5 +574,8 @@ def _replace_pronouns(text: str, name: str, language: str, n: int) -> str:
     if language == "en":
         result = re.sub(r"\b(do|does)(\s+)(?=" + re.escape(name) + ")", ("do\\2" if n > 1 else "does\\2"), result, count=1, flags=re.I)
         result = re.sub(r"\b(are|is)(\s+)(?=" + re.escape(name) + ")", ("are\\2" if n > 1 else "is\\2"), result, count=1, flags=re.I)
-    result = result.strip()
-    return result[:1].upper() + result[1:]
+    return _capitalised(result.strip())
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]

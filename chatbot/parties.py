@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .errors import CatalogError
@@ -58,7 +59,37 @@ class PartyDirectory:
                     continue  # short forms ("V", "SV", "Ap") only in their own spelling
                 taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
                 found.append(PartyMention(party, m.group(0), m.start(), m.end()))
+        for m in _LONG_WORD.finditer(question):  # a misspelt name: "samholdspatiet"
+            if not any(taken[m.start():m.end()]):
+                party = self._misspelt(m.group(0).casefold())
+                if party is not None:
+                    found.append(PartyMention(party, m.group(0), m.start(), m.end()))
         return sorted(found, key=lambda x: x.start)
+
+    @cached_property
+    def _one_word_names(self) -> tuple[tuple[str, str], ...]:
+        return tuple((a.casefold(), p) for a, p, ambiguous in self.aliases
+                     if not ambiguous and " " not in a and len(a) >= MIN_TYPO_LENGTH)
+
+    @cached_property
+    def _typo_memo(self) -> dict[str, str | None]:
+        return {}
+
+    def _misspelt(self, word: str) -> str | None:
+        """The one party whose one-word name is ``word`` with one slip of the keyboard (two in a name
+        of 12 letters or more): a letter missed, added, changed, or two swapped. Not an ordinary word."""
+        memo = self._typo_memo
+        if word in memo:
+            return memo[word]
+        parties = {p for a, p in self._one_word_names
+                   if a[0] == word[0] and abs(len(a) - len(word)) <= 2
+                   and _slips(a, word, 2 if len(a) >= 12 else 1)}
+        party = parties.pop() if len(parties) == 1 else None
+        if party is not None and _ordinary_word(word):
+            party = None
+        if len(memo) < 10_000:
+            memo[word] = party
+        return party
 
     def _is_party(self, question: str, m: re.Match) -> bool:
         before = question[:m.start()].split()
@@ -70,6 +101,34 @@ class PartyDirectory:
         if m.group(0)[:1].isupper():
             return True
         return prev in self.cues_before or nxt in self.cues_after
+
+
+MIN_TYPO_LENGTH = 8  # shorter names ("Høyre", "Rødt") are too close to ordinary words to guess at
+_LONG_WORD = re.compile(rf"(?<![\w-])[^\W\d_]{{{MIN_TYPO_LENGTH},}}(?![\w-])")
+
+
+def _slips(a: str, b: str, most: int) -> bool:
+    """Optimal string alignment distance of ``a`` and ``b`` is at most ``most``."""
+    if abs(len(a) - len(b)) > most:
+        return False
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > most:
+            return False
+        prev2, prev = prev, cur
+    return prev[-1] <= most
+
+
+def _ordinary_word(word: str) -> bool:
+    from .textnorm import zipf
+    return zipf(word, "nb") >= 2.5 or zipf(word, "en") >= 2.5
 
 
 def _bare(word: str) -> str:

@@ -207,6 +207,53 @@ def test_which_party_on_the_previous_topic(two):
     assert brief(r[1]) == ("Kven vil auke bistand?", (), True, WHICH_PARTY)
 
 
+def test_anyone_else_leaves_out_the_parties_in_play(three):
+    r = talk(three, "Hva vil Fjordpartiet gjøre med vold i nære relasjoner?", "og Nordlyspartiet?", "noen andre?")
+    assert brief(r[2]) == ("Hva mener partiene om vold i nære relasjoner?", ("Samholdspartiet",), True, WHICH_PARTY)
+    assert r[2].excluded == ("Fjordpartiet", "Nordlyspartiet")
+    assert r[2].note() == "Tolket som: «Hva mener partiene om vold i nære relasjoner?» (andre enn Fjordpartiet og Nordlyspartiet)"
+    r = talk(three, "What does the Fjord Party want for the minimum pension?", "who else wants to raise it?")
+    assert brief(r[1]) == ("Who else wants to raise pension?", ("Nordlyspartiet", "Samholdspartiet"), True, WHICH_PARTY)
+    assert r[1].note() == "Interpreted as: «Who else wants to raise pension?» (other than Fjordpartiet)"
+    # its own topic: the question as typed, for the other parties
+    r = talk(three, "Which party wants to reopen police offices?", "anyone else want a max response time?",
+             shown={0: ("Samholdspartiet",)})
+    assert brief(r[1]) == ("anyone else want a max response time?", ("Fjordpartiet", "Nordlyspartiet"), True, WHICH_PARTY)
+    assert r[1].topic == "max response time" and r[1].excluded == ("Samholdspartiet",)
+
+
+def test_which_party_with_only_words_of_degree_is_on_the_previous_topic(two):
+    r = talk(two, "What age limit for social media do the parties want?", "who wants the highest?")
+    assert brief(r[1]) == ("Who wants the highest (age limit for social media)?", (), True, WHICH_PARTY)
+    r = talk(two, "Hvordan vil partiene regulere pensjonene?", "hvem vil beholde dagens ordning?")
+    assert brief(r[1]) == ("Hvem vil beholde dagens ordning (regulere pensjonene)?", (), True, WHICH_PARTY)
+    r = talk(two, "What do the parties say about nuclear power?", "which one goes furthest?", "and Venstre?")
+    assert brief(r[1]) == ("Which one goes furthest (nuclear power)?", (), True, WHICH_PARTY)
+    assert brief(r[2]) == ("What does Venstre say about nuclear power?", ("Venstre",), True, PARTY_SWAP)
+
+
+def test_a_party_asked_if_it_has_anything_on_this_is_a_party_swap(two):
+    r = talk(two, "Which party wants mobile coverage at sea?", "does the Health Party have anything on this?")
+    assert brief(r[1]) == ("What does Helsepartiet say about mobile coverage at sea?", ("Helsepartiet",), True, PARTY_SWAP)
+
+
+def test_instead_and_else_are_not_a_topic(two):
+    r = talk(two, "Hva mener Venstre om fastpris på strøm?", "hva vil de i stedet?")
+    assert brief(r[1]) == ("Hva mener Venstre om fastpris på strøm?", ("Venstre",), True, REFERENCE)
+    r = talk(two, "what else does Venstre want on algorithms?", "and the Health Party?")
+    assert brief(r[1]) == ("What does Helsepartiet want on algorithms?", ("Helsepartiet",), True, PARTY_SWAP)
+
+
+def test_compare_with_the_others_includes_the_party_in_play(three):
+    r = talk(three, "What does the Fjord Party say about AI in the municipality?", "do the others agree on automated decisions?")
+    assert r[1].kind == COMPARE and r[1].compare == ("Fjordpartiet", "Nordlyspartiet", "Samholdspartiet")
+
+
+def test_a_misspelt_party_name_is_a_party_swap(three):
+    r = talk(three, "Hva vil Fjordpartiet gjøre med bevæpning av politiet?", "og samholdspatiet?")
+    assert brief(r[1]) == ("Hva vil Samholdspartiet gjøre med bevæpning av politiet?", ("Samholdspartiet",), True, PARTY_SWAP)
+
+
 def test_which_of_them_is_still_a_reference(two):
     r = talk(two, "Hvem vil ha sprøyterom?", "hvem av dem vil ha flere?", shown={0: ("Venstre",)})
     assert brief(r[1]) == ("Hva mener Venstre om sprøyterom?", ("Venstre",), True, REFERENCE)
@@ -257,6 +304,8 @@ STANDALONE_QUESTIONS = [
     "Er Venstre og Helsepartiet enige om LAR?", "Hvem vil styrke ettervernet?",
     "Which party wants to shield bloggers who are persecuted for their writing?",
     "Hvem vil bygge flere omsorgsboliger og betale for det?", "Hvem vil la rusavhengige beholde dem?",
+    "Hvem vil ha flere sykehjemsplasser?", "Who wants the highest minimum wage?", "Noen som vil ha sprøyterom?",
+    "Hvilke partier vil beholde dagens ordning med fastlege?",
 ]
 
 

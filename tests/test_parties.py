@@ -32,6 +32,25 @@ def test_party_detection(question, parties):
     assert [m.party for m in PARTIES.find(question)] == parties
 
 
+@pytest.mark.parametrize("question, parties", [
+    ("Hva mener Helseparitet om rus?", ["Helsepartiet"]),  # two letters swapped
+    ("og helsepartie?", ["Helsepartiet"]),  # one missed
+    ("Hva sier Arbeiderpartiett?", ["Arbeiderpartiet"]),  # one added
+    ("Hva med Arbeidepratiet?", ["Arbeiderpartiet"]),  # two slips in a long name
+    ("hva med helsetilbudet?", []),
+    ("Hva vil Venstr?", []),  # short names are never guessed
+])
+def test_misspelt_party_names(question, parties):
+    assert [m.party for m in PARTIES.find(question)] == parties
+
+
+def test_an_ordinary_word_is_not_taken_for_a_misspelt_name(tmp_path):
+    (tmp_path / "parties.toml").write_text('[[party]]\nname = "Kommunene"\naliases = ["Kommunene"]\n', encoding="utf-8")
+    directory = load_parties(tmp_path)
+    assert directory.find("Hva gjør kommunen?") == []
+    assert [m.party for m in directory.find("Hva vil Kommunenne?")] == ["Kommunene"]
+
+
 def test_mentions_carry_offsets():
     (m,) = PARTIES.find("Hva vil Helsepartiet?")
     assert (m.start, m.end, m.alias) == (8, 20, "Helsepartiet")
