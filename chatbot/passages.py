@@ -3,7 +3,9 @@
 Every passage keeps exact character offsets into the stored source text, so that
 ``source_text[p.start:p.end] == p.text`` always holds and a citation can be checked.
 Headings are not passages; list leads ("Venstre vil") and headings become each
-passage's ``section``. Ranges the catalog excludes (website chrome) are never read.
+passage's ``section``. A heading may sit directly above its text with no blank line between
+(as text pasted from a PDF often does), and a document's first lines may be its title and
+subtitle. Ranges the catalog excludes (website chrome) are never read.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ class SplitterSettings:
 
     # The cutting rules' version: a change to them (not only to these sizes) makes an index stale.
     # 2: a list lead on the first line of a bulleted block ("Vi vil:") is the items' lead, not a passage.
-    RULES = 2
+    # 3: a block's first lines are headings when they look like one and a sentence or a bullet follows;
+    #    a document's first block of such lines is its title.
+    RULES = 3
 
     def to_dict(self) -> dict:
         return {"splitter": "langchain RecursiveCharacterTextSplitter/sentences", "rules": self.RULES, **asdict(self)}
@@ -74,6 +78,13 @@ def split_document(document: Document, text: str, settings: SplitterSettings = S
         i = 0
         while i < len(blocks):
             block = blocks[i]
+            n = 0 if is_markdown else _leading_headings(block, settings, first=not out and i == 0)
+            if n:
+                heading = _heading_text(block.lines[n - 1].text)
+                if n == len(block.lines):
+                    i += 1
+                    continue
+                block = blocks[i] = _Block(block.lines[n:])
             kind = _kind(block, is_markdown, settings)
             nxt = blocks[i + 1] if i + 1 < len(blocks) else None
             if kind == "heading":
@@ -141,6 +152,35 @@ def _kind(block: _Block, is_markdown: bool, settings: SplitterSettings) -> str:
     # Plain text: each paragraph is one line, so several lines without a blank line between
     # are items of a list (as in "Helsepartiet vil:" followed by one demand per line).
     return "lines"
+
+
+MAX_LEADING_HEADINGS = 2  # a heading and a subheading
+
+
+def _heading_like(line: str, settings: SplitterSettings) -> bool:
+    stripped = line.strip()
+    return (not _BULLET.match(line) and len(stripped) <= settings.heading_max_chars
+            and not _TERMINAL.search(stripped) and not stripped.endswith((":", ",", ";")))
+
+
+def _leading_headings(block: _Block, settings: SplitterSettings, first: bool) -> int:
+    """How many of a plain-text block's first lines are headings above its text: at most two
+    heading-like lines (short, without final punctuation) followed by a sentence or a bullet; all
+    of a document's first block when every one of its (at most three) lines is heading-like."""
+    lines = block.lines
+    if len(lines) < 2:
+        return 0
+    n = 0
+    while n < len(lines) and _heading_like(lines[n].text, settings):
+        n += 1
+    if n == len(lines):
+        return n if first and n <= MAX_LEADING_HEADINGS + 1 else 0
+    if n == 0 or n > MAX_LEADING_HEADINGS:
+        return 0
+    follower = lines[n].text
+    if _BULLET.match(follower) or _TERMINAL.search(follower.strip()):
+        return n
+    return 0
 
 
 def _without_lead(block: _Block, settings: SplitterSettings) -> _Block:

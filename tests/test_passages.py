@@ -133,4 +133,23 @@ def test_a_colon_lead_above_its_bullets_is_not_a_passage():
 
 
 def test_the_cutting_rules_version_is_in_the_settings_an_index_records():
-    assert SplitterSettings().to_dict()["rules"] == SplitterSettings.RULES == 2
+    assert SplitterSettings().to_dict()["rules"] == SplitterSettings.RULES == 3
+
+
+def test_headings_directly_above_their_text_and_a_title_block_are_no_passages():
+    text = ("Fjordpartiet – Trygge familier\nValgprogram 2025–2029\n\nVi vil ha trygge familier.\n\n"
+            "Tid med barnet\nFar og mor skal dele. Det er bra for barna.\n- Dele permisjonen i tre.\n- Beholde fedrekvoten.\n\n"
+            "Barnetrygd\nUnderoverskrift\n- Øke barnetrygden.\n")
+    passages = split_document(doc(), text, SplitterSettings())
+    assert [p.text for p in passages] == ["Vi vil ha trygge familier.", "Far og mor skal dele. Det er bra for barna.",
+                                          "Dele permisjonen i tre.", "Beholde fedrekvoten.", "Øke barnetrygden."]
+    assert [p.section for p in passages] == ["Valgprogram 2025–2029", "Tid med barnet", "Tid med barnet",
+                                             "Tid med barnet", "Underoverskrift"]
+    for p in passages:
+        assert text[p.start:p.end] == p.text
+
+
+def test_a_list_of_short_items_without_full_stops_keeps_every_item():
+    text = "Innledning her.\n\nØke antall plasser\nSikre ettervern\nBygge flere boliger\n"
+    passages = split_document(doc(), text, SplitterSettings())
+    assert [p.text for p in passages] == ["Innledning her.", "Øke antall plasser", "Sikre ettervern", "Bygge flere boliger"]
