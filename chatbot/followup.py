@@ -293,6 +293,8 @@ class Rules:
         if last is not None and last.language == "nn" and language == "nb" and not _bokmaal_only(p.text):
             language = "nn"  # "og Fjordpartiet?" after a nynorsk turn stays nynorsk
         own_topic = p.topic_weight >= MIN_TOPIC_WEIGHT
+        if last is not None and not own_topic and last.language == "en" and language != "en":
+            language = "en"  # "og Helsepartiet?" after an English turn: its English topic needs an English frame
         signals = tuple(s for s, on in (("named", bool(p.named)), ("group:" + (p.group or ""), p.group is not None),
                                        ("pronoun", p.pronoun), ("compare", p.compare), ("opening", p.opening),
                                        ("topic", own_topic)) if on)

@@ -249,6 +249,14 @@ def test_compare_with_the_others_includes_the_party_in_play(three):
     assert r[1].kind == COMPARE and r[1].compare == ("Fjordpartiet", "Nordlyspartiet", "Samholdspartiet")
 
 
+def test_a_follow_up_without_a_topic_is_framed_in_the_language_of_the_topic_it_takes(two):
+    r = talk(two, "What do the parties say about housing?", "og Helsepartiet?")
+    assert brief(r[1]) == ("What does Helsepartiet say about housing?", ("Helsepartiet",), True, PARTY_SWAP)
+    assert r[1].note() == "Interpreted as: «What does Helsepartiet say about housing?»"
+    r = talk(two, "Hva mener Venstre om bolig?", "and the Health Party?")  # a Norwegian topic in English reads well
+    assert brief(r[1]) == ("What does Helsepartiet say about bolig?", ("Helsepartiet",), True, PARTY_SWAP)
+
+
 def test_a_misspelt_party_name_is_a_party_swap(three):
     r = talk(three, "Hva vil Fjordpartiet gjøre med bevæpning av politiet?", "og samholdspatiet?")
     assert brief(r[1]) == ("Hva vil Samholdspartiet gjøre med bevæpning av politiet?", ("Samholdspartiet",), True, PARTY_SWAP)
