@@ -355,8 +355,6 @@ class Rules:
 
         asks_which = bool(_WHO.match(_OPENING.sub("", p.rest, count=1)))
         thing = _ends_in_thing_pronoun(p.text)
-        # "who wants the highest?", "hvem vil beholde dagens ordning?": which party, no topic but degree words
-        vague = asks_which and own_topic and not thing and self._vague(p.rest, language)
 
         # 4. a reference to the parties in play
         if p.pronoun and not (asks_which and not _OF_THEM.search(p.rest)):
@@ -377,7 +375,9 @@ class Rules:
 
         # 5. which party, on the previous topic; "anyone else?" leaves out the parties in play
         if asks_which and not p.named and p.group in (None, "all"):
-            excluded = self._in_play(history) or last.shown[:1] if _ELSE.search(p.rest) else ()
+            # "who wants the highest?", "hvem vil beholde dagens ordning?": no topic but words of degree
+            vague = own_topic and not thing and self._vague(p.rest, language)
+            excluded = self._in_play_or_answered(history) if _ELSE.search(p.rest) else ()
             others = tuple(x for x in self.available if x not in excluded) if excluded else ()
             if thing or not own_topic or vague:
                 text = _OPENING.sub("", p.text, count=1).strip(" ,")
@@ -427,8 +427,12 @@ class Rules:
             return last.shown[:1]
         return last.shown
 
+    def _in_play_or_answered(self, history: Sequence[Context]) -> tuple[str, ...]:
+        """The parties in play, else the party whose passage came first in the last answer."""
+        return self._in_play(history) or history[-1].shown[:1]
+
     def _group_parties(self, group: str | None, history: Sequence[Context]) -> tuple[str, ...]:
-        in_play = self._in_play(history) or history[-1].shown[:1]
+        in_play = self._in_play_or_answered(history)
         if group == "other":
             others = tuple(x for x in self.available if x not in in_play)
             return others or tuple(x for x in self.available if x not in history[-1].parties) or self.available
