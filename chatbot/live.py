@@ -76,6 +76,9 @@ class LiveChatbot:
     interval: float = 2.0
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
     status: LiveStatus = field(default_factory=LiveStatus)
+    # called with the new chatbot before it is swapped in (the answer workers open its index then;
+    # chatbot/web/workers.py); an exception there is logged and the swap goes ahead
+    before_swap: Callable[[object], None] | None = None
 
     def __post_init__(self):
         if not isinstance(self.interval, (int, float)) or not 0.05 <= self.interval <= 3600:
@@ -88,7 +91,7 @@ class LiveChatbot:
 
     def __getattr__(self, name):
         """Anything else is the current chatbot's (``catalog``, ``ask``, ``answerer``...): it stands in for one."""
-        if name.startswith("_") or name in ("bot", "status", "interval", "log"):
+        if name.startswith("_") or name in ("bot", "status", "interval", "log", "before_swap"):
             raise AttributeError(name)
         return getattr(self.bot, name)
 
@@ -160,6 +163,11 @@ class LiveChatbot:
                 self.log(f"rebuild failed, still serving the previous index: {self.status.last_error}")
                 return False
             self._seen = seen
+            if self.before_swap is not None:
+                try:
+                    self.before_swap(new)
+                except Exception as exc:  # noqa: BLE001 - the server answers from the new index itself
+                    self.log(f"before the swap: {type(exc).__name__}: {exc}")
             self.bot = new  # the swap: one assignment
             self.status.state = "serving"
             self.status.swaps += 1

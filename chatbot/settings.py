@@ -54,6 +54,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     watch_interval: float = 2.0
+    workers: int = 0  # answer processes beside the server (chatbot/web/workers.py); 0: the server answers
     hub_offline: bool = False  # HF_HUB_OFFLINE: sentence-transformers models load from local files only
 
     def replace(self, **changes) -> "Settings":
@@ -108,6 +109,16 @@ def _interval(raw) -> float:
     if not (value == 0 or 0.05 <= value <= 3600):
         raise ValueError(f"the watch interval must be 0 or 0.05–3600 seconds, not {raw}")
     return value
+
+
+MAX_WORKERS = 16  # chatbot.web.workers.MAX_WORKERS (kept here: the settings import nothing heavy)
+
+
+def _workers(raw) -> int:
+    text = str(raw).strip()
+    if not text.isdigit() or not 0 <= int(text) <= MAX_WORKERS:
+        raise ValueError(f"use a whole number from 0 to {MAX_WORKERS} (0: the server answers every question itself)")
+    return int(text)
 
 
 def _flag(raw: str) -> bool:
@@ -209,6 +220,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("port", "--port", "CHATBOT_PORT", _port, "port (env CHATBOT_PORT; default 7860)"),
     Option("watch_interval", "--watch-interval", "CHATBOT_WATCH_INTERVAL", _interval,
            "seconds between looks at the sources folder; 0: don't watch (env CHATBOT_WATCH_INTERVAL; default 2)"),
+    Option("workers", "--workers", "CHATBOT_WORKERS", _workers,
+           "processes answering the JSON API beside the server, each with its own model session; 0: the server "
+           "answers every question itself (env CHATBOT_WORKERS; default 0; README, 'JSON API')", "N"),
     Option("hub_offline", None, "HF_HUB_OFFLINE", _flag, "load sentence-transformers models from local files only"),
 )
 BY_NAME = {o.name: o for o in OPTIONS}
@@ -219,7 +233,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {  # which settings each subcommand uses 
     "chat": (*_MODEL, "k", "mode"),
     "eval": _MODEL,  # eval's --k and --mode are its own (what is measured), not CHATBOT_K / CHATBOT_MODE
     "verify": ("sources_dir",),
-    "serve": (*_MODEL, "host", "port", "watch_interval"),
+    "serve": (*_MODEL, "host", "port", "watch_interval", "workers"),
     "convert": ("cache_dir",),
     "bench": (),
 }
@@ -229,7 +243,7 @@ FLAGS: dict[str, tuple[str, ...]] = {  # the flags each subcommand takes from th
     "chat": ("model", "backend", "index_dir", "sources_dir", "k", "mode"),
     "eval": ("model", "backend", "index_dir", "sources_dir"),
     "verify": ("sources_dir",),
-    "serve": ("host", "port", "model", "backend", "index_dir", "sources_dir", "watch_interval"),
+    "serve": ("host", "port", "model", "backend", "index_dir", "sources_dir", "watch_interval", "workers"),
 }
 
 

@@ -20,6 +20,10 @@ Everything runs in this one call, on loopback, so the figures can be compared si
    encode per request), single user and the same concurrent phase.
 5. **Live update**: under the same concurrent load, a paragraph is appended to a source file; the time until
    ``/api/ask`` answers with it, and the errors meanwhile.
+6. **With answer workers** (``--workers N``, default 2; 0 skips it): our server again, as ``app.py --workers N``
+   (``chatbot/web/workers.py``) on fresh copies of the sources: single user (its answers compared with the
+   one-process server's), the concurrent JSON phase (compared with the same reference), wrk, and a live edit.
+   Its CPU and RSS include the workers'.
 
 After each server's concurrent JSON phase (ours and the textbook's), with wrk installed (``apt-get install
 wrk``; ``--no-wrk`` skips it), the same questions come from wrk's ``--clients`` connections: a client in C that
@@ -68,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-textbook", action="store_true", help="skip the textbook reference")
     p.add_argument("--no-live", action="store_true", help="skip the live-update phase")
     p.add_argument("--no-wrk", action="store_true", help="skip the phases driven by wrk (a C load generator)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="answer workers of the second run of our server (app.py --workers N; default 2; 0 skips it)")
     p.add_argument("--live-source", default="venstre-rusomsorg.txt",
                    help="the source file the live-update phase appends a paragraph to (default venstre-rusomsorg.txt; "
                         "not one whose catalog entry excludes its last lines)")
@@ -338,6 +344,28 @@ def run(args) -> dict:
         ours.stop()
         servers.remove(ours)
 
+        if args.workers:
+            # the same server with answer workers (chatbot/web/workers.py), on fresh copies of the sources and index
+            shutil.rmtree(sources)
+            shutil.copytree(args.sources, sources)
+            name = "ours_workers"
+            pool, pool_port = start(name, [str(ROOT / "app.py"), "--host", "127.0.0.1", "--sources", str(sources),
+                                           "--index", str(index), "--watch-interval", "1", "--workers", str(args.workers)])
+            api_w = JsonApi(pool_port)
+            single_w, reference_w = single_user(api_w, questions)
+            same = sum(reference_w.get(q) == reference.get(q) for q in reference)
+            result[name + "_json"] = {"workers": args.workers, "single_user": single_w, "same_as_one_process": same,
+                                      "concurrent": concurrent(api_w, questions, args.clients, args.seconds, reference,
+                                                               pid=pool.pid)}
+            if not args.no_wrk:
+                result[name + "_wrk"] = wrk_phase(pool_port, pool.pid, questions, args)
+            if not args.no_live:
+                result[name + "_live"] = concurrent(api_w, questions, args.clients, max(args.seconds, 40.0), None,
+                                                    during=live_edit(pool_port, sources / args.live_source), pid=pool.pid)
+            result[name + "_rss"] = sampler.summary(name)
+            pool.stop()
+            servers.remove(pool)
+
         if not args.no_textbook:
             textbook_server, tb_port = start("textbook", ["-m", "chatbot.evaluation.textbook_server",
                                                     "--sources", str(args.sources)])
@@ -362,6 +390,15 @@ def run(args) -> dict:
                                                           / result["in_process"]["model_batched_16_per_s"], 2)
     result["http_single_over_in_process"] = round(result["ours_json"]["single_user"]["p50_ms"]
                                                   / result["in_process"]["in_process_p50_ms"], 2)
+    bare = result["in_process"]["model_batched_16_per_s"]
+    if "ours_workers_json" in result:
+        result["workers_ratio_to_bare_model_batched"] = round(
+            result["ours_workers_json"]["concurrent"]["questions_per_s"] / bare, 2)
+        if result.get("ours_workers_wrk", {}).get("questions_per_s"):
+            result["workers_wrk_ratio_to_bare_model_batched"] = round(
+                result["ours_workers_wrk"]["questions_per_s"] / bare, 2)
+        result["workers_http_single_over_in_process"] = round(
+            result["ours_workers_json"]["single_user"]["p50_ms"] / result["in_process"]["in_process_p50_ms"], 2)
     return result
 
 
@@ -377,15 +414,19 @@ def table(r: dict) -> str:
         cpu = f"{f.get('server_cores', '')} | {f.get('server_core_ms_per_question', '')}" if "server_cores" in f else " | "
         rows.append(f"| {name} | {f['questions_per_s']} | {f['p50_ms']} | {f['p95_ms']} | {f['p99_ms']} | {f['errors']} | {ident} | {cpu} |")
 
-    for key, name in (("ours_json", "ours, JSON API"), ("ours_gradio", "ours, Gradio path"), ("textbook_json", "textbook, JSON API")):
+    workers = r.get("ours_workers_json", {}).get("workers")
+    for key, name in (("ours_json", "ours, JSON API"), ("ours_gradio", "ours, Gradio path"),
+                      ("ours_workers_json", f"ours with {workers} answer workers, JSON API"),
+                      ("textbook_json", "textbook, JSON API")):
         if key in r:
             row(f"{name}, 1 user", r[key]["single_user"])
             row(f"{name}, {r['clients']} clients", r[key]["concurrent"])
-        wrk_key = key.split("_")[0] + "_wrk"
-        if key.endswith("_json") and wrk_key in r:
+        wrk_key = key[:-len("_json")] + "_wrk" if key.endswith("_json") else None
+        if wrk_key in r:
             row(f"{name}, {r['clients']} connections from wrk", r[wrk_key])
-    if "ours_live" in r:
-        row(f"ours, JSON API, {r['clients']} clients, source edited", r["ours_live"])
+        live_key = key[:-len("_json")] + "_live" if key.endswith("_json") else None
+        if live_key in r:
+            row(f"{name}, {r['clients']} clients, source edited", r[live_key])
     ip = r["in_process"]
     out = ["\n".join(rows), "",
            f"bare model: {ip['model_batched_16_per_s']} questions/s in batches of 16, {ip['model_one_at_a_time_per_s']} one at a time; "
@@ -393,26 +434,37 @@ def table(r: dict) -> str:
            f"ours over the JSON API / bare model batched: {r['ratio_to_bare_model_batched']}× (Python clients)"
            + (f", {r['wrk_ratio_to_bare_model_batched']}× (wrk)" if "wrk_ratio_to_bare_model_batched" in r else "") + "; "
            f"single-user HTTP p50 / in-process p50: {r['http_single_over_in_process']}×"]
-    if "ours_live" in r:
-        lu = r["ours_live"]["live_update"]
-        out.append(f"live update: swapped in after {lu['swapped_after_s']} s, answered with the new text: "
-                   f"{lu['new_text_answered']}; {r['ours_live']['errors']} failed requests meanwhile")
-    for key in ("ours_rss", "textbook_rss"):
+    if "workers_ratio_to_bare_model_batched" in r:
+        out.append(f"ours with {workers} answer workers / bare model batched: {r['workers_ratio_to_bare_model_batched']}× "
+                   "(Python clients)" + (f", {r['workers_wrk_ratio_to_bare_model_batched']}× (wrk)"
+                                         if "workers_wrk_ratio_to_bare_model_batched" in r else "")
+                   + f"; single-user HTTP p50 / in-process p50: {r['workers_http_single_over_in_process']}×; "
+                   f"single-user answers the same as one process's: {r['ours_workers_json']['same_as_one_process']}/"
+                   f"{r['ours_workers_json']['single_user']['questions']}")
+    for key, label in (("ours_live", "ours"), ("ours_workers_live", "ours with workers")):
+        if key in r:
+            lu = r[key]["live_update"]
+            out.append(f"live update ({label}): swapped in after {lu['swapped_after_s']} s, answered with the new text: "
+                       f"{lu['new_text_answered']}; {r[key]['errors']} failed requests meanwhile")
+    for key, label in (("ours_rss", "ours"), ("ours_workers_rss", "ours with workers (server and workers)"),
+                       ("textbook_rss", "textbook")):
         if r.get(key):
-            out.append(f"{key.split('_')[0]} RSS: {r[key]['first_mb']} MB at start, peak {r[key]['peak_mb']} MB, "
+            out.append(f"{label} RSS: {r[key]['first_mb']} MB at start, peak {r[key]['peak_mb']} MB, "
                        f"{r[key]['last_mb']} MB at the end")
     return "\n".join(out)
 
 
 def ok(r: dict) -> bool:
-    phases = [r[k]["concurrent"] for k in ("ours_json", "ours_gradio", "textbook_json") if k in r]
-    phases += [r[k] for k in ("ours_wrk", "textbook_wrk") if k in r and "skipped" not in r[k]]
-    if "ours_live" in r:
-        phases.append(r["ours_live"])
+    phases = [r[k]["concurrent"] for k in ("ours_json", "ours_gradio", "ours_workers_json", "textbook_json") if k in r]
+    phases += [r[k] for k in ("ours_wrk", "ours_workers_wrk", "textbook_wrk") if k in r and "skipped" not in r[k]]
+    lives = [r[k] for k in ("ours_live", "ours_workers_live") if k in r]
+    phases += lives
     errors = sum(p["errors"] for p in phases)
     identical = all(p.get("identical") in (None, p["questions"]) for p in phases)
-    live = "ours_live" not in r or r["ours_live"]["live_update"]["new_text_answered"]
-    return errors == 0 and identical and live
+    same = "ours_workers_json" not in r or (r["ours_workers_json"]["same_as_one_process"]
+                                           == r["ours_workers_json"]["single_user"]["questions"])
+    live = all(p["live_update"]["new_text_answered"] for p in lives)
+    return errors == 0 and identical and live and same
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,3 +44,18 @@ def fake_model(monkeypatch, fake_index_dir):
         return original(cls, **kwargs)
 
     monkeypatch.setattr(service.Chatbot, "open", classmethod(open_with_fake_settings))
+
+
+@pytest.fixture()
+def live(tmp_path):
+    """A LiveChatbot over a copy of the real sources (fake embedder, 0.05 s interval): (live, sources, log lines)."""
+    import shutil
+
+    from chatbot.live import LiveChatbot
+
+    sources = tmp_path / "sources"
+    shutil.copytree(SOURCES, sources)
+    bot = Chatbot.open(sources_dir=sources, index_dir=tmp_path / "index", embedder=FakeEmbedder(),
+                       decision=FAKE_DECISION, progress=None)
+    logged: list[str] = []
+    return LiveChatbot(bot, interval=0.05, log=logged.append), sources, logged

@@ -7,11 +7,8 @@ import threading
 
 import pytest
 
-from chatbot.models.fake import FakeEmbedder
 from chatbot.live import LiveChatbot, fingerprint
-from chatbot.service import Chatbot
 from conftest import SOURCES
-from fakes import FAKE_DECISION
 
 NEW_PARAGRAPH = "\nVenstre vil gi alle kommuner et tilbud om gratis tannhelse for rusavhengige med kvitteringsordning.\n"
 
@@ -24,16 +21,6 @@ kind = "program"
 language = "nb"
 fictitious = true
 """
-
-
-@pytest.fixture()
-def live(tmp_path):
-    sources = tmp_path / "sources"
-    shutil.copytree(SOURCES, sources)
-    bot = Chatbot.open(sources_dir=sources, index_dir=tmp_path / "index", embedder=FakeEmbedder(),
-                       decision=FAKE_DECISION, progress=None)
-    logged: list[str] = []
-    return LiveChatbot(bot, interval=0.05, log=logged.append), sources, logged
 
 
 def test_nothing_changed_nothing_swapped(live):

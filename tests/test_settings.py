@@ -28,11 +28,12 @@ def test_every_documented_variable_is_read(tmp_path):
     env = {"CHATBOT_MODEL": "intfloat/multilingual-e5-small", "CHATBOT_BACKEND": "torch",
            "CHATBOT_INDEX": str(tmp_path / "i"), "CHATBOT_SOURCES": str(tmp_path / "s"), "CHATBOT_K": "7",
            "CHATBOT_MODE": "bm25", "CHATBOT_CACHE_DIR": str(tmp_path / "c"), "CHATBOT_DENSE_INDEX": "hnsw",
-           "CHATBOT_HOST": "::1", "CHATBOT_PORT": "8080", "CHATBOT_WATCH_INTERVAL": "0", "HF_HUB_OFFLINE": "1"}
+           "CHATBOT_HOST": "::1", "CHATBOT_PORT": "8080", "CHATBOT_WATCH_INTERVAL": "0", "HF_HUB_OFFLINE": "1",
+           "CHATBOT_WORKERS": "2"}
     assert resolve(env=env) == Settings(
         model="intfloat/multilingual-e5-small", backend="torch", index_dir=tmp_path / "i", sources_dir=tmp_path / "s",
         cache_dir=tmp_path / "c", dense_index="hnsw", k=7, mode="bm25", host="::1", port=8080, watch_interval=0.0,
-        hub_offline=True)
+        workers=2, hub_offline=True)
     assert {o.env for o in settings.OPTIONS} == set(env)
 
 
@@ -58,6 +59,10 @@ def test_cache_dir_precedence(tmp_path):
     ("CHATBOT_PORT", "http", "$CHATBOT_PORT is 'http'; not a port number: 'http'"),
     ("CHATBOT_WATCH_INTERVAL", "0.01",
      "$CHATBOT_WATCH_INTERVAL is '0.01'; the watch interval must be 0 or 0.05–3600 seconds, not 0.01"),
+    ("CHATBOT_WORKERS", "two",
+     "$CHATBOT_WORKERS is 'two'; use a whole number from 0 to 16 (0: the server answers every question itself)"),
+    ("CHATBOT_WORKERS", "17",
+     "$CHATBOT_WORKERS is '17'; use a whole number from 0 to 16 (0: the server answers every question itself)"),
 ])
 def test_a_bad_value_is_a_settings_error_with_its_hint_as_a_field(name, value, message):
     with pytest.raises(SettingsError) as bad:
@@ -185,3 +190,18 @@ def test_gradio_analytics_are_off_and_its_queue_summary_kept_small(monkeypatch):
     monkeypatch.setenv("GRADIO_ANALYTICS_CACHE_FREQUENCY", "5")  # a user's own choice stays
     settings_mod.disable_gradio_analytics()
     assert os.environ["GRADIO_ANALYTICS_CACHE_FREQUENCY"] == "5"
+
+
+def test_workers_from_the_flag_or_the_environment():
+    from chatbot.cli import serve_parser
+
+    def workers(argv, env):
+        args = serve_parser("app.py").parse_args(argv)
+        args.command = "serve"
+        return from_args(args, env=env).workers
+
+    assert workers(["--workers", "3"], {"CHATBOT_WORKERS": "1"}) == 3
+    assert workers([], {"CHATBOT_WORKERS": "1"}) == 1
+    assert workers([], {}) == 0
+    with pytest.raises(SystemExit):
+        serve_parser("app.py").parse_args(["--workers", "-1"])

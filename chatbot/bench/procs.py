@@ -115,21 +115,51 @@ def cpu_seconds(pid: int | str = "self") -> float | None:
         return None
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every live process descended from it (``/proc/<pid>/task/*/children``): a server and its
+    answer workers."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+            except (OSError, ValueError):
+                continue
+    return out
+
+
+def tree_cpu_seconds(pid: int) -> dict[int, float]:
+    """Each process of ``pid``'s tree: the CPU seconds it has used so far."""
+    out = {}
+    for p in process_tree(pid):
+        used = cpu_seconds(p)
+        if used is not None:
+            out[p] = used
+    return out
+
+
 class CpuMeter:
-    """How much CPU a process used over an interval: ``stop()`` gives the cores it kept busy on average, and
-    the core-milliseconds per unit of work (a question) when told how many units were done."""
+    """How much CPU a process and its children (answer workers) used over an interval: ``stop()`` gives the
+    cores they kept busy on average, and the core-milliseconds per unit of work (a question) when told how
+    many units were done."""
 
     def __init__(self, pid: int | None):
         self.pid = pid
         self._t0 = time.perf_counter()
-        self._c0 = cpu_seconds(pid) if pid is not None else None
+        self._c0 = tree_cpu_seconds(pid) if pid is not None else None
 
     def stop(self, units: int) -> dict:
-        c1 = cpu_seconds(self.pid) if self.pid is not None else None
+        c1 = tree_cpu_seconds(self.pid) if self.pid is not None else None
         wall = time.perf_counter() - self._t0
-        if self._c0 is None or c1 is None or wall <= 0:
+        if not self._c0 or not c1 or wall <= 0:
             return {"server_cores": None, "server_core_ms_per_question": None}
-        used = c1 - self._c0
+        used = sum(v - self._c0.get(p, 0.0) for p, v in c1.items())  # a process started meanwhile counts whole
         return {"server_cores": round(used / wall, 2),
                 "server_core_ms_per_question": round(used * 1000 / units, 2) if units else None}
 
@@ -168,7 +198,8 @@ def peak_rss_mb() -> float:
 
 
 class RssSampler(threading.Thread):
-    """The RSS of named processes every ``interval`` seconds: ``timeline`` of (seconds since start, name, MB)."""
+    """The RSS of named processes, each with its children (answer workers), every ``interval`` seconds:
+    ``timeline`` of (seconds since start, name, MB)."""
 
     def __init__(self, interval: float = 0.5):
         super().__init__(daemon=True)
@@ -184,7 +215,8 @@ class RssSampler(threading.Thread):
     def run(self) -> None:
         while not self._halt.wait(self.interval):
             for name, pid in list(self.watched):
-                value = rss_mb(pid)
+                values = [v for v in (rss_mb(p) for p in process_tree(pid)) if v is not None]
+                value = sum(values) if values else None
                 if value is not None:
                     self.timeline.append((round(time.monotonic() - self.t0, 1), name, round(value, 1)))
 

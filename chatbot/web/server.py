@@ -10,6 +10,8 @@ with ``{"error": "one line"}``; so are unknown ``/api/`` paths. Every request ta
 served once (:class:`~chatbot.live.LiveChatbot`), so a source change swapped in mid-request never mixes
 two indexes. Endpoints are plain functions run in the server's thread pool: questions that arrive
 together share one model call (:mod:`chatbot.models.batching`), and nothing else in answering takes a lock.
+With ``--workers N`` the questions of /api/ask, /api/compare and /api/chat are answered by N worker processes
+under load (:mod:`chatbot.web.workers`).
 """
 
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
 
     from ..live import LiveChatbot
+    from .workers import AnswerPool
 
 from ..settings import disable_gradio_analytics  # noqa: E402
 
@@ -36,8 +39,12 @@ THREADS = 64  # request threads: more than the 50 clients of the load test, so n
 GRADIO_CONCURRENCY = 32  # page events answered at once; they share model calls like the API's requests
 
 
-def create_app(live: "LiveChatbot", *, page: bool = True) -> "FastAPI":
-    """The FastAPI app: the JSON API under /api, and (``page``) the Gradio page at /."""
+def create_app(live: "LiveChatbot", *, page: bool = True, pool: "AnswerPool | None" = None,
+               lone_here: bool = True) -> "FastAPI":
+    """The FastAPI app: the JSON API under /api, and (``page``) the Gradio page at /. With ``pool``
+    (``--workers``), /api/ask, /api/compare and /api/chat are answered by its worker processes, and by
+    this process when no worker has the served index open (chatbot/web/workers.py); with ``lone_here``, a
+    request with no other in hand is answered here too (quicker alone: ``workers.InFlight``)."""
     from fastapi import Body, FastAPI, Query, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse, Response
@@ -85,6 +92,21 @@ def create_app(live: "LiveChatbot", *, page: bool = True) -> "FastAPI":
         # the ask --json bytes as the CLI prints them; no jsonable_encoder pass over every passage
         return Response(json.dumps(data, ensure_ascii=False).encode("utf-8"), media_type="application/json")
 
+    from .workers import InFlight, generation
+
+    in_flight = InFlight()
+
+    def answered(name: str, *args) -> Response:
+        """``api.<name>(bot, *args)`` from the chatbot served now: by a worker when one has its index open and
+        other requests are in hand (a lone request is quickest here)."""
+        bot = live.current
+        with in_flight as now:
+            if pool is not None and (now > 1 or not lone_here):
+                payload = pool.call(generation(bot), name, args)
+                if payload is not None:
+                    return Response(payload, media_type="application/json")
+            return as_json(getattr(api, name)(bot, *args))
+
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": message}, status_code=status)
 
@@ -123,20 +145,20 @@ def create_app(live: "LiveChatbot", *, page: bool = True) -> "FastAPI":
     def ask_get(q: str = Query(..., description=q_doc), k: int | None = Query(None, description="1–50, default 5"),
                 party: list[str] | None = Query(None, description="party name; repeat or separate by commas"),
                 mode: Mode | None = Query(None)):
-        return as_json(api.ask(live.current, q, k, party, mode))
+        return answered("ask", q, k, party, mode)
 
     @app.post("/api/ask", summary="Answer a question with quoted passages")
     def ask_post(body: AskBody = Body(...)):
-        return as_json(api.ask(live.current, body.question, body.k, body.party, body.mode))
+        return answered("ask", body.question, body.k, body.party, body.mode)
 
     @app.get("/api/compare", summary="Each party's best passages for the same question")
     def compare_get(q: str = Query(..., description=q_doc), k: int | None = Query(None, description="1–50, default 3"),
                     mode: Mode | None = Query(None)):
-        return as_json(api.compare(live.current, q, k, mode))
+        return answered("compare", q, k, mode)
 
     @app.post("/api/chat", summary="One turn of a conversation (follow-up questions)")
     def chat_post(body: ChatBody = Body(...)):
-        return as_json(api.chat(live.current, body.question, body.history, body.k, body.party, body.mode, body.literal))
+        return answered("chat", body.question, body.history, body.k, body.party, body.mode, body.literal)
 
     @app.get("/api/verify", summary="Is this quote in the sources, and under which party?")
     def verify_get(quote: str = Query(...), party: str | None = Query(None)):
@@ -148,7 +170,10 @@ def create_app(live: "LiveChatbot", *, page: bool = True) -> "FastAPI":
 
     @app.get("/api/health", summary="The corpus and index being served, and the source watcher's state")
     def health():
-        return as_json(api.health(live))
+        report = api.health(live)
+        if pool is not None:
+            report["workers"] = pool.to_dict(generation(live.current))
+        return as_json(report)
 
     @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"], include_in_schema=False)
     def unknown(rest: str, request: Request):
@@ -208,21 +233,26 @@ class Served:
     live: "LiveChatbot"
     _server: Any
     _thread: threading.Thread
+    pool: "AnswerPool | None" = None
 
     def close(self) -> None:
         self._server.should_exit = True
         self._thread.join(timeout=10)
         self.live.stop()
+        if self.pool is not None:
+            self.pool.close()
 
 
 def serve(live: "LiveChatbot", host: str = "127.0.0.1", port: int = 7860, *, prevent_thread_lock: bool = False,
-          quiet: bool = False, page: bool = True, watch: bool = True) -> "Served | None":
-    """Serve the app with uvicorn. Blocks until stopped, unless ``prevent_thread_lock`` (then returns ``Served``)."""
+          quiet: bool = False, page: bool = True, watch: bool = True,
+          pool: "AnswerPool | None" = None) -> "Served | None":
+    """Serve the app with uvicorn. Blocks until stopped, unless ``prevent_thread_lock`` (then returns ``Served``).
+    ``pool``: started answer workers (``--workers``); closed when the server stops."""
     import socket
 
     import uvicorn
 
-    app = create_app(live, page=page)
+    app = create_app(live, page=page, pool=pool)
     # bind first, so that a taken port is an OSError here and not a log line in a thread
     # proto=IPPROTO_TCP, or asyncio leaves Nagle on for the accepted connections (its _set_nodelay checks the
     # proto), and every response's body waits ~40 ms for the client's delayed ACK of the headers
@@ -232,6 +262,8 @@ def serve(live: "LiveChatbot", host: str = "127.0.0.1", port: int = 7860, *, pre
         sock.bind((host, port))
     except OSError:
         sock.close()
+        if pool is not None:
+            pool.close()
         raise
     sock.listen(2048)
     sock.set_inheritable(True)
@@ -251,6 +283,8 @@ def serve(live: "LiveChatbot", host: str = "127.0.0.1", port: int = 7860, *, pre
             server.run(sockets=[sock])
         finally:
             live.stop()
+            if pool is not None:
+                pool.close()
         return None
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="http-server", daemon=True)
     thread.start()
@@ -260,14 +294,23 @@ def serve(live: "LiveChatbot", host: str = "127.0.0.1", port: int = 7860, *, pre
     if not server.started:
         server.should_exit = True
         raise OSError(f"the server did not start on {host}:{bound}")
-    return Served(url=url, live=live, _server=server, _thread=thread)
+    return Served(url=url, live=live, _server=server, _thread=thread, pool=pool)
 
 
 def launch(bot: "Chatbot | LiveChatbot", host: str = "127.0.0.1", port: int = 7860, *,
-           prevent_thread_lock: bool = False, quiet: bool = False, watch: bool = False):
-    """Serve the page and the JSON API on one server (chatbot/web/server.py). Returns (handle with close(), URL)."""
+           prevent_thread_lock: bool = False, quiet: bool = False, watch: bool = False, workers: int = 0,
+           worker_embedder: str | None = None):
+    """Serve the page and the JSON API on one server (chatbot/web/server.py). Returns (handle with close(), URL).
+    ``workers``: answer processes for the JSON API (chatbot/web/workers.py); ``worker_embedder``: how they make
+    their embedder ("module:callable"; None: as the settings say)."""
     from ..live import LiveChatbot
 
     live = bot if isinstance(bot, LiveChatbot) else LiveChatbot(bot)
-    served = serve(live, host=host, port=port, prevent_thread_lock=prevent_thread_lock, quiet=quiet, watch=watch)
+    pool = None
+    if workers:
+        from .workers import start_pool
+
+        pool = start_pool(live, workers, worker_embedder)
+    served = serve(live, host=host, port=port, prevent_thread_lock=prevent_thread_lock, quiet=quiet, watch=watch,
+                   pool=pool)
     return served, (served.url if served is not None else None)

@@ -54,3 +54,30 @@ def test_cpu_meter_counts_this_process():
 def test_cpu_meter_without_a_process_reports_nothing():
     assert CpuMeter(None).stop(5) == {"server_cores": None, "server_core_ms_per_question": None}
     assert cpu_seconds(2 ** 31) is None
+
+
+def test_cpu_meter_counts_the_children_of_a_server_too():
+    """A server with answer workers: the workers' CPU is the server's (chatbot/web/workers.py)."""
+    import subprocess
+    import sys
+
+    from chatbot.bench.procs import process_tree
+
+    parent = subprocess.Popen([sys.executable, "-c", (
+        "import subprocess, sys; c = subprocess.Popen([sys.executable, '-c', "
+        "'import time\\nt = time.process_time()\\nwhile time.process_time() - t < 0.3: pass\\ntime.sleep(30)']); "
+        "print(c.pid, flush=True); c.wait()")], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert process_tree(parent.pid) == [parent.pid, child]
+        meter = CpuMeter(parent.pid)
+        burnt_before = cpu_seconds(child)
+        while cpu_seconds(child) is not None and cpu_seconds(child) < 0.3:  # the child burns 0.3 s of CPU
+            pass
+        figures = meter.stop(units=1)
+        # what the child burnt while metered (less a clock tick each end) is counted
+        assert figures["server_core_ms_per_question"] >= (300 - burnt_before * 1000) - 20
+    finally:
+        subprocess.run(["pkill", "-P", str(parent.pid)], check=False)
+        parent.kill()
+        parent.wait()
