@@ -154,10 +154,15 @@ def latency_figures(latencies: list[float], seconds: float, errors: int) -> dict
                for q in (50, 95, 99)}}
 
 
-def single_user(api, questions: list[str]) -> tuple[dict, dict]:
-    """Each question once, one after the other: (figures, answers by question)."""
-    conn, answers, latencies, errors = api.connect(), {}, [], 0
+def single_user(api, questions: list[str], beside=None) -> tuple[dict, dict]:
+    """Each question once, one after the other: (figures, answers by question). ``beside``: a function asking
+    the same question in this process, timed right after each HTTP request, so the two p50s come from the same
+    minutes of this noisy machine (``in_process_beside_p50_ms``)."""
+    conn, answers, latencies, errors, local = api.connect(), {}, [], 0, []
     api.ask(conn, questions[0])  # a first request warms the connection and the server's caches
+    if beside is not None:  # the in-process chatbot has asked every question once already: so has the server
+        for q in questions:
+            api.ask(conn, q)
     t0 = time.perf_counter()
     for q in questions:
         t = time.perf_counter()
@@ -167,7 +172,14 @@ def single_user(api, questions: list[str]) -> tuple[dict, dict]:
         except Exception:  # noqa: BLE001 - counted, not fatal
             errors += 1
             conn = api.connect()
-    return latency_figures(latencies, time.perf_counter() - t0, errors), answers
+        if beside is not None:
+            t = time.perf_counter()
+            beside(q)
+            local.append(time.perf_counter() - t)
+    figures = latency_figures(latencies, time.perf_counter() - t0 - sum(local), errors)
+    if beside is not None:
+        figures["in_process_beside_p50_ms"] = round(percentile(local, 50) * 1000, 2)
+    return figures, answers
 
 
 def concurrent(api, questions: list[str], clients: int, seconds: float, reference: dict | None,
@@ -226,8 +238,28 @@ def concurrent(api, questions: list[str], clients: int, seconds: float, referenc
 
 # ---- in process ------------------------------------------------------------------------------------
 
-def bare_model_and_in_process(questions: list[str], sources: Path, index: Path) -> dict:
-    """The model's batched throughput, and the in-process query p50, before any server runs."""
+def bare_batched(embedder, prompts: list[str], seconds: float = 3.0) -> float:
+    """Questions/s the bare model embeds in calls of 16 (the most the CPU can embed), the questions cycled for
+    at least ``seconds`` (one pass over 120 questions is a quarter of a second: too short to trust)."""
+    done, t0 = 0, time.perf_counter()
+    while True:
+        for start in range(0, len(prompts), 16):
+            embedder.embed_queries(prompts[start:start + 16])
+            done += len(prompts[start:start + 16])
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def bare_beside(bot, prompts: list[str]) -> float:
+    """The bare model's batched rate again, with the server idle, just before a concurrent phase: the machine's
+    speed drifts by a third over a run, so each phase's ratio is taken to the rate measured beside it."""
+    return round(bare_batched(bot.query_embedder.inner, prompts), 1)
+
+
+def bare_model_and_in_process(questions: list[str], sources: Path, index: Path) -> tuple[dict, object]:
+    """The model's batched throughput, and the in-process query p50, before any server runs; and the chatbot,
+    kept to ask beside the single-user HTTP phases."""
     import numpy as np
 
     from chatbot.models.factory import make_embedder
@@ -237,10 +269,7 @@ def bare_model_and_in_process(questions: list[str], sources: Path, index: Path) 
     embedder.warm_up()
     prompts = list(questions)
     embedder.embed_queries(prompts[:16])
-    t0 = time.perf_counter()
-    for start in range(0, len(prompts), 16):
-        embedder.embed_queries(prompts[start:start + 16])
-    batched = len(prompts) / (time.perf_counter() - t0)
+    batched = bare_batched(embedder, prompts)
     t0 = time.perf_counter()
     for q in prompts:
         embedder.embed_queries([q])
@@ -252,9 +281,8 @@ def bare_model_and_in_process(questions: list[str], sources: Path, index: Path) 
         t = time.perf_counter()
         bot.ask(q)
         times.append(time.perf_counter() - t)
-    del bot, embedder
     return {"model_batched_16_per_s": round(batched, 1), "model_one_at_a_time_per_s": round(one, 1),
-            "in_process_p50_ms": round(float(np.median(times)) * 1000, 2)}
+            "in_process_p50_ms": round(float(np.median(times)) * 1000, 2)}, bot
 
 
 # ---- the run -------------------------------------------------------------------------------------
@@ -308,7 +336,12 @@ def run(args) -> dict:
         shutil.copytree(args.sources, sources)
         if args.index.exists():
             shutil.copytree(args.index, index, symlinks=True)
-        result["in_process"] = bare_model_and_in_process(questions, sources, index)
+        # its own copies: the servers' live edits rebuild theirs, and remove the build it would read passages from
+        local_sources, local_index = work / "local-sources", work / "local-index"
+        shutil.copytree(sources, local_sources)
+        if index.exists():
+            shutil.copytree(index, local_index, symlinks=True)
+        result["in_process"], local_bot = bare_model_and_in_process(questions, local_sources, local_index)
         sampler.start()
 
         def start(name: str, command: list[str]) -> tuple[Server, int]:
@@ -323,8 +356,8 @@ def run(args) -> dict:
         ours, ours_port = start("ours", [str(ROOT / "app.py"), "--host", "127.0.0.1", "--sources", str(sources),
                                          "--index", str(index), "--watch-interval", "1"])
         api = JsonApi(ours_port)
-        single, reference = single_user(api, questions)
-        result["ours_json"] = {"single_user": single,
+        single, reference = single_user(api, questions, beside=local_bot.ask)
+        result["ours_json"] = {"single_user": single, "bare_model_beside_per_s": bare_beside(local_bot, questions),
                                "concurrent": concurrent(api, questions, args.clients, args.seconds, reference,
                                                         pid=ours.pid)}
         if not args.no_wrk:
@@ -352,9 +385,10 @@ def run(args) -> dict:
             pool, pool_port = start(name, [str(ROOT / "app.py"), "--host", "127.0.0.1", "--sources", str(sources),
                                            "--index", str(index), "--watch-interval", "1", "--workers", str(args.workers)])
             api_w = JsonApi(pool_port)
-            single_w, reference_w = single_user(api_w, questions)
+            single_w, reference_w = single_user(api_w, questions, beside=local_bot.ask)
             same = sum(reference_w.get(q) == reference.get(q) for q in reference)
             result[name + "_json"] = {"workers": args.workers, "single_user": single_w, "same_as_one_process": same,
+                                      "bare_model_beside_per_s": bare_beside(local_bot, questions),
                                       "concurrent": concurrent(api_w, questions, args.clients, args.seconds, reference,
                                                                pid=pool.pid)}
             if not args.no_wrk:
@@ -384,21 +418,21 @@ def run(args) -> dict:
         shutil.rmtree(work, ignore_errors=True)
     result["rss_timeline"] = sampler.timeline
     ours_c = result["ours_json"]["concurrent"]
-    result["ratio_to_bare_model_batched"] = round(ours_c["questions_per_s"] / result["in_process"]["model_batched_16_per_s"], 2)
+    bare = result["ours_json"]["bare_model_beside_per_s"]
+    result["ratio_to_bare_model_batched"] = round(ours_c["questions_per_s"] / bare, 2)
     if result.get("ours_wrk", {}).get("questions_per_s"):
-        result["wrk_ratio_to_bare_model_batched"] = round(result["ours_wrk"]["questions_per_s"]
-                                                          / result["in_process"]["model_batched_16_per_s"], 2)
-    result["http_single_over_in_process"] = round(result["ours_json"]["single_user"]["p50_ms"]
-                                                  / result["in_process"]["in_process_p50_ms"], 2)
-    bare = result["in_process"]["model_batched_16_per_s"]
+        result["wrk_ratio_to_bare_model_batched"] = round(result["ours_wrk"]["questions_per_s"] / bare, 2)
+    single = result["ours_json"]["single_user"]
+    result["http_single_over_in_process"] = round(single["p50_ms"] / single["in_process_beside_p50_ms"], 2)
     if "ours_workers_json" in result:
+        bare = result["ours_workers_json"]["bare_model_beside_per_s"]
         result["workers_ratio_to_bare_model_batched"] = round(
             result["ours_workers_json"]["concurrent"]["questions_per_s"] / bare, 2)
         if result.get("ours_workers_wrk", {}).get("questions_per_s"):
             result["workers_wrk_ratio_to_bare_model_batched"] = round(
                 result["ours_workers_wrk"]["questions_per_s"] / bare, 2)
-        result["workers_http_single_over_in_process"] = round(
-            result["ours_workers_json"]["single_user"]["p50_ms"] / result["in_process"]["in_process_p50_ms"], 2)
+        single = result["ours_workers_json"]["single_user"]
+        result["workers_http_single_over_in_process"] = round(single["p50_ms"] / single["in_process_beside_p50_ms"], 2)
     return result
 
 
@@ -431,14 +465,17 @@ def table(r: dict) -> str:
     out = ["\n".join(rows), "",
            f"bare model: {ip['model_batched_16_per_s']} questions/s in batches of 16, {ip['model_one_at_a_time_per_s']} one at a time; "
            f"in-process query p50 {ip['in_process_p50_ms']} ms",
-           f"ours over the JSON API / bare model batched: {r['ratio_to_bare_model_batched']}× (Python clients)"
+           f"ours over the JSON API / bare model batched beside it ({r['ours_json']['bare_model_beside_per_s']} "
+           f"questions/s): {r['ratio_to_bare_model_batched']}× (Python clients)"
            + (f", {r['wrk_ratio_to_bare_model_batched']}× (wrk)" if "wrk_ratio_to_bare_model_batched" in r else "") + "; "
-           f"single-user HTTP p50 / in-process p50: {r['http_single_over_in_process']}×"]
+           f"single-user HTTP p50 / in-process p50 asked beside it: {r['http_single_over_in_process']}× "
+           f"({r['ours_json']['single_user']['p50_ms']} / {r['ours_json']['single_user']['in_process_beside_p50_ms']} ms)"]
     if "workers_ratio_to_bare_model_batched" in r:
-        out.append(f"ours with {workers} answer workers / bare model batched: {r['workers_ratio_to_bare_model_batched']}× "
+        out.append(f"ours with {workers} answer workers / bare model batched beside it "
+                   f"({r['ours_workers_json']['bare_model_beside_per_s']} questions/s): {r['workers_ratio_to_bare_model_batched']}× "
                    "(Python clients)" + (f", {r['workers_wrk_ratio_to_bare_model_batched']}× (wrk)"
                                          if "workers_wrk_ratio_to_bare_model_batched" in r else "")
-                   + f"; single-user HTTP p50 / in-process p50: {r['workers_http_single_over_in_process']}×; "
+                   + f"; single-user HTTP p50 / in-process p50 asked beside it: {r['workers_http_single_over_in_process']}×; "
                    f"single-user answers the same as one process's: {r['ours_workers_json']['same_as_one_process']}/"
                    f"{r['ours_workers_json']['single_user']['questions']}")
     for key, label in (("ours_live", "ours"), ("ours_workers_live", "ours with workers")):
