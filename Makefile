@@ -71,6 +71,11 @@ SEALED_FLOORS ?= --min-success1 0.70 --min-mrr 0.76 --min-recall 0.84 --min-part
                  --min-abstention 0.60 --max-false-abstention 0.08
 SEALED_CONV_FLOORS ?= --min-followup-success1 0.72 --min-recognised 0.93 --max-rewritten 0.02 \
                       --min-followup-abstention 0.90
+# dyrevern (sealed, written blind): floors just under its first look (README, 'Across collections')
+DYREVERN_FLOORS ?= --min-success1 0.55 --min-mrr 0.64 --min-recall 0.75 --min-party1 0.55 \
+                   --min-abstention 0.58 --max-false-abstention 0.12
+DYREVERN_CONV_FLOORS ?= --min-followup-success1 0.38 --min-recognised 0.90 --max-rewritten 0.02 \
+                        --min-followup-abstention 0.90
 # Both backends: the shipped ONNX Runtime path and the torch one it falls back to.
 eval-check: $(STAMP) apertium
 	$(VENV)/bin/chatbot eval --corpus all --leave-one-out --no-baseline --backend onnx $(CROSS_FLOORS)
@@ -79,6 +84,8 @@ eval-check: $(STAMP) apertium
 	@# the newest sealed collection and its blind dialogues, scored with the shipped decision (never fitted on)
 	$(VENV)/bin/chatbot eval --corpus demokrati --include-sealed --no-baseline --backend onnx $(SEALED_FLOORS)
 	$(VENV)/bin/chatbot eval --conversations eval/conversations/demokrati.jsonl --include-sealed --backend onnx $(SEALED_CONV_FLOORS)
+	$(VENV)/bin/chatbot eval --corpus dyrevern --include-sealed --no-baseline --backend onnx $(DYREVERN_FLOORS)
+	$(VENV)/bin/chatbot eval --conversations eval/conversations/dyrevern.jsonl --include-sealed --backend onnx $(DYREVERN_CONV_FLOORS)
 
 ## eval-corpora: every collection held out in turn, beside the textbook pipeline (README table)
 eval-corpora: $(STAMP) apertium
