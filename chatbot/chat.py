@@ -84,7 +84,10 @@ def take_turn(bot, conversation: Conversation, question: str, *, k: int = 5, par
     t = time.perf_counter()
     reading = read_turn(bot, conversation, question if isinstance(question, str) else "", literal)
     rules_ms = (time.perf_counter() - t) * 1000
-    answer = ask_reading(bot, reading, k=k, party=party, mode=mode)
+    if reading.nobody_else(bot.answerer.available_parties):
+        answer = _nobody_else(reading, mode)
+    else:
+        answer = _only_the_excluded_have(ask_reading(bot, reading, k=k, party=party, mode=mode), reading)
     by_party: dict[str, Answer] = {}
     if reading.kind == COMPARE and reading.compare:
         for p in reading.compare:
@@ -110,6 +113,33 @@ def ask_reading(bot, reading: Reading, *, k: int = 5, party: Any = None, mode: s
             available = set(bot.answerer.available_parties)
             restrict = [p for p in reading.parties if p in available] or None
     return bot.ask(reading.interpreted, k=k, party=restrict, mode=mode)
+
+
+def _nobody_else(reading: Reading, mode: str) -> Answer:
+    """"anyone else?" when every party is in play already: no search, a plain notice."""
+    from .notices import and_list, say
+
+    lang = reading.language
+    return Answer(reading.question, False, say("nobody_else", lang, parties=and_list(reading.excluded, lang)), (),
+                  mode=mode, searched=reading.interpreted, language=lang)
+
+
+def _only_the_excluded_have(answer: Answer, reading: Reading) -> Answer:
+    """After "anyone else?", when only the parties left out have passages, the notice says so instead of
+    suggesting the user add them to the filter: they have just seen those passages."""
+    others = answer.others_with_passages
+    if answer.answered or not reading.excluded or not others or not set(others) <= set(reading.excluded):
+        return answer
+    from dataclasses import replace
+
+    from .notices import and_list, say
+
+    lang = answer.language
+    named = and_list(others, lang)
+    notice = answer.notice or ""
+    for key in ("others_have", "others_have_filter"):
+        notice = notice.replace(say(key, lang, others=named), say("others_were_asked", lang, others=named))
+    return replace(answer, notice=notice)
 
 
 def shown_parties(answer: Answer) -> tuple[str, ...]:

@@ -174,6 +174,10 @@ class Reading:
     signals: tuple[str, ...] = field(default=(), compare=False)  # what the rules saw, for display and tests
     excluded: tuple[str, ...] = ()  # "anyone else?": the parties in play, left out of the search
 
+    def nobody_else(self, available) -> bool:
+        """"anyone else?" when every party of the sources is already in play."""
+        return bool(self.excluded) and not set(available) - set(self.excluded)
+
     def note(self) -> str | None:
         """'Tolket som: «…»' / 'Interpreted as: «…»' when earlier turns changed the question."""
         if not self.context_used:
@@ -381,6 +385,11 @@ class Rules:
             others = tuple(x for x in self.available if x not in excluded) if excluded else ()
             if thing or not own_topic or vague:
                 text = _OPENING.sub("", p.text, count=1).strip(" ,")
+                if excluded and not others and not re.search(r"[^\W_]", _ELSE.sub("", text)):
+                    # "anyone else?" with every party already in play: there is nobody else (chat.py says so)
+                    interpreted = TEMPLATES.get(language, TEMPLATES["nb"])[1].format(topic=last.topic)
+                    return Reading(question, interpreted, (), True, WHICH_PARTY, (), language, last.topic, True,
+                                   False, signals, excluded)
                 if others and not re.search(r"[^\W_]", _ELSE.sub("", text)):  # "anyone else?", "noen andre?"
                     interpreted = TEMPLATES.get(language, TEMPLATES["nb"])[1].format(topic=last.topic)
                 else:

@@ -71,6 +71,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nn": "{others} har avsnitt om dette; ta med {others} i partifilteret for å sjå dei.",
         "en": "There are passages on this from {others}; include {others} in the party filter to see them.",
     },
+    "others_were_asked": {  # "noen andre?": the parties that have passages are the ones the user just left out
+        "nb": "Bare {others} har avsnitt om dette.",
+        "nn": "Berre {others} har avsnitt om dette.",
+        "en": "Only {others} have passages on this.",
+    },
+    "nobody_else": {
+        "nb": "Kildene har ingen andre partier enn {parties}.",
+        "nn": "Kjeldene har ingen andre parti enn {parties}.",
+        "en": "The sources have no parties other than {parties}.",
+    },
     "long": {
         "nb": "Spørsmålet var svært langt; bare de første {n} av {total} tegn er brukt i søket (grensen er {limit} tegn).",
         "nn": "Spørsmålet var svært langt; berre dei første {n} av {total} teikn er brukte i søket (grensa er {limit} teikn).",

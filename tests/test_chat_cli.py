@@ -90,3 +90,31 @@ def test_eval_conversations_bad_file_is_one_line_error(fake_model, capsys, tmp_p
     path.write_text('{"id": "x", "turns": []}\n', encoding="utf-8")
     assert main(["eval", "--conversations", str(path)]) == 1
     assert capsys.readouterr().err.strip().endswith('bad.jsonl line 1: "turns" must be a non-empty list')
+
+
+def test_anyone_else_when_every_party_was_asked_says_there_is_nobody_else(fake_bot):
+    from chatbot.chat import Conversation, take_turn
+
+    conversation = Conversation()
+    for q in ("Hva mener Venstre om LAR?", "og Helsepartiet?"):
+        take_turn(fake_bot, conversation, q)
+    turn = take_turn(fake_bot, conversation, "noen andre?")
+    assert (turn.answer.answered, turn.answer.hits) == (False, ())
+    assert turn.answer.notice == "Kildene har ingen andre partier enn Venstre og Helsepartiet."
+    assert turn.reading.note() == "Tolket som: «Hva mener partiene om LAR?» (andre enn Venstre og Helsepartiet)"
+
+
+def test_anyone_else_when_only_the_parties_left_out_have_passages():
+    from chatbot.chat import _only_the_excluded_have
+    from chatbot.followup import WHICH_PARTY, Reading
+    from chatbot.records import Answer
+
+    reading = Reading("noen andre?", "Hva mener partiene om LAR?", ("Helsepartiet",), True, WHICH_PARTY,
+                      excluded=("Venstre",))
+    declined = Answer("Hva mener partiene om LAR?", False,
+                      "Fant ingen relevante avsnitt fra Helsepartiet om dette i kildene. Venstre har avsnitt om dette; "
+                      "ta med Venstre i partifilteret for å se dem.", (), others_with_passages=("Venstre",))
+    assert _only_the_excluded_have(declined, reading).notice == \
+        "Fant ingen relevante avsnitt fra Helsepartiet om dette i kildene. Bare Venstre har avsnitt om dette."
+    someone_new = Answer("x", False, "…", (), others_with_passages=("Venstre", "Rødt"))
+    assert _only_the_excluded_have(someone_new, reading) is someone_new  # a party not yet seen: the hint stays

@@ -222,6 +222,16 @@ def test_anyone_else_leaves_out_the_parties_in_play(three):
     assert r[1].topic == "max response time" and r[1].excluded == ("Samholdspartiet",)
 
 
+def test_anyone_else_with_every_party_in_play_is_nobody_else(two, three):
+    r = talk(two, "What does Helsepartiet say about LAR?", "What does Venstre say about LAR?", "anyone else?")
+    assert brief(r[2]) == ("What do the parties say about LAR?", (), True, WHICH_PARTY)
+    assert r[2].excluded == ("Helsepartiet", "Venstre") and r[2].nobody_else(("Helsepartiet", "Venstre"))
+    assert r[2].note() == "Interpreted as: «What do the parties say about LAR?» (other than Helsepartiet and Venstre)"
+    r = talk(three, "Hva vil Fjordpartiet gjøre med vold i nære relasjoner?", "og Nordlyspartiet?", "noen andre?")
+    assert not r[2].nobody_else(("Fjordpartiet", "Nordlyspartiet", "Samholdspartiet"))
+    assert not r[1].nobody_else(("Fjordpartiet", "Nordlyspartiet", "Samholdspartiet"))  # nobody excluded
+
+
 def test_which_party_with_only_words_of_degree_is_on_the_previous_topic(two):
     r = talk(two, "What age limit for social media do the parties want?", "who wants the highest?")
     assert brief(r[1]) == ("Who wants the highest (age limit for social media)?", (), True, WHICH_PARTY)
