@@ -39,6 +39,7 @@ CALLS = ("ask", "compare", "chat")  # the chatbot.web.api functions a worker ans
 MAX_WORKERS = 16
 TIMEOUT_S = 60.0  # an answer takes milliseconds; a worker silent this long is taken out
 START_TIMEOUT_S = 300.0  # opening the index and the model (a first ONNX export can take a minute)
+LOAD_TIMEOUT_S = 60.0  # opening a rebuilt index (a few seconds): how long a live swap waits for the workers
 THREADS_PER_WORKER = 32  # requests a worker answers at once (they share its model calls)
 KEEP_GENERATIONS = 2  # indexes a worker keeps open: the one served and the one before it
 
@@ -233,7 +234,7 @@ class AnswerPool:
         able = [w for w in self._workers if w.alive and generation in w.generations]
         return min(able, key=lambda w: len(w.pending)) if able else None
 
-    def load(self, generation: str, timeout: float = START_TIMEOUT_S) -> int:
+    def load(self, generation: str, timeout: float = LOAD_TIMEOUT_S) -> int:
         """Ask every worker to open the index now at ``generation`` (a live update, before the swap);
         wait for them. Returns how many have it open."""
         waiting = []
@@ -319,6 +320,9 @@ def threads_each(workers: int, cpus: int | None = None) -> int:
 
 def worker_main(conn, spec: WorkerSpec) -> None:
     """A worker's whole life: open the index, then answer until told to stop or the server goes away."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the server stops us
     from .. import errors
     from . import api
 
