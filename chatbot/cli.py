@@ -334,12 +334,7 @@ def _serve(args, prog: str) -> int:
 
     try:
         live = LiveChatbot(bot, interval=config.watch_interval or 2.0)
-        pool = None
-        if config.workers:
-            from .web.workers import start_pool
-
-            pool = start_pool(live, config.workers)  # opened before the port is bound: they take a few seconds
-        serve(live, host=config.host, port=config.port, watch=config.watch_interval > 0, pool=pool)
+        serve(live, host=config.host, port=config.port, watch=config.watch_interval > 0, workers=config.workers)
     except OSError as exc:  # e.g. the port is taken
         print(f"{prog}: error: cannot serve on {config.host}:{config.port}: {exc}", file=sys.stderr)
         return EXIT_ERROR

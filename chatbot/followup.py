@@ -385,13 +385,11 @@ class Rules:
             others = tuple(x for x in self.available if x not in excluded) if excluded else ()
             if thing or not own_topic or vague:
                 text = _OPENING.sub("", p.text, count=1).strip(" ,")
-                if excluded and not others and not re.search(r"[^\W_]", _ELSE.sub("", text)):
-                    # "anyone else?" with every party already in play: there is nobody else (chat.py says so)
+                if excluded and not re.search(r"[^\W_]", _ELSE.sub("", text)):  # "anyone else?", "noen andre?"
                     interpreted = TEMPLATES.get(language, TEMPLATES["nb"])[1].format(topic=last.topic)
-                    return Reading(question, interpreted, (), True, WHICH_PARTY, (), language, last.topic, True,
-                                   False, signals, excluded)
-                if others and not re.search(r"[^\W_]", _ELSE.sub("", text)):  # "anyone else?", "noen andre?"
-                    interpreted = TEMPLATES.get(language, TEMPLATES["nb"])[1].format(topic=last.topic)
+                    if not others:  # every party already in play: there is nobody else (chat.py says so)
+                        return Reading(question, interpreted, (), True, WHICH_PARTY, (), language, last.topic, True,
+                                       False, signals, excluded)
                 else:
                     interpreted = _put_topic(text, last.topic, last.language, bracket=vague)
                 return Reading(question, interpreted, others, True, WHICH_PARTY, (), language, last.topic, True,

@@ -111,7 +111,7 @@ def _interval(raw) -> float:
     return value
 
 
-MAX_WORKERS = 16  # chatbot.web.workers.MAX_WORKERS (kept here: the settings import nothing heavy)
+MAX_WORKERS = 16  # answer processes at most (chatbot/web/workers.py reads it from here)
 
 
 def _workers(raw) -> int:

@@ -353,52 +353,44 @@ def run(args) -> dict:
             sampler.watch(name, server.pid)
             return server, port
 
-        ours, ours_port = start("ours", [str(ROOT / "app.py"), "--host", "127.0.0.1", "--sources", str(sources),
-                                         "--index", str(index), "--watch-interval", "1"])
-        api = JsonApi(ours_port)
-        single, reference = single_user(api, questions, beside=local_bot.ask)
-        result["ours_json"] = {"single_user": single, "bare_model_beside_per_s": bare_beside(local_bot, questions),
-                               "concurrent": concurrent(api, questions, args.clients, args.seconds, reference,
-                                                        pid=ours.pid)}
-        if not args.no_wrk:
-            result["ours_wrk"] = wrk_phase(ours_port, ours.pid, questions, args)
-        if not args.no_gradio:
-            gradio = GradioApi(ours_port)
-            single_g, reference_g = single_user(gradio, questions)
-            same = sum(reference_g.get(q) == reference.get(q) for q in reference)
-            result["ours_gradio"] = {"single_user": single_g, "same_as_json_api": same,
-                                     "concurrent": concurrent(gradio, questions, args.clients, args.seconds, reference,
-                                                                pid=ours.pid)}
-        if not args.no_live:
-            source = sources / args.live_source
-            result["ours_live"] = concurrent(api, questions, args.clients, max(args.seconds, 40.0), None,
-                                             during=live_edit(ours_port, source), pid=ours.pid)
-        result["ours_rss"] = sampler.summary("ours")
-        ours.stop()
-        servers.remove(ours)
+        def our_server(name: str, extra: list[str], reference: dict | None = None, gradio: bool = False,
+                       **about) -> dict:
+            """``app.py`` with ``extra`` arguments: single user, concurrent JSON (against ``reference``, else its
+            own single-user answers), wrk, the Gradio path (``gradio``) and a live edit. Its single-user answers."""
+            server, port = start(name, [str(ROOT / "app.py"), "--host", "127.0.0.1", "--sources", str(sources),
+                                        "--index", str(index), "--watch-interval", "1", *extra])
+            api = JsonApi(port)
+            single, own = single_user(api, questions, beside=local_bot.ask)
+            against = own if reference is None else reference
+            entry = {**about, "single_user": single}
+            if reference is not None:
+                entry["same_as_one_process"] = sum(own.get(q) == reference.get(q) for q in reference)
+            entry["bare_model_beside_per_s"] = bare_beside(local_bot, questions)
+            entry["concurrent"] = concurrent(api, questions, args.clients, args.seconds, against, pid=server.pid)
+            result[name + "_json"] = entry
+            if not args.no_wrk:
+                result[name + "_wrk"] = wrk_phase(port, server.pid, questions, args)
+            if gradio:
+                page = GradioApi(port)
+                single_g, reference_g = single_user(page, questions)
+                same = sum(reference_g.get(q) == against.get(q) for q in against)
+                result[name + "_gradio"] = {"single_user": single_g, "same_as_json_api": same,
+                                            "concurrent": concurrent(page, questions, args.clients, args.seconds,
+                                                                     against, pid=server.pid)}
+            if not args.no_live:
+                result[name + "_live"] = concurrent(api, questions, args.clients, max(args.seconds, 40.0), None,
+                                                    during=live_edit(port, sources / args.live_source), pid=server.pid)
+            result[name + "_rss"] = sampler.summary(name)
+            server.stop()
+            servers.remove(server)
+            return own
 
+        reference = our_server("ours", [], gradio=not args.no_gradio)
         if args.workers:
-            # the same server with answer workers (chatbot/web/workers.py), on fresh copies of the sources and index
+            # the same server with answer workers (chatbot/web/workers.py), on a fresh copy of the sources
             shutil.rmtree(sources)
             shutil.copytree(args.sources, sources)
-            name = "ours_workers"
-            pool, pool_port = start(name, [str(ROOT / "app.py"), "--host", "127.0.0.1", "--sources", str(sources),
-                                           "--index", str(index), "--watch-interval", "1", "--workers", str(args.workers)])
-            api_w = JsonApi(pool_port)
-            single_w, reference_w = single_user(api_w, questions, beside=local_bot.ask)
-            same = sum(reference_w.get(q) == reference.get(q) for q in reference)
-            result[name + "_json"] = {"workers": args.workers, "single_user": single_w, "same_as_one_process": same,
-                                      "bare_model_beside_per_s": bare_beside(local_bot, questions),
-                                      "concurrent": concurrent(api_w, questions, args.clients, args.seconds, reference,
-                                                               pid=pool.pid)}
-            if not args.no_wrk:
-                result[name + "_wrk"] = wrk_phase(pool_port, pool.pid, questions, args)
-            if not args.no_live:
-                result[name + "_live"] = concurrent(api_w, questions, args.clients, max(args.seconds, 40.0), None,
-                                                    during=live_edit(pool_port, sources / args.live_source), pid=pool.pid)
-            result[name + "_rss"] = sampler.summary(name)
-            pool.stop()
-            servers.remove(pool)
+            our_server("ours_workers", ["--workers", str(args.workers)], reference, workers=args.workers)
 
         if not args.no_textbook:
             textbook_server, tb_port = start("textbook", ["-m", "chatbot.evaluation.textbook_server",

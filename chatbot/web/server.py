@@ -244,14 +244,21 @@ class Served:
 
 
 def serve(live: "LiveChatbot", host: str = "127.0.0.1", port: int = 7860, *, prevent_thread_lock: bool = False,
-          quiet: bool = False, page: bool = True, watch: bool = True,
-          pool: "AnswerPool | None" = None) -> "Served | None":
+          quiet: bool = False, page: bool = True, watch: bool = True, workers: int = 0,
+          worker_embedder: str | None = None) -> "Served | None":
     """Serve the app with uvicorn. Blocks until stopped, unless ``prevent_thread_lock`` (then returns ``Served``).
-    ``pool``: started answer workers (``--workers``); closed when the server stops."""
+    ``workers``: answer processes for the JSON API, started before the port is bound (they take a few seconds)
+    and closed when the server stops (chatbot/web/workers.py); ``worker_embedder``: how they make their
+    embedder ("module:callable"; None: as the settings say)."""
     import socket
 
     import uvicorn
 
+    pool = None
+    if workers:
+        from .workers import start_pool
+
+        pool = start_pool(live, workers, worker_embedder)
     app = create_app(live, page=page, pool=pool)
     # bind first, so that a taken port is an OSError here and not a log line in a thread
     # proto=IPPROTO_TCP, or asyncio leaves Nagle on for the accepted connections (its _set_nodelay checks the
@@ -301,16 +308,10 @@ def launch(bot: "Chatbot | LiveChatbot", host: str = "127.0.0.1", port: int = 78
            prevent_thread_lock: bool = False, quiet: bool = False, watch: bool = False, workers: int = 0,
            worker_embedder: str | None = None):
     """Serve the page and the JSON API on one server (chatbot/web/server.py). Returns (handle with close(), URL).
-    ``workers``: answer processes for the JSON API (chatbot/web/workers.py); ``worker_embedder``: how they make
-    their embedder ("module:callable"; None: as the settings say)."""
+    ``workers``, ``worker_embedder``: as ``serve``'s."""
     from ..live import LiveChatbot
 
     live = bot if isinstance(bot, LiveChatbot) else LiveChatbot(bot)
-    pool = None
-    if workers:
-        from .workers import start_pool
-
-        pool = start_pool(live, workers, worker_embedder)
     served = serve(live, host=host, port=port, prevent_thread_lock=prevent_thread_lock, quiet=quiet, watch=watch,
-                   pool=pool)
+                   workers=workers, worker_embedder=worker_embedder)
     return served, (served.url if served is not None else None)

@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..settings import MAX_WORKERS  # the bound --workers / CHATBOT_WORKERS are checked against
+
 CALLS = ("ask", "compare", "chat")  # the chatbot.web.api functions a worker answers
-MAX_WORKERS = 16
 TIMEOUT_S = 60.0  # an answer takes milliseconds; a worker silent this long is taken out
 START_TIMEOUT_S = 300.0  # opening the index and the model (a first ONNX export can take a minute)
 LOAD_TIMEOUT_S = 60.0  # opening a rebuilt index (a few seconds): how long a live swap waits for the workers
