@@ -56,8 +56,9 @@ TOPIC_SWAP = "topic_swap"
 REFERENCE = "reference"
 COMPARE = "compare"
 WHICH_PARTY = "which_party"  # "og hvem er imot?": which party, on the previous topic
+WHY = "why"  # "hvorfor?", "why?": the reasons of the parties in play, on the previous topic
 LITERAL = "literal"  # the user asked for the words as typed
-KINDS = (STANDALONE, PARTY_SWAP, TOPIC_SWAP, REFERENCE, COMPARE, WHICH_PARTY, LITERAL)
+KINDS = (STANDALONE, PARTY_SWAP, TOPIC_SWAP, REFERENCE, COMPARE, WHICH_PARTY, WHY, LITERAL)
 
 # A topic of its own: the content words' weights (rarity) add up to at least this.
 MIN_TOPIC_WEIGHT = 1.0
@@ -83,6 +84,7 @@ largest larger strongest stronger strictest stricter fastest faster cheapest bes
 high low go goes going went gå går gikk
 beholde behalde keep bevare preserve fortsette continue endre change øke auke raise increase heve senke lower
 reduce cut kutte fjerne remove avskaffe avvikle abolish scrap stoppe stop forby ban tillate allow
+motsatte motsatt motsett motsette omvendt omvendte opposite contrary reverse
 """.split())
 _AS_TODAY = re.compile(r"\b(?:dagens|today'?s|current|present|existing|nåværende|noverande)\s+[^\W\d_]+"
                        r"|\bstatus\s+quo\b|\bsom\s+(?:i\s+dag|no|nå)\b|\bas\s+(?:it\s+is|today|now)\b",
@@ -90,6 +92,11 @@ _AS_TODAY = re.compile(r"\b(?:dagens|today'?s|current|present|existing|nåværen
 # "anyone else?", "hvem andre …", "noen flere?": which party, apart from the parties in play.
 _ELSE = re.compile(r"\b(?:anyone|anybody|someone|somebody|who|any|hvem|kven|noen|nokon)\s+"
                    r"(?:else|other|others|andre|mer|meir|flere|fleire)\b", re.IGNORECASE)
+# "who wants the opposite?", "hvem vil det motsatte?": which party, apart from the parties in play.
+_OPPOSITE = re.compile(r"\b(?:motsatte?|motsette?|omvendte?|opposite|contrary|reverse)\b", re.IGNORECASE)
+# A turn that asks only why: "hvorfor?", "og kvifor det?", "why is that?", "why not?".
+_WHY_ONLY = re.compile(r"^\s*(?:(?:og|and|men|but|so|så)\s+)?(?:hvorfor|kvifor|korfor|why)"
+                       r"(?:\s+(?:ikke|ikkje|not|det|da|då|that|so|is\s+that|er\s+det))*[\s?!.…]*$", re.IGNORECASE)
 
 # Asking to compare (the stem of each word is enough: "enig", "enige", "uenige" …).
 COMPARE_WORDS = frozenset("""
@@ -137,6 +144,11 @@ TEMPLATES = {
     "nb": ("Hva mener {parties} om {topic}?", "Hva mener partiene om {topic}?"),
     "nn": ("Kva meiner {parties} om {topic}?", "Kva meiner partia om {topic}?"),
     "en": ("What does {parties} say about {topic}?", "What do the parties say about {topic}?"),
+}
+WHY_TEMPLATES = {
+    "nb": ("Hvilken begrunnelse gir {parties} for {topic}?", "Hvilken begrunnelse gir partiene for {topic}?"),
+    "nn": ("Kva grunngjeving gir {parties} for {topic}?", "Kva grunngjeving gir partia for {topic}?"),
+    "en": ("What reasons does {parties} give for {topic}?", "What reasons do the parties give for {topic}?"),
 }
 INTERPRETED_AS = {"nb": "Tolket som: «{q}»", "nn": "Tolka som: «{q}»", "en": "Interpreted as: «{q}»"}
 EXCLUDING = {"nb": " (andre enn {parties})", "nn": " (andre enn {parties})", "en": " (other than {parties})"}
@@ -313,7 +325,18 @@ class Rules:
                 return fresh(COMPARE, self.available)
             return fresh()
 
-        # 2. a request to compare
+        # 2. a bare "why?": the reasons of the parties of the previous question, on its topic
+        if _WHY_ONLY.match(p.text) and not p.named:
+            parties = self._referred(history)
+            many, none = WHY_TEMPLATES.get(language, WHY_TEMPLATES["nb"])
+            interpreted = many.format(parties=_join(parties, language), topic=last.topic) if parties else \
+                none.format(topic=last.topic)
+            if language == "en" and len(parties) > 1:
+                interpreted = interpreted.replace("What reasons does ", "What reasons do ", 1)
+            return Reading(question, interpreted, parties, True, WHY, (), language, last.topic, True, bool(parties),
+                           signals)
+
+        # 3. a request to compare
         if p.compare:
             parties = self._group_parties(p.group, history) if p.group and p.group != "all" else ()
             if p.group == "other":  # "do the others agree?": with the parties in play
@@ -339,7 +362,7 @@ class Rules:
             return Reading(question, interpreted, parties, True, COMPARE, parties, language, topic,
                            topic_ctx, from_context, signals)
 
-        # 3. a party named or a group
+        # 4. a party named or a group
         if p.named or p.group in ("other", "both") or (p.group == "all" and not own_topic and not p.pronoun):
             if p.named:
                 parties, from_context = p.named, False
@@ -360,7 +383,7 @@ class Rules:
         asks_which = bool(_WHO.match(_OPENING.sub("", p.rest, count=1)))
         thing = _ends_in_thing_pronoun(p.text)
 
-        # 4. a reference to the parties in play
+        # 5. a reference to the parties in play
         if p.pronoun and not (asks_which and not _OF_THEM.search(p.rest)):
             parties = self._referred(history)
             if not parties:
@@ -377,11 +400,12 @@ class Rules:
             return Reading(question, interpreted, parties, True, REFERENCE, (), language, last.topic,
                            True, True, signals)
 
-        # 5. which party, on the previous topic; "anyone else?" leaves out the parties in play
+        # 6. which party, on the previous topic; "anyone else?" and "who wants the opposite?" leave out the
+        # parties in play
         if asks_which and not p.named and p.group in (None, "all"):
             # "who wants the highest?", "hvem vil beholde dagens ordning?": no topic but words of degree
             vague = own_topic and not thing and self._vague(p.rest, language)
-            excluded = self._in_play_or_answered(history) if _ELSE.search(p.rest) else ()
+            excluded = self._in_play_or_answered(history) if _ELSE.search(p.rest) or _OPPOSITE.search(p.rest) else ()
             others = tuple(x for x in self.available if x not in excluded) if excluded else ()
             if thing or not own_topic or vague:
                 text = _OPENING.sub("", p.text, count=1).strip(" ,")
@@ -398,13 +422,15 @@ class Rules:
                 return Reading(question, p.text, others, True, WHICH_PARTY, (), language, p.topic, False, True,
                                signals, excluded)
 
-        # 6. a follow-up opening with a new topic: the previous parties on it
-        if p.opening and own_topic and last.parties:
-            interpreted = self._ask(language, last.parties, p.topic, last, False)
-            return Reading(question, interpreted, last.parties, True, TOPIC_SWAP, (), language, p.topic,
-                           False, True, signals)
+        # 7. a follow-up opening with a new topic: the previous parties on it (every party when none was in play)
+        if p.opening and own_topic:
+            # after "who …?" the parties are whoever answered, not the ones to keep: every party again
+            parties = () if last.who else last.parties
+            interpreted = self._ask(language, parties, p.topic, last, False)
+            return Reading(question, interpreted, parties, True, TOPIC_SWAP, (), language, p.topic,
+                           False, bool(parties), signals)
 
-        # 7. everything else stands as asked
+        # 8. everything else stands as asked
         return fresh()
 
     # ------------------------------------------------------------------ helpers

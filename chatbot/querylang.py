@@ -143,9 +143,11 @@ def query_forms(text: str, glossary: Glossary, known=lambda term: True) -> Query
 
 
 # Words that mark a short chat turn's language (follow-ups such as "og de andre?", "what about them?").
-NB_HINTS = frozenset("og om hva med vil mener er de dem deres hvem hvilke partiet partiene begge andre enige forskjellen".split())
+NB_HINTS = frozenset("og om hva med vil mener er de dem deres hvem hvilke partiet partiene begge andre enige forskjellen "
+                      "hvorfor ikke".split())
 NN_HINTS = frozenset("kva kven korleis kvifor meiner seier dei deira ikkje eg ho partia einige skilnaden òg".split())
-EN_HINTS = frozenset("and what about the they them their both others do does agree difference how who which party".split())
+EN_HINTS = frozenset("and what about the they them their both others do does agree difference how who which party "
+                      "why not".split())
 
 
 def guess_language(text: str, words: list[str]) -> str:

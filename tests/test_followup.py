@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.chat import Conversation, take_turn
-from chatbot.followup import (COMPARE, LITERAL, PARTY_SWAP, REFERENCE, STANDALONE, TOPIC_SWAP, WHICH_PARTY, Context,
+from chatbot.followup import (COMPARE, LITERAL, PARTY_SWAP, REFERENCE, STANDALONE, TOPIC_SWAP, WHICH_PARTY, WHY, Context,
                               Reading, Rules)
 from chatbot.parties import load_parties
 
@@ -148,9 +148,51 @@ def test_topic_swap_keeps_the_party(two):
     assert r[1].interpreted == "What does Venstre say about pregnant women?"
 
 
-def test_topic_swap_without_a_party_carries_nothing_over(two):
+def test_topic_swap_without_a_party_asks_every_party(two, three):
     r = talk(two, "Hvem vil avkriminalisere narkotika?", "Hva med salg?")
-    assert brief(r[1]) == ("Hva med salg?", (), False, STANDALONE)
+    assert brief(r[1]) == ("Hva mener partiene om salg?", (), True, TOPIC_SWAP)
+    assert r[1].parties_from_context is False
+    r = talk(three, "Does any party want to end the gambling monopoly?", "and gambling ads?")
+    assert brief(r[1]) == ("What do the parties say about gambling ads?", (), True, TOPIC_SWAP)
+
+
+def test_topic_swap_after_which_party_does_not_keep_who_answered(three):
+    """After "who …?" and "who else?", the parties of the reading are whoever answered: a new topic asks all."""
+    r = talk(three, "Hvem vil innføre fritidskort?", "hvem vil det motsatte?", "enn makspris på kontingent da?",
+             shown={0: ("Fjordpartiet",)})
+    assert r[1].parties == ("Nordlyspartiet", "Samholdspartiet") and r[1].excluded == ("Fjordpartiet",)
+    assert brief(r[2]) == ("Hva mener partiene om makspris på kontingent?", (), True, TOPIC_SWAP)
+
+
+def test_who_wants_the_opposite_leaves_out_the_party_in_play(three):
+    r = talk(three, "Hva vil Fjordpartiet med fritidskortet?", "hvem vil det motsatte?")
+    assert brief(r[1]) == ("Hvem vil det motsatte (fritidskortet)?", ("Nordlyspartiet", "Samholdspartiet"), True,
+                           WHICH_PARTY)
+    assert r[1].excluded == ("Fjordpartiet",)
+    assert r[1].note() == "Tolket som: «Hvem vil det motsatte (fritidskortet)?» (andre enn Fjordpartiet)"
+    r = talk(three, "Does any party want to end the gambling monopoly?", "who wants the opposite?",
+             shown={0: ("Samholdspartiet",)})
+    assert brief(r[1]) == ("Who wants the opposite (end the gambling monopoly)?", ("Fjordpartiet", "Nordlyspartiet"),
+                           True, WHICH_PARTY)
+
+
+def test_a_bare_why_asks_for_the_reasons_on_the_previous_topic(two, three):
+    r = talk(two, "Hva vil Venstre med LAR?", "hvorfor?")
+    assert brief(r[1]) == ("Hvilken begrunnelse gir Venstre for LAR?", ("Venstre",), True, WHY)
+    assert r[1].note() == "Tolket som: «Hvilken begrunnelse gir Venstre for LAR?»"
+    r = talk(three, "Kva vil Fjordpartiet gjere med fritidsklubbane?", "og Samholdspartiet?", "kvifor det?")
+    assert brief(r[2]) == ("Kva grunngjeving gir Samholdspartiet for fritidsklubbane?", ("Samholdspartiet",), True, WHY)
+    r = talk(two, "What do Venstre and the Health Party say about LAR?", "why?")
+    assert brief(r[1]) == ("What reasons do Venstre and Helsepartiet give for LAR?", ("Venstre", "Helsepartiet"), True,
+                           WHY)
+    r = talk(two, "Hvem vil avkriminalisere narkotika?", "why not?", shown={0: ()})
+    assert brief(r[1]) == ("What reasons do the parties give for avkriminalisere narkotika?", (), True, WHY)
+
+
+def test_why_with_its_own_words_is_not_a_bare_why(two):
+    r = talk(two, "Hva vil Venstre med LAR?", "Hvorfor vil Helsepartiet ha et narkotikafritt samfunn?")
+    assert brief(r[1]) == ("Hvorfor vil Helsepartiet ha et narkotikafritt samfunn?", ("Helsepartiet",), False,
+                           STANDALONE)
 
 
 # ---- references -------------------------------------------------------------------------
