@@ -120,6 +120,9 @@ def _eval_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("--include-sealed", action="store_true",
                    help="with --corpus all: include sealed collections (held out from development); "
                         "with --conversations: allow dialogues on them")
+    e.add_argument("--show-misses", action="store_true",
+                   help="with --conversations: print the misses of dialogues on sealed collections too (hidden by "
+                        "default, so that a first look at a sealed set stays blind)")
     e.add_argument("--no-baseline", action="store_true", help="with --corpus: skip the textbook pipeline")
     e.add_argument("--calibrate", action="store_true",
                    help="instead of scoring: fit the answer/decline decision on the collections (--corpus, "

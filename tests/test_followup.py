@@ -551,6 +551,34 @@ def test_conversation_evaluation_figures_and_floors(fake_bot, tmp_path):
     assert "followup success@1 1.000 is below the floor --min-followup-success1 1.01" in err.getvalue()
 
 
+def test_misses_on_a_sealed_collection_are_hidden_unless_asked(fake_bot, tmp_path):
+    """A first look at a sealed dialogue set stays blind: figures, but no misses, unless --show-misses."""
+    import io
+
+    from chatbot.evaluation.runner import run_cli
+
+    sealed = json.loads(json.dumps(DIALOGUES[0]))
+    sealed["id"], sealed["corpus"] = "s1", "digital"  # a sealed collection (the fake bot answers it)
+    sealed["turns"][1]["gold"] = sealed["turns"][0]["gold"]  # Venstre's passage for a Helsepartiet turn: a miss
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(DIALOGUES[0], ensure_ascii=False) + "\n" + json.dumps(sealed, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    out = io.StringIO()
+    assert run_cli(_eval_args(path, json=False), bot=fake_bot, out=out, err=io.StringIO()) == 0
+    assert "s1#2" not in out.getvalue() and "\nmisses:" not in out.getvalue()
+    assert out.getvalue().rstrip().endswith("1 misses on sealed collections are not shown (--show-misses prints them; "
+                                            "once read, that set is development data)")
+    out = io.StringIO()
+    assert run_cli(_eval_args(path), bot=fake_bot, out=out, err=io.StringIO()) == 0
+    data = json.loads(out.getvalue())
+    assert data["misses"] == [] and data["misses_hidden"] == 1
+    assert [t["id"] for t in data["turns_detail"]] == ["x1#1", "x1#2", "x1#3"]
+    out = io.StringIO()
+    assert run_cli(_eval_args(path, json=False, show_misses=True), bot=fake_bot, out=out, err=io.StringIO()) == 0
+    assert "misses:\n  s1#2 [party_swap]: «Og Helsepartiet?» -> «Hva mener Helsepartiet om bolig?»" in out.getvalue()
+    assert "not shown" not in out.getvalue()
+
+
 def _check_dialogue_files(names: tuple[str, ...], sealed: bool) -> int:
     """Every dialogue of ``names`` (eval/conversations/) is well formed and quotes its collection; its count."""
     from chatbot.catalog import load_catalog, read_source

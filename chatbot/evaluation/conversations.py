@@ -365,21 +365,43 @@ def run(opts: EvalOptions, *, bot=None, open_bot: Callable | None = None, out=No
     meta = {"file": str(path), "dialogues": len(dialogues), "turns": len(results), "mode": opts.mode, "model": model,
             "seconds": round(time.perf_counter() - t0, 1)}
     missed = misses(results, judgements)
+    hidden = 0
+    if not opts.show_misses:  # a first look at a sealed set stays blind: its figures, not its misses
+        sealed = {d.id for d in dialogues if _is_sealed(d.corpus)}
+        kept = [m for m in missed if m["id"].split("#")[0] not in sealed]
+        hidden, missed = len(missed) - len(kept), kept
     if opts.json:
         turns = [{"id": r.chat.question.id, "q": r.turn.q, "followup": r.turn.followup, "interpreted": r.interpreted,
                   "context_used": r.context_used, "rule": r.rule, "answered": r.chat.answered,
                   "first_hit": bool(r.chat.returned and r.chat.returned[0].relevant),
                   "reference_first_hit": bool(r.reference.returned and r.reference.returned[0].relevant),
                   "alone_first_hit": bool(r.alone.returned and r.alone.returned[0].relevant)} for r in results]
-        print(json.dumps({**meta, "k": k, **summary.to_dict(), "misses": missed, "turns_detail": turns}, ensure_ascii=False,
-                         indent=1, default=str), file=out)
+        if hidden:  # the turns' details would show the misses too
+            sealed_turns = {r.chat.question.id for r in results if r.dialogue in sealed}
+            turns = [t for t in turns if t["id"] not in sealed_turns]
+        print(json.dumps({**meta, "k": k, **summary.to_dict(), "misses": missed, "misses_hidden": hidden,
+                          "turns_detail": turns}, ensure_ascii=False, indent=1, default=str), file=out)
     else:
-        print(text_report(summary, meta, k, missed), file=out)
+        report = text_report(summary, meta, k, missed)
+        if hidden:
+            report += (f"\n\n{hidden} misses on sealed collections are not shown (--show-misses prints them; "
+                       "once read, that set is development data)")
+        print(report, file=out)
     failed = check_floors(summary, opts.floors, k)
     if failed:
         print("chatbot: eval --conversations: " + "; ".join(failed), file=err)
         return 1
     return 0
+
+
+def _is_sealed(corpus_name: str) -> bool:
+    """Whether the dialogues' collection is a sealed one of eval/corpora/ (an unknown name is not)."""
+    from . import corpora as corpora_mod
+
+    try:
+        return corpora_mod.select(corpus_name)[0].sealed
+    except corpora_mod.CorpusError:
+        return False
 
 
 def _open(corpus_name: str, opts: EvalOptions, bots: dict):

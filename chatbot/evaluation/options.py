@@ -40,6 +40,7 @@ class EvalOptions:
     corpus: str | None = None
     leave_one_out: bool = False
     include_sealed: bool = False
+    show_misses: bool = False  # --conversations: print the misses of dialogues on sealed collections too
     no_baseline: bool = False
     write_decision: Path | None = None  # where --calibrate writes the decision
     calibrate: bool = False  # fit the decision instead of scoring, and write it
