@@ -82,6 +82,11 @@ FRIVILLIGHET_FLOORS ?= --min-success1 0.65 --min-mrr 0.74 --min-recall 0.84 --mi
                        --min-abstention 0.67 --max-false-abstention 0.09
 FRIVILLIGHET_CONV_FLOORS ?= --min-followup-success1 0.35 --min-recognised 0.95 --max-rewritten 0.02 \
                             --min-followup-abstention 0.60
+# forbruker (sealed, written by a helper; first look 2026-12-04 00:45) and its dialogues: floors just under them
+FORBRUKER_FLOORS ?= --min-success1 0.62 --min-mrr 0.70 --min-recall 0.80 --min-party1 0.90 \
+                    --min-abstention 0.55 --max-false-abstention 0.09
+FORBRUKER_CONV_FLOORS ?= --min-followup-success1 0.27 --min-recognised 0.92 --max-rewritten 0.02 \
+                         --min-followup-abstention 0.45
 # heldout2.jsonl (blind dialogues on four sealed collections, misses never read): s@1 0.50, recognised 0.89
 HELDOUT2_CONV_FLOORS ?= --min-followup-success1 0.47 --min-recognised 0.86 --max-rewritten 0.02 \
                         --min-followup-abstention 0.50
@@ -98,6 +103,8 @@ eval-check: $(STAMP) apertium
 	$(VENV)/bin/chatbot eval --corpus frivillighet --include-sealed --no-baseline --backend onnx $(FRIVILLIGHET_FLOORS)
 	$(VENV)/bin/chatbot eval --conversations eval/conversations/frivillighet.jsonl --include-sealed --backend onnx $(FRIVILLIGHET_CONV_FLOORS)
 	$(VENV)/bin/chatbot eval --conversations eval/conversations/heldout2.jsonl --include-sealed --backend onnx $(HELDOUT2_CONV_FLOORS)
+	$(VENV)/bin/chatbot eval --corpus forbruker --include-sealed --no-baseline --backend onnx $(FORBRUKER_FLOORS)
+	$(VENV)/bin/chatbot eval --conversations eval/conversations/forbruker.jsonl --include-sealed --backend onnx $(FORBRUKER_CONV_FLOORS)
 
 ## eval-corpora: every collection held out in turn, beside the textbook pipeline (README table)
 eval-corpora: $(STAMP) apertium
