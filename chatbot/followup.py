@@ -71,6 +71,7 @@ tenkjer meining meininga mening meningen meninger standpunkt standpunktet standp
 opinions stance idea ideas view views side sider sides ok okay takk thanks thank please vær så snill gjerne
 supports support støtter støttar går inn for imot mot against favour favor one ones thing things sak saken
 saka anything something nothing noe noko ingenting have has har hatt stedet staden istedet istaden instead
+would could should will shall might must bør burde
 """.split())
 
 # Words of degree and phrases for "what there is today": a which-party question made of them only
@@ -250,7 +251,7 @@ class Rules:
         pronoun = _has_pronoun(words) or any(re.search(p, lower) for p in SINGULAR_REFERENCES)
         # "enige", "difference" …; "samme"/"same" only with a pronoun or group ("Mener de det samme?")
         compare = any(w in COMPARE_WORDS for w in words) or (
-            any(w in ("samme", "same", "likt", "alike") for w in words) and (pronoun or group is not None))
+            any(w in ("samme", "same", "likt", "alike", "different", "differently") for w in words) and (pronoun or group is not None))
         opening = bool(_OPENING.match(rest)) if rest else bool(_OPENING.match(text))
         topic, weight = self.topic_of(rest, language)
         hinted = any(w in _NB_HINTS or w in _NN_HINTS or w in _EN_HINTS for w in words) or bool(re.search(r"[æøå]", text, re.I))

@@ -579,8 +579,9 @@ def test_misses_on_a_sealed_collection_are_hidden_unless_asked(fake_bot, tmp_pat
     assert "not shown" not in out.getvalue()
 
 
-def _check_dialogue_files(names: tuple[str, ...], sealed: bool) -> int:
-    """Every dialogue of ``names`` (eval/conversations/) is well formed and quotes its collection; its count."""
+def _check_dialogue_files(names: tuple[str, ...], sealed: bool | None) -> int:
+    """Every dialogue of ``names`` (eval/conversations/) is well formed and quotes its collection; its count.
+    ``sealed``: whether every collection must be sealed (None: a mix)."""
     from chatbot.catalog import load_catalog, read_source
     from chatbot.evaluation import corpora
     from chatbot.evaluation.conversations import load_dialogues
@@ -591,7 +592,7 @@ def _check_dialogue_files(names: tuple[str, ...], sealed: bool) -> int:
         dialogues = load_dialogues(ROOT / "eval" / "conversations" / name)
         total += len(dialogues)
         for d in dialogues:
-            assert d.corpus in collections and collections[d.corpus].sealed is sealed
+            assert d.corpus in collections and (sealed is None or collections[d.corpus].sealed is sealed)
             assert 2 <= len(d.turns) <= 4 and d.turns[0].followup is False
             cat = load_catalog(collections[d.corpus].sources)
             texts: dict[str, str] = {}
@@ -611,6 +612,11 @@ def test_shipped_dialogue_files_are_valid_and_quote_the_sources():
 def test_sealed_dialogue_files_are_on_sealed_collections_and_quote_them():
     assert _check_dialogue_files(("utenriks.jsonl", "heldout.jsonl", "heldout2.jsonl", "demokrati.jsonl",
                                   "dyrevern.jsonl", "frivillighet.jsonl", "forbruker.jsonl"), sealed=True) >= 144
+
+
+def test_mixed_dialogue_files_quote_their_collections():
+    # heldout3.jsonl: four development collections (the shipped texts among them) and two sealed ones
+    assert _check_dialogue_files(("heldout3.jsonl",), sealed=None) == 24
 
 
 @pytest.mark.model
@@ -721,3 +727,21 @@ def test_dialogues_on_a_sealed_collection_need_include_sealed(monkeypatch, tmp_p
         conversations._open("digital", EvalOptions(conversations=Path("d.jsonl")), {})
     bot = conversations._open("digital", EvalOptions(conversations=Path("d.jsonl"), include_sealed=True), {})
     assert sorted(bot.answerer.index.parties) == ["Bylista", "Fjordpartiet", "Fyrpartiet", "Kløverlista"]
+
+
+def test_different_with_a_pronoun_is_a_compare_request(two):
+    r = talk(two, "What does Venstre say about LAR?", "and the Health Party?", "how are their plans different?")
+    assert r[2].kind == COMPARE and r[2].compare == ("Venstre", "Helsepartiet")
+    r = talk(two, "What does Venstre say about LAR?", "what different measures do they propose for housing?")
+    assert r[1].kind == COMPARE  # "different" with a pronoun: side by side for the parties in play
+    r = talk(two, "Which different measures does Venstre propose for housing?")
+    assert r[0].kind == STANDALONE  # a first turn is never a compare of one party
+
+
+def test_a_modal_verb_does_not_start_the_topic(two):
+    r = talk(two, "Which parties would give more money to drug users?", "what about the Health Party?")
+    assert brief(r[1]) == ("What does Helsepartiet say about give more money to drug users?", ("Helsepartiet",), True,
+                           PARTY_SWAP)
+    r = talk(two, "Hvilke partier bør satse mer på ettervern?", "og Venstre?")
+    assert r[1].interpreted == "Hva mener Venstre om satse mer på ettervern?"
+
