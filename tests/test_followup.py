@@ -566,8 +566,8 @@ def test_misses_on_a_sealed_collection_are_hidden_unless_asked(fake_bot, tmp_pat
     out = io.StringIO()
     assert run_cli(_eval_args(path, json=False), bot=fake_bot, out=out, err=io.StringIO()) == 0
     assert "s1#2" not in out.getvalue() and "\nmisses:" not in out.getvalue()
-    assert out.getvalue().rstrip().endswith("1 misses on sealed collections are not shown (--show-misses prints them; "
-                                            "once read, that set is development data)")
+    assert out.getvalue().rstrip().endswith("1 misses on sealed collections or dialogues are not shown (--show-misses "
+                                            "prints them; once read, that set is development data)")
     out = io.StringIO()
     assert run_cli(_eval_args(path), bot=fake_bot, out=out, err=io.StringIO()) == 0
     data = json.loads(out.getvalue())
@@ -577,6 +577,36 @@ def test_misses_on_a_sealed_collection_are_hidden_unless_asked(fake_bot, tmp_pat
     assert run_cli(_eval_args(path, json=False, show_misses=True), bot=fake_bot, out=out, err=io.StringIO()) == 0
     assert "misses:\n  s1#2 [party_swap]: «Og Helsepartiet?» -> «Hva mener Helsepartiet om bolig?»" in out.getvalue()
     assert "not shown" not in out.getvalue()
+
+
+def test_misses_of_a_dialogue_marked_sealed_are_hidden_on_any_collection(fake_bot, tmp_path):
+    """"sealed": true keeps a blind dialogue's misses hidden though its collection is a development one."""
+    import io
+
+    from chatbot.evaluation.runner import run_cli
+
+    blind = json.loads(json.dumps(DIALOGUES[0]))
+    blind["id"], blind["sealed"] = "b1", True
+    blind["turns"][1]["gold"] = blind["turns"][0]["gold"]  # a miss, on the shipped (not sealed) collection
+    path = tmp_path / "d.jsonl"
+    path.write_text(json.dumps(blind, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    assert run_cli(_eval_args(path), bot=fake_bot, out=out, err=io.StringIO()) == 0
+    data = json.loads(out.getvalue())
+    assert data["misses"] == [] and data["misses_hidden"] == 1 and data["turns_detail"] == []
+    blind.pop("sealed")
+    path.write_text(json.dumps(blind, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    assert run_cli(_eval_args(path), bot=fake_bot, out=out, err=io.StringIO()) == 0
+    assert [m["id"] for m in json.loads(out.getvalue())["misses"]] == ["b1#2"]
+
+
+def test_sealed_must_be_true_or_false(tmp_path):
+    from chatbot.evaluation.conversations import DialoguesFileError, parse_dialogue
+
+    line = json.dumps({**DIALOGUES[0], "sealed": "yes"})
+    with pytest.raises(DialoguesFileError, match='"sealed" must be true or false'):
+        parse_dialogue(line)
 
 
 def _check_dialogue_files(names: tuple[str, ...], sealed: bool | None) -> int:

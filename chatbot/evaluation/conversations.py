@@ -62,6 +62,7 @@ class Dialogue:
     corpus: str
     turns: tuple[Turn, ...]
     line: int = 0
+    sealed: bool = False  # "sealed": true in the file: a blind dialogue on any collection (its misses hidden)
 
 
 def load_dialogues(path: Path) -> list[Dialogue]:
@@ -101,7 +102,10 @@ def parse_dialogue(line: str, n: int = 1, path: Path | str = "<dialogues>") -> D
         answerable = t.get("answerable", bool(gold))
         out.append(Turn(t["q"], tuple(GoldQuote(g["party"], g["quote"]) for g in gold), bool(followup), standalone,
                         bool(answerable)))
-    return Dialogue(str(data.get("id") or f"line-{n}"), str(data.get("corpus") or "rusomsorg"), tuple(out), n)
+    sealed = data.get("sealed", False)
+    if not isinstance(sealed, bool):
+        raise bad('"sealed" must be true or false')
+    return Dialogue(str(data.get("id") or f"line-{n}"), str(data.get("corpus") or "rusomsorg"), tuple(out), n, sealed)
 
 
 # --------------------------------------------------------------------------- running
@@ -367,7 +371,7 @@ def run(opts: EvalOptions, *, bot=None, open_bot: Callable | None = None, out=No
     missed = misses(results, judgements)
     hidden = 0
     if not opts.show_misses:  # a first look at a sealed set stays blind: its figures, not its misses
-        sealed = {d.id for d in dialogues if _is_sealed(d.corpus)}
+        sealed = {d.id for d in dialogues if d.sealed or _is_sealed(d.corpus)}
         kept = [m for m in missed if m["id"].split("#")[0] not in sealed]
         hidden, missed = len(missed) - len(kept), kept
     if opts.json:
@@ -384,8 +388,8 @@ def run(opts: EvalOptions, *, bot=None, open_bot: Callable | None = None, out=No
     else:
         report = text_report(summary, meta, k, missed)
         if hidden:
-            report += (f"\n\n{hidden} misses on sealed collections are not shown (--show-misses prints them; "
-                       "once read, that set is development data)")
+            report += (f"\n\n{hidden} misses on sealed collections or dialogues are not shown (--show-misses prints "
+                       "them; once read, that set is development data)")
         print(report, file=out)
     failed = check_floors(summary, opts.floors, k)
     if failed:
