@@ -183,3 +183,37 @@ def test_a_party_whose_own_candidates_would_be_declined_gets_no_card(fake_bot):
     kept = answerer._parties_that_answer(shown, found.own, probs, _StubQuestionModel(0.0), False)
     assert kept == [i for i in shown if party(i) == party(shown[0])]  # only the best passage's party stays
     assert answerer._parties_that_answer(shown, found.own, probs, _StubQuestionModel(0.9), False) == shown
+
+
+def _with_relative(decision, share: float):
+    import dataclasses
+
+    return dataclasses.replace(decision, modes={m: dataclasses.replace(v, show_relative=share)
+                                                for m, v in decision.modes.items()})
+
+
+def test_a_weak_passage_beside_a_strong_one_of_its_party_is_not_shown(fake_bot):
+    """show_relative: a passage is shown only when it reaches that share of its own party's best probability;
+    the best passage is always shown, and another party's passages are measured against that party's best."""
+    question = "Hva sier partiene om behandling og LAR?"
+    decision = fake_bot.answerer.decision
+    loose = fake_bot.ask(question, k=10, decision=_with_relative(decision, 0.0))
+    strict = fake_bot.ask(question, k=10, decision=_with_relative(decision, 0.95))
+    assert loose.answered and strict.answered
+    assert strict.hits[0].passage.id == loose.hits[0].passage.id
+    assert 1 <= len(strict.hits) < len(loose.hits)
+    best = {}
+    for h in loose.hits:
+        best.setdefault(h.passage.party, h.score)
+    assert {h.passage.id for h in strict.hits} == {h.passage.id for n, h in enumerate(loose.hits)
+                                                   if n == 0 or h.score >= 0.95 * best[h.passage.party]}
+
+
+def test_show_relative_must_be_a_share():
+    import dataclasses
+
+    from chatbot.query.decide import DecisionError
+    from fakes import FAKE_DECISION
+
+    with pytest.raises(DecisionError, match="show_relative"):
+        dataclasses.replace(FAKE_DECISION.modes["hybrid"], show_relative=1.5)

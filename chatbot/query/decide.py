@@ -2,7 +2,8 @@
 
 A logistic model over ``features.NAMES`` (per retrieval mode) gives every candidate a
 probability of being relevant. The question is answered when the best candidate reaches
-``answer_at``; the passages shown are those reaching ``show_at``, best first. Both cut-offs
+``answer_at``; the passages shown are those reaching ``show_at`` and ``show_relative`` times the best
+probability of their party, best first. The cut-offs
 and the weights are fitted together across the evaluation collections
 (``chatbot eval --calibrate``), never by hand, and stored as data (``decision.json``).
 """
@@ -40,6 +41,9 @@ class ModeModel:
     show_at: float  # show candidates whose probability reaches this (<= answer_at)
     question: QuestionModel | None = None  # answer or decline, over question-level features
     gate: bool = False  # with a question model: the best passage must also reach answer_at
+    # a passage is shown only when its probability also reaches this share of the best passage's of its party
+    # (0: show_at alone): a strong best passage does not come with weak neighbours
+    show_relative: float = 0.0
 
     def __post_init__(self):
         n = len(self.features)
@@ -50,6 +54,8 @@ class ModeModel:
             raise DecisionError(f"the decision model reads unknown features {unknown}; recalibrate")
         if not 0.0 < self.show_at <= self.answer_at < 1.0:
             raise DecisionError("a decision model needs 0 < show_at <= answer_at < 1")
+        if not 0.0 <= self.show_relative < 1.0:
+            raise DecisionError("a decision model needs 0 <= show_relative < 1")
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """P(relevant) for each row of a full feature matrix (columns in ``features.NAMES`` order)."""
@@ -111,6 +117,7 @@ class DecisionModel:
                                   scale=tuple(map(float, v["scale"])), coef=tuple(map(float, v["coef"])),
                                   intercept=float(v["intercept"]), answer_at=float(v["answer_at"]),
                                   show_at=float(v["show_at"]), gate=bool(v.get("gate", False)),
+                                  show_relative=float(v.get("show_relative", 0.0)),
                                   question=QuestionModel(**{k2: (tuple(map(float, x)) if isinstance(x, list) else float(x))
                                                             for k2, x in v["question"].items()}) if v.get("question") else None)
                      for m, v in data["modes"].items()}
