@@ -179,12 +179,12 @@ class Answerer:
             return []
         if (question is None or model.gate) and probs[order[0]] < model.answer_at:
             return []
+        party = [_party(self.index, c) for c in found.candidates]
         best_of: dict[str, float] = {}  # each party's best probability (order is best first)
         for i in order:
-            best_of.setdefault(_party(self.index, found.candidates[i]), float(probs[i]))
+            best_of.setdefault(party[i], float(probs[i]))
         shown = [(found.candidates[i], float(probs[i])) for n, i in enumerate(order)
-                 if n == 0 or probs[i] >= max(model.show_at,
-                                              model.show_relative * best_of[_party(self.index, found.candidates[i])])]
+                 if n == 0 or probs[i] >= max(model.show_at, model.show_relative * best_of[party[i]])]
         if question is not None and len(restrict) != 1:
             shown = self._parties_that_answer(shown, found, probs, question, bool(restrict))
         return with_each_party(shown, k, self.index, restrict)

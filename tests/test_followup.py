@@ -774,4 +774,3 @@ def test_a_modal_verb_does_not_start_the_topic(two):
                            PARTY_SWAP)
     r = talk(two, "Hvilke partier bør satse mer på ettervern?", "og Venstre?")
     assert r[1].interpreted == "Hva mener Venstre om satse mer på ettervern?"
-
