@@ -72,6 +72,7 @@ opinions stance idea ideas view views side sider sides ok okay takk thanks thank
 supports support støtter støttar går inn for imot mot against favour favor one ones thing things sak saken
 saka anything something nothing noe noko ingenting have has har hatt stedet staden istedet istaden instead
 would could should will shall might must bør burde
+similar likewise lignende liknende liknande tilsvarende tilsvarande sånt slikt sånn slik
 """.split())
 
 # Words of degree and phrases for "what there is today": a which-party question made of them only
@@ -128,8 +129,12 @@ _BOTH = re.compile(r"\bbegge\b|\bboth\b", re.IGNORECASE)
 _ALL = re.compile(r"\balle\b|\ball\b|\bpartiene\b|\bpartia\b|\bparties\b|\beveryone\b|\beverybody\b", re.IGNORECASE)
 
 # A follow-up opening: the first words of the turn.
+# Words said before a turn's real opening ("ok, og sykelønn?"); left out of a rewritten question.
+_INTERJECTIONS = r"(?:ok|okay|ja|javel|jaha|yes|yeah|right|takk|thanks|aha|hm+)"
+_INTERJECTION = re.compile(rf"^{_INTERJECTIONS}\b[\s,.!:;–-]+(?=\w)", re.IGNORECASE)
 _OPENING = re.compile(
-    r"^\s*(?:og|and|men|but|så|then|også|also|"
+    rf"^\s*(?:{_INTERJECTIONS}\b[\s,.!:;–-]*)?"
+    r"(?:og|and|men|but|så|then|også|also|"
     r"hva\s+med|kva\s+med|hva\s+om|kva\s+om|hva\s+så\s+med|kva\s+så\s+med|"
     r"what\s+about|how\s+about|and\s+what\s+about|and\s+how\s+about|"
     r"enn|same\s+for|samme\s+for|likeså)\b",
@@ -549,7 +554,12 @@ def _topic_word(topic: str, language: str) -> str:
     if not spans or max(weights) <= 0:
         return topic
     i = weights.index(max(weights))
-    start = spans[i - 1].start() if i > 0 and spans[i - 1].group(0).endswith(("'s", "’s")) else spans[i].start()
+    first = i
+    if language == "en":  # English writes compounds apart: "legal minimum wage", not "wage"
+        while first > 0 and weights[first - 1] > 0 and spans[first - 1].group(0).casefold() not in DEGREE_WORDS \
+                and spans[first].start() - spans[first - 1].end() == 1:
+            first -= 1
+    start = spans[first - 1].start() if first > 0 and spans[first - 1].group(0).endswith(("'s", "’s")) else spans[first].start()
     return topic[start:spans[i].end()]
 
 
@@ -614,7 +624,7 @@ def _replace_pronouns(text: str, name: str, language: str, n: int) -> str:
     if language == "en":
         result = re.sub(r"\b(do|does)(\s+)(?=" + re.escape(name) + ")", ("do\\2" if n > 1 else "does\\2"), result, count=1, flags=re.I)
         result = re.sub(r"\b(are|is)(\s+)(?=" + re.escape(name) + ")", ("are\\2" if n > 1 else "is\\2"), result, count=1, flags=re.I)
-    return _capitalised(result.strip())
+    return _capitalised(_INTERJECTION.sub("", result.strip()))
 
 
 def _capitalised(text: str) -> str:

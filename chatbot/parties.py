@@ -2,7 +2,8 @@
 
 "Venstre" is also the ordinary word for "left": an alias marked ambiguous counts as the
 party only when written with a capital letter and not followed by a body part or
-direction ("venstre hånd", "til venstre"), or in lower case next to a cue ("hva mener venstre").
+direction ("venstre hånd", "til venstre"), or in lower case next to a cue ("hva mener venstre") or
+alone as a chat turn ("og venstre?", "what about venstre").
 """
 
 from __future__ import annotations
@@ -100,8 +101,13 @@ class PartyDirectory:
             return False
         if m.group(0)[:1].isupper():
             return True
+        if all(_bare(w) in _BARE_TURN_WORDS for w in before + after):
+            return True  # the name alone, as a chat turn: "og venstre?", "what about venstre"
         return prev in self.cues_before or nxt in self.cues_after
 
+
+# The words a turn may have besides a party name and still be the name alone ("og venstre?", "and venstre").
+_BARE_TURN_WORDS = frozenset("og and men but så so hva kva what how med om about enn then ok okay".split()) | {""}
 
 MIN_TYPO_LENGTH = 8  # shorter names ("Høyre", "Rødt") are too close to ordinary words to guess at
 _LONG_WORD = re.compile(rf"(?<![\w-])[^\W\d_]{{{MIN_TYPO_LENGTH},}}(?![\w-])")

@@ -255,8 +255,8 @@ def test_anyone_else_leaves_out_the_parties_in_play(three):
     assert r[2].excluded == ("Fjordpartiet", "Nordlyspartiet")
     assert r[2].note() == "Tolket som: «Hva mener partiene om vold i nære relasjoner?» (andre enn Fjordpartiet og Nordlyspartiet)"
     r = talk(three, "What does the Fjord Party want for the minimum pension?", "who else wants to raise it?")
-    assert brief(r[1]) == ("Who else wants to raise pension?", ("Nordlyspartiet", "Samholdspartiet"), True, WHICH_PARTY)
-    assert r[1].note() == "Interpreted as: «Who else wants to raise pension?» (other than Fjordpartiet)"
+    assert brief(r[1]) == ("Who else wants to raise minimum pension?", ("Nordlyspartiet", "Samholdspartiet"), True, WHICH_PARTY)
+    assert r[1].note() == "Interpreted as: «Who else wants to raise minimum pension?» (other than Fjordpartiet)"
     # its own topic: the question as typed, for the other parties
     r = talk(three, "Which party wants to reopen police offices?", "anyone else want a max response time?",
              shown={0: ("Samholdspartiet",)})
@@ -647,6 +647,8 @@ def test_sealed_dialogue_files_are_on_sealed_collections_and_quote_them():
 def test_mixed_dialogue_files_quote_their_collections():
     # heldout3.jsonl: four development collections (the shipped texts among them) and two sealed ones
     assert _check_dialogue_files(("heldout3.jsonl",), sealed=None) == 24
+    # heldout4.jsonl: four development collections and four sealed ones
+    assert _check_dialogue_files(("heldout4.jsonl",), sealed=None) == 24
 
 
 @pytest.mark.model
@@ -774,3 +776,24 @@ def test_a_modal_verb_does_not_start_the_topic(two):
                            PARTY_SWAP)
     r = talk(two, "Hvilke partier bør satse mer på ettervern?", "og Venstre?")
     assert r[1].interpreted == "Hva mener Venstre om satse mer på ettervern?"
+
+
+def test_an_interjection_before_the_opening_keeps_the_follow_up(two):
+    r = talk(two, "Hva mener Venstre om bolig?", "ok, og ettervern?")
+    assert brief(r[1]) == ("Hva mener Venstre om ettervern?", ("Venstre",), True, TOPIC_SWAP)
+    r = talk(two, "What does Venstre say about LAR?", "ok what do they say about housing then")
+    assert r[1].interpreted == "What does Venstre say about housing then"  # no "Ok" left in front
+
+
+def test_something_similar_is_the_previous_topic(two):
+    r = talk(two, "What does Venstre say about LAR?", "does the other party have something similar?")
+    assert brief(r[1]) == ("What does Helsepartiet say about LAR?", ("Helsepartiet",), True, PARTY_SWAP)
+    r = talk(two, "Hva mener Venstre om LAR?", "har Helsepartiet noe lignende?")
+    assert brief(r[1]) == ("Hva mener Helsepartiet om LAR?", ("Helsepartiet",), True, PARTY_SWAP)
+
+
+def test_an_english_pronoun_for_the_topic_gets_the_whole_compound(two):
+    r = talk(two, "Which parties want a legal minimum wage?", "anyone against it?")
+    assert brief(r[1]) == ("Anyone against legal minimum wage?", (), True, WHICH_PARTY)
+    r = talk(two, "Hvilke partier vil beholde kontantstøtten?", "hvem vil fjerne den?")
+    assert r[1].interpreted == "Hvem vil fjerne kontantstøtten?"  # Norwegian compounds are one word already

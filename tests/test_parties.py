@@ -65,3 +65,16 @@ def test_aliases_found_outside_latin1_and_in_any_case():
     assert [m.party for m in PARTIES.find("HVA MENER HELSEPARTIET? \U0001F600")] == ["Helsepartiet"]
     assert [m.party for m in PARTIES.find("what does the health party want — ✓")] == [m.party for m in PARTIES.find("Helsepartiet")]
     assert PARTIES.find("ingen parti her ✓") == []
+
+
+@pytest.mark.parametrize("question, parties", [
+    ("and venstre?", ["Venstre"]),  # the name alone, as a chat turn
+    ("og venstre?", ["Venstre"]),
+    ("hva med venstre", ["Venstre"]),
+    ("venstre?", ["Venstre"]),
+    ("kva meiner venstre om gravide?", ["Venstre"]),  # the nynorsk verb is a cue (sources/parties.toml)
+    ("og til venstre?", []),
+    ("hva med venstre side?", []),
+])
+def test_a_lower_case_ambiguous_name_alone_is_the_party(question, parties):
+    assert [m.party for m in PARTIES.find(question)] == parties
