@@ -23,11 +23,12 @@ Rules, in order (``Rules.read``):
 4. A reference (pronoun), no party named: the parties in play put in place of the pronoun, on
    the turn's own topic, or the previous question for them when it has none (``reference``).
    A short turn that ends in a pronoun for a thing ("vil de øke den?") gets the previous topic in
-   its place. A question asking which party ("Which party wants … their …?") is about every party:
+   its place, for every party when nobody answered the previous question. A question asking which party ("Which party wants … their …?") is about every party:
    its pronouns point inside it, unless it asks "which of them" ("hvem av dem …").
 5. Asking which party with no topic of its own, or with a pronoun for the previous topic ("og hvem
-   er imot?", "who wants to keep it?"): the turn on the previous topic, for every party
-   (``which_party``).
+   er imot?", "who wants to keep it?", "noen som vil verne dem?"): the turn on the previous topic, for
+   every party (``which_party``); a turn against something drops the previous topic's stance verb
+   ("hvem vil tillate surrogati?", "og hvem er imot?" -> "Hvem er imot surrogati?").
 6. A follow-up opening with a topic of its own and no party: the previous question's parties on
    the new topic (``topic_swap``); when the previous question named no party, nothing carries
    over and the question stands as asked.
@@ -69,7 +70,8 @@ og and men but enn så da då også òg too also as well then again more mer mei
 rest resten ellers elles samme same gjøre gjere gjør gjer do done doing synes syns synest tykkjer tenker
 tenkjer meining meininga mening meningen meninger standpunkt standpunktet standpunkta syn synet opinion
 opinions stance idea ideas view views side sider sides ok okay takk thanks thank please vær så snill gjerne
-supports support støtter støttar går inn for imot mot against favour favor one ones thing things sak saken
+supports support supported supporting back backs backed backing endorse endorses støtter støttar går inn for
+imot mot against favour favor favours favors one ones thing things sak saken
 saka anything something nothing noe noko ingenting have has har hatt stedet staden istedet istaden instead
 would could should will shall might must bør burde
 similar likewise lignende liknende liknande tilsvarende tilsvarande sånt slikt sånn slik
@@ -118,7 +120,9 @@ skal kan bør går støtter støttar vel mente sa ville
 """.split())
 # A pronoun for the previous topic, as a short turn's last word ("vil de øke den?", "who wants to keep it?").
 THING_PRONOUNS = frozenset("den det dette denne han ho it this that".split())
+PLURAL_THING_PRONOUNS = frozenset("dem dei them those these disse".split())
 MAX_THING_REFERENCE_WORDS = 6  # longer turns may have the pronoun's antecedent in themselves
+MAX_PLURAL_THING_WORDS = 5  # "noen som vil verne dem?"; "hvem vil la rusavhengige beholde dem?" points inside
 _OF_THEM = re.compile(r"\b(?:av|of)\s+(?:dem|dei|de|them)\b", re.IGNORECASE)
 SINGULAR_REFERENCES = (r"\bpartiet\b", r"\bthe party\b", r"\bthis party\b", r"\bthat party\b", r"\bsame party\b")
 
@@ -143,7 +147,9 @@ _CUE_WORDS = frozenset("og and men but så then også also hva kva med om what h
 
 # Language hints for turns too short to tell ("begge?", "both?"): inherit the previous turn's.
 _WHO = re.compile(r"^\s*(?:hvem|kven|who|hvilket\s+parti|hvilke\s+parti|kva\s+parti|kva\s+for\s+(?:eit\s+)?parti"
-                  r"|which\s+part(?:y|ies)|what\s+part(?:y|ies)|which\s+one|anyone|anybody|noen|nokon)\b", re.IGNORECASE)
+                  r"|which\s+part(?:y|ies)|what\s+part(?:y|ies)|which\s+one|anyone|anybody|noen|nokon"
+                  r"|(?:er|finnes|fins)\s+det\s+(?:noe|noen|nokon|noko|eit|et|ett|ei)\s+parti"
+                  r"|(?:does|do|is|are)\s+(?:there\s+)?(?:any|a)\s+part(?:y|ies))\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[\s?!.…]+$")
 
 TEMPLATES = {
@@ -387,11 +393,15 @@ class Rules:
                            topic_ctx, from_context, signals)
 
         asks_which = bool(_WHO.match(_OPENING.sub("", p.rest, count=1)))
-        thing = _ends_in_thing_pronoun(p.text)
+        thing = _ends_in_thing_pronoun(p.text, asks_which and not _OF_THEM.search(p.rest))
 
         # 5. a reference to the parties in play
         if p.pronoun and not (asks_which and not _OF_THEM.search(p.rest)):
             parties = self._referred(history)
+            if not parties and thing:  # "vil de øke den?" after a question nobody answered: every party
+                interpreted = _put_topic(p.text, last.topic, last.language)
+                return Reading(question, interpreted, (), True, REFERENCE, (), language, last.topic, True, False,
+                               signals)
             if not parties:
                 return fresh()
             if own_topic:
@@ -421,7 +431,8 @@ class Rules:
                         return Reading(question, interpreted, (), True, WHICH_PARTY, (), language, last.topic, True,
                                        False, signals, excluded)
                 else:
-                    interpreted = _put_topic(text, last.topic, last.language, bracket=vague)
+                    topic = _without_stance_verb(last.topic) if _STANCE.search(p.rest) and not thing else last.topic
+                    interpreted = _put_topic(text, topic, last.language, bracket=vague)
                 return Reading(question, interpreted, others, True, WHICH_PARTY, (), language, last.topic, True,
                                bool(others), signals, excluded if others else ())
             if others:  # "anyone else want a max response time?": its own topic, the other parties
@@ -517,6 +528,18 @@ class Rules:
         return out
 
 
+# A turn that takes a stand of its own ("hvem er imot?", "who is against?", "who opposes it?").
+_STANCE = re.compile(r"\b(?:imot|mot|against|oppose[sd]?|opposing|motstander|motstandere)\b", re.IGNORECASE)
+
+
+def _without_stance_verb(topic: str) -> str:
+    """The topic without its leading stance verb ("tillate surrogati" -> "surrogati"), when more is left."""
+    words = topic.split()
+    while len(words) > 1 and words[0].casefold() in DEGREE_WORDS | {"å", "to"}:
+        words = words[1:]
+    return " ".join(words)
+
+
 def _is_filler(lower: str) -> bool:
     lower = re.split(r"['’]", lower)[0]  # "what's" -> "what"
     return lower in FILLER or lower in FRAME_WORDS or fold(lower) in FILLER or lower in _CUE_WORDS or not tokens(lower)
@@ -539,9 +562,12 @@ def _has_pronoun(words: list[str]) -> bool:
 _BOKMAAL_ONLY = frozenset("hva hvem hvilke hvilket hvordan hvorfor ikke jeg mener sier de dem deres hun".split())
 
 
-def _ends_in_thing_pronoun(text: str) -> bool:
-    """A short turn whose last word is a pronoun for a thing: "vil de øke den?", "who wants to keep it?"."""
+def _ends_in_thing_pronoun(text: str, asks_which: bool = False) -> bool:
+    """A short turn whose last word is a pronoun for a thing: "vil de øke den?", "who wants to keep it?";
+    in a turn asking which party, also "dem"/"them" ("noen som vil verne dem?": not the parties asked for)."""
     words = re.findall(r"[^\W_]+", text.casefold())
+    if asks_which and 1 < len(words) <= MAX_PLURAL_THING_WORDS and words[-1] in PLURAL_THING_PRONOUNS:
+        return True
     return 1 < len(words) <= MAX_THING_REFERENCE_WORDS and words[-1] in THING_PRONOUNS
 
 
@@ -570,7 +596,7 @@ def _put_topic(text: str, topic: str, language: str = "nb", bracket: bool = Fals
     body = _SENTENCE_END.sub("", text)
     end = text[len(body):].strip() or "?"
     words = list(re.finditer(r"[^\W_]+", body))
-    if words and words[-1].group(0).casefold() in THING_PRONOUNS:
+    if words and words[-1].group(0).casefold() in THING_PRONOUNS | PLURAL_THING_PRONOUNS:
         body = body[:words[-1].start()] + _topic_word(topic, language) + body[words[-1].end():]
     elif topic:
         body = f"{body} ({topic})" if bracket else f"{body} {topic}"

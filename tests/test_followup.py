@@ -797,3 +797,26 @@ def test_an_english_pronoun_for_the_topic_gets_the_whole_compound(two):
     assert brief(r[1]) == ("Anyone against legal minimum wage?", (), True, WHICH_PARTY)
     r = talk(two, "Hvilke partier vil beholde kontantstøtten?", "hvem vil fjerne den?")
     assert r[1].interpreted == "Hvem vil fjerne kontantstøtten?"  # Norwegian compounds are one word already
+
+
+def test_against_drops_the_previous_topics_stance_verb(two):
+    r = talk(two, "Hvem vil tillate sprøyterom?", "og hvem er imot?")
+    assert brief(r[1]) == ("Hvem er imot sprøyterom?", (), True, WHICH_PARTY)
+    r = talk(two, "Hvem vil tillate sprøyterom?", "hvem vil forby det?")
+    assert r[1].interpreted == "Hvem vil forby sprøyterom?"  # a pronoun for the topic: its rarest word, as before
+
+
+def test_a_pronoun_for_the_topic_when_nobody_answered_asks_every_party(two):
+    r = talk(two, "Which parties back cash-for-care?", "vil de øke den?", "and the Health Party?", shown={0: ()})
+    assert brief(r[1]) == ("Vil de øke cash-for-care?", (), True, REFERENCE)  # "back" frames, it is not the topic
+    assert brief(r[2]) == ("What does Helsepartiet say about cash-for-care?", ("Helsepartiet",), True, PARTY_SWAP)
+
+
+def test_them_in_a_short_which_party_turn_is_the_previous_topic(two):
+    r = talk(two, "Hva mener Venstre om lavterskeltilbud?", "noen som vil styrke dem?")
+    assert brief(r[1]) == ("Noen som vil styrke lavterskeltilbud?", (), True, WHICH_PARTY)
+
+
+def test_is_there_a_party_asks_which_party(two):
+    r = talk(two, "Er det noe parti som vil ha brukerrom?", "hva mer vil de gjøre?", shown={0: ("Helsepartiet", "Venstre")})
+    assert r[1].parties == ("Helsepartiet",)  # "de" is the party that answered first, as after "Hvem vil …?"
