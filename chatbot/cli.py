@@ -108,7 +108,7 @@ def _eval_options(e: argparse.ArgumentParser) -> None:
     e.add_argument("--compare", action="store_true",
                    help="run bm25, dense and hybrid (and dense/hybrid with --model, if given) side by side")
     e.add_argument("--json", action="store_true", help="print one JSON object with the figures")
-    e.add_argument("--report", type=Path, help="write a Markdown report with every miss")
+    e.add_argument("--report", type=Path, help="write a Markdown report with every miss (with --corpus: per collection)")
     e.add_argument("--trec-run", type=Path,
                    help="write the run in TREC format (with --compare: one file per configuration)")
     _floor_options(e, measures.FLOORS)
@@ -121,8 +121,8 @@ def _eval_options(e: argparse.ArgumentParser) -> None:
                    help="with --corpus all: include sealed collections (held out from development); "
                         "with --conversations: allow dialogues on them")
     e.add_argument("--show-misses", action="store_true",
-                   help="with --conversations: print the misses of dialogues on sealed collections too (hidden by "
-                        "default, so that a first look at a sealed set stays blind)")
+                   help="with --conversations, or --corpus with --report: the misses on sealed collections too "
+                        "(hidden by default, so that a first look at a sealed set stays blind)")
     e.add_argument("--no-baseline", action="store_true", help="with --corpus: skip the textbook pipeline")
     e.add_argument("--calibrate", action="store_true",
                    help="instead of scoring: fit the answer/decline decision on the collections (--corpus, "

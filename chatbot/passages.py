@@ -40,7 +40,9 @@ class SplitterSettings:
     # 2: a list lead on the first line of a bulleted block ("Vi vil:") is the items' lead, not a passage.
     # 3: a block's first lines are headings when they look like one and a sentence or a bullet follows;
     #    a document's first block of such lines is its title.
-    RULES = 3
+    # 4: a lead ending in a colon above one item per line ("Vardepartiet vil:" and lines without bullets) is
+    #    no passage either.
+    RULES = 4
 
     def to_dict(self) -> dict:
         return {"splitter": "langchain RecursiveCharacterTextSplitter/sentences", "rules": self.RULES, **asdict(self)}
@@ -184,13 +186,13 @@ def _leading_headings(block: _Block, settings: SplitterSettings, first: bool) ->
 
 
 def _without_lead(block: _Block, settings: SplitterSettings) -> _Block:
-    """A bulleted block without its first line when that line is a lead ("Nordlyspartiet vil:"
-    directly above the bullets): a lead says nothing by itself, so it is no passage; it stays in
-    the items' context."""
+    """A list block without its first line when that line is a lead ("Nordlyspartiet vil:" directly
+    above the bullets, or above one item per line): a lead says nothing by itself, so it is no
+    passage; it stays in the items' context."""
     first = block.lines[0].text
     stripped = first.strip()
     if (len(block.lines) > 1 and not _BULLET.match(first) and stripped.endswith(":")
-            and len(stripped) <= settings.heading_max_chars and any(_BULLET.match(x.text) for x in block.lines[1:])):
+            and len(stripped) <= settings.heading_max_chars):
         return _Block(block.lines[1:])
     return block
 

@@ -132,8 +132,16 @@ def test_a_colon_lead_above_its_bullets_is_not_a_passage():
     assert inside[1].context == "Vi vil:\n- øke spillemidlene"
 
 
+def test_a_colon_lead_above_one_item_per_line_is_not_a_passage():
+    text = "Skatt\n\nVardepartiet vil:\nFase ut formuesskatten.\nRedusere selskapsskatten.\n"
+    passages = split_document(doc(), text, SplitterSettings())
+    assert [p.text for p in passages] == ["Fase ut formuesskatten.", "Redusere selskapsskatten."]
+    assert [p.section for p in passages] == ["Skatt", "Skatt"]
+    assert passages[0].context == "Vardepartiet vil:\nFase ut formuesskatten.\nRedusere selskapsskatten."
+
+
 def test_the_cutting_rules_version_is_in_the_settings_an_index_records():
-    assert SplitterSettings().to_dict()["rules"] == SplitterSettings.RULES == 3
+    assert SplitterSettings().to_dict()["rules"] == SplitterSettings.RULES == 4
 
 
 def test_headings_directly_above_their_text_and_a_title_block_are_no_passages():

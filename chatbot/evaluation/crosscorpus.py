@@ -172,6 +172,7 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
     from ..errors import ChatbotError
     from ..query import decide as decide_mod
     from . import corpora as corpora_mod
+    from .corpus_report import CollectionOutcomes, markdown_report
     from .scoring import check_floors, figures, per_query_values
 
     k = opts.k
@@ -201,6 +202,7 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
     if opts.leave_one_out and len(loaded) < 2:
         raise ChatbotError("--leave-one-out needs at least two collections (--corpus all)")
     rows = []
+    scored = []  # each collection's outcomes, for --report
     for l in loaded:
         if opts.leave_one_out:
             decision = decision_without(loaded, l.corpus.name, embedder.model_id, modes)
@@ -213,9 +215,10 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
             b_outs, b_judged = baseline_outcomes(l, k)
             textbook = _with_precision(figures(b_outs, per_query_values(b_outs, b_judged, k), k), b_outs, k)
         ranked = ranking(l.examples[opts.mode], decision.for_mode(opts.mode), k)
+        ours = _with_precision(figures(outs, values, k), outs, k)
         rows.append(CollectionRow(l.corpus.name, l.corpus.language, l.corpus.fictitious, l.corpus.sealed,
-                                  tuple(decision.fitted_on), _with_precision(figures(outs, values, k), outs, k), textbook,
-                                  ranked))
+                                  tuple(decision.fitted_on), ours, textbook, ranked))
+        scored.append(CollectionOutcomes(l.corpus.name, l.corpus.sealed, tuple(decision.fitted_on), tuple(outs), ours))
     summary = _mean_rows(rows, k)
     if opts.json:
         print(json.dumps({"k": k, "mode": opts.mode, "leave_one_out": bool(opts.leave_one_out),
@@ -223,6 +226,12 @@ def run(opts: EvalOptions, out=sys.stdout, err=sys.stderr, embedder=None) -> int
                           "mean": summary.to_dict()}, ensure_ascii=False, indent=1), file=out)
     else:
         print(table_text(rows, summary, k, opts.leave_one_out), file=out)
+    if opts.report:
+        from .report import write_output
+
+        write_output(Path(opts.report), markdown_report(scored, k, opts.mode, bool(opts.leave_one_out),
+                                                        opts.show_misses))
+        print(f"eval: report written to {opts.report}", file=err)
     failed = check_floors(summary.ours or {}, opts.floors, k)
     if failed:
         print("chatbot: eval (mean over collections): " + "; ".join(failed), file=err)

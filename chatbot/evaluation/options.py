@@ -40,7 +40,7 @@ class EvalOptions:
     corpus: str | None = None
     leave_one_out: bool = False
     include_sealed: bool = False
-    show_misses: bool = False  # --conversations: print the misses of dialogues on sealed collections too
+    show_misses: bool = False  # --conversations / --corpus --report: the misses on sealed collections too
     no_baseline: bool = False
     write_decision: Path | None = None  # where --calibrate writes the decision
     calibrate: bool = False  # fit the decision instead of scoring, and write it
@@ -54,6 +54,19 @@ class EvalOptions:
     def __post_init__(self) -> None:
         if not isinstance(self.k, int) or not 1 <= self.k <= MAX_K:
             raise ChatbotError(f"--k must be between 1 and {MAX_K}")
+        # options that one way of running would silently ignore are refused instead
+        if self.conversations is not None:
+            given = [name for name, on in (("--report", self.report), ("--trec-run", self.trec_run),
+                                           ("--compare", self.compare), ("--corpus", self.corpus),
+                                           ("--calibrate", self.calibrate)) if on]
+            if given:
+                raise ChatbotError(f"{', '.join(given)} cannot go with --conversations (its misses are in --json)")
+        elif self.corpus or self.calibrate:
+            given = [name for name, on in (("--trec-run", self.trec_run), ("--compare", self.compare),
+                                           ("--split", self.split != "all")) if on]
+            if given:
+                raise ChatbotError(f"{', '.join(given)} cannot go with --corpus or --calibrate "
+                                   "(they read one question set; --corpus scores the textbook beside ours already)")
 
     @classmethod
     def from_args(cls, args: argparse.Namespace | EvalOptions) -> EvalOptions:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator, NamedTuple
 
+from ..errors import ChatbotError
 from . import measures
 from .figures import Figures
 from .records import Outcome
@@ -127,8 +129,13 @@ def to_json(ev, meta: dict) -> dict:
 
 def misses(ev) -> list[tuple[Outcome, str]]:
     """Answerable questions without a hit at rank 1 (declined included) and answered unanswerable ones."""
+    return misses_of(ev.outcomes)
+
+
+def misses_of(outcomes) -> list[tuple[Outcome, str]]:
+    """``misses`` over any outcomes (a collection's, in ``chatbot eval --corpus``)."""
     out = []
-    for o in ev.outcomes:
+    for o in outcomes:
         q = o.question
         if q.answerable and not o.answered:
             out.append((o, "declined, though answerable"))
@@ -197,3 +204,14 @@ def trec_lines(ev) -> Iterator[str]:
     for o in ev.outcomes:
         for r in o.returned:
             yield f"{o.question.id} Q0 {r.doc_id} {r.rank} {1.0 / r.rank:.6f} {tag}\n"
+
+
+# --------------------------------------------------------------------------- files
+
+def write_output(path: Path, text: str) -> None:
+    """A report or run file, its folder made; an unwritable path is a clean error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ChatbotError(f"cannot write {path}: {exc.strerror or exc}") from None

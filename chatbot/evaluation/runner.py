@@ -215,13 +215,13 @@ def run(opts: EvalOptions, *, bot=None, open_bot: OpenBot | None = None, out=Non
         print(report.compare_text(evaluations, meta) if compare else report.single_text(evaluations[0], meta),
               file=out)
     if opts.report:
-        _write(Path(opts.report), report.markdown_report(evaluations, meta, compare))
+        report.write_output(Path(opts.report), report.markdown_report(evaluations, meta, compare))
     if opts.trec_run:
         for ev in evaluations:
             target = Path(opts.trec_run)
             if compare:
                 target = target.with_name(f"{target.stem}.{slug(ev.config.name)}{target.suffix}")
-            _write(target, "".join(report.trec_lines(ev)))
+            report.write_output(target, "".join(report.trec_lines(ev)))
 
     chosen = evaluations[primary(configs, opts)]
     failed = check_floors(chosen.figures, opts.floors, k)
@@ -231,10 +231,3 @@ def run(opts: EvalOptions, *, bot=None, open_bot: OpenBot | None = None, out=Non
         return 1
     return 0
 
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ChatbotError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -10,6 +10,7 @@ import random
 import subprocess
 import sys
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -572,6 +573,21 @@ def test_a_flat_best_score_picks_the_middle_of_its_run():
     assert plateau_middle([0.1, 0.2], {0.1: 1.0, 0.2: 1.0}.get) == 0.1
 
 
+def test_the_question_cutoff_maximises_the_utility_averaged_over_a_window():
+    import numpy as np
+
+    from chatbot.evaluation.fit import CUTOFF_GRID, _utility, question_cutoff
+
+    # 10 unanswerable questions at 0.25 and one at 0.705; 50 answerable ones at 0.715. The utility is 0.909 from
+    # 0.26 to 0.70, 1.0 at 0.71 alone, and -3 from 0.72 (every answerable one declined): its raw best sits on
+    # the cliff's edge; averaged over ±0.05, the best is 0.66, the highest window holding the spike but not the cliff.
+    asked = np.array([0.25] * 10 + [0.705] + [0.715] * 50)
+    answerable = np.array([False] * 11 + [True] * 50)
+    raw = max(CUTOFF_GRID, key=lambda t: (_utility(asked >= t, answerable), -t))
+    assert round(float(raw), 2) == 0.71
+    assert round(question_cutoff(asked, answerable), 2) == 0.66
+
+
 def test_cutoffs_are_chosen_on_out_of_fold_scores(monkeypatch):
     """Each collection's examples are scored by a passage model fitted on the other collections only;
     with fewer than three collections the fit falls back to in-sample scores."""
@@ -621,3 +637,45 @@ def test_a_sealed_collection_is_scored_but_never_fitted_on(monkeypatch):
     assert seen == [(("a", "b"), ["example of a", "example of b"]),
                     (("b",), ["example of b"]),
                     (("a", "b"), ["example of a", "example of b"])]
+
+
+def _report_collection(name: str, sealed: bool):
+    from chatbot.evaluation.corpus_report import CollectionOutcomes
+    from chatbot.evaluation.records import GoldQuote, Outcome, Returned
+    from chatbot.evaluation.scoring import figures, per_query_values
+
+    hit = Question(f"{name}-1", "Hva vil A med skolen?", "nb", "paraphrase", None, (GoldQuote("A", "skole"),), True, "test")
+    miss = Question(f"{name}-2", "what about roads?", "en", "paraphrase", None, (GoldQuote("A", "vei"),), True, "test")
+    outs = [Outcome(hit, True, (Returned(1, "p1", "A", "Flere lærere i skolen.", frozenset({0}), 0.9),)),
+            Outcome(miss, True, (Returned(1, "p2", "A", "Flere lærere i skolen.", frozenset(), 0.4),))]
+    judged = {hit.id: {"p1": frozenset({0})}, miss.id: {}}
+    figs = figures(outs, per_query_values(outs, judged, 5), 5)
+    return CollectionOutcomes(name, sealed, ("other",), tuple(outs), figs)
+
+
+def test_the_collections_report_lists_misses_and_hides_a_sealed_collections():
+    from chatbot.evaluation.corpus_report import markdown_report
+
+    cols = [_report_collection("open", False), _report_collection("shut", True)]
+    text = markdown_report(cols, 5, "hybrid", True, show_sealed=False)
+    assert "## open\n" in text and "## shut (sealed)\n" in text
+    assert "#### `open-2` — what about roads?" in text and "`open-1`" not in text  # a hit is no miss
+    assert "`shut-2`" not in text
+    assert "1 misses, not shown: a sealed collection stays blind (`--show-misses` shows them)." in text
+    assert "Decision fitted on: other." in text
+    shown = markdown_report(cols, 5, "hybrid", True, show_sealed=True)
+    assert "#### `shut-2` — what about roads?" in shown
+
+
+@pytest.mark.parametrize("given, message", [
+    ({"conversations": Path("d.jsonl"), "report": Path("r.md")}, "--report cannot go with --conversations"),
+    ({"corpus": "all", "trec_run": Path("t")}, "--trec-run cannot go with --corpus"),
+    ({"corpus": "all", "compare": True}, "--compare cannot go with --corpus"),
+    ({"calibrate": True, "split": "test"}, "--split cannot go with --corpus or --calibrate"),
+])
+def test_options_a_way_of_running_would_ignore_are_refused(given, message):
+    from chatbot.errors import ChatbotError
+    from chatbot.evaluation.options import EvalOptions
+
+    with pytest.raises(ChatbotError, match=message):
+        EvalOptions(**given)
