@@ -423,5 +423,7 @@ def _open(corpus_name: str, opts: EvalOptions, bots: dict):
     if embedder is None:
         embedder = factory.make_embedder(opts.model, backend=opts.backend)
         embedder.warm_up()
-    return Chatbot.open(sources_dir=corpus.sources, index_dir=index_dir_for(corpus, default_cache_dir(), embedder.model_id),
-                        embedder=embedder, progress=None)
+    opened = Chatbot.open(sources_dir=corpus.sources, index_dir=index_dir_for(corpus, default_cache_dir(), embedder.model_id),
+                          embedder=embedder, progress=None)
+    opened.answerer.warm_up()  # as a server does: the rules' timings then leave out first-use loading
+    return opened
