@@ -543,7 +543,8 @@ def test_corpus_selection_errors():
     names = [c.name for c in corpora.all_corpora()]
     assert {"rusomsorg", "helse", "skatt", "innvandring", "kultur", "energi"} <= set(names)
     sealed = [c.name for c in corpora.all_corpora() if c.sealed]
-    assert sealed == ["demokrati", "digital", "dyrevern", "eldre", "energi", "forbruker", "frivillighet", "justis", "utenriks"]
+    assert sealed == ["demokrati", "digital", "dyrevern", "eldre", "energi", "fiskeri", "forbruker", "frivillighet", "justis",
+                      "utenriks"]
     assert all(c.fictitious for c in corpora.all_corpora() if c.sealed)
 
 
