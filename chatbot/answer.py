@@ -179,34 +179,36 @@ class Answerer:
             return []
         if (question is None or model.gate) and probs[order[0]] < model.answer_at:
             return []
-        party = [_party(self.index, c) for c in found.candidates]
+        party_of = {c.row: _party(self.index, c) for c in found.candidates}  # looked up once per candidate
         best_of: dict[str, float] = {}  # each party's best probability (order is best first)
         for i in order:
-            best_of.setdefault(party[i], float(probs[i]))
+            best_of.setdefault(party_of[found.candidates[i].row], float(probs[i]))
         shown = [(found.candidates[i], float(probs[i])) for n, i in enumerate(order)
-                 if n == 0 or probs[i] >= max(model.show_at, model.show_relative * best_of[party[i]])]
+                 if n == 0 or probs[i] >= max(model.show_at,
+                                              model.show_relative * best_of[party_of[found.candidates[i].row]])]
         if question is not None and len(restrict) != 1:
-            shown = self._parties_that_answer(shown, found, probs, question, bool(restrict))
+            shown = self._parties_that_answer(shown, found, probs, question, bool(restrict), party_of)
         return with_each_party(shown, k, self.index, restrict)
 
-    def _parties_that_answer(self, shown: list, found, probs, question, restricted: bool) -> list:
+    def _parties_that_answer(self, shown: list, found, probs, question, restricted: bool,
+                             party_of: dict[int, str]) -> list:
         """``shown`` without the passages of a party whose own candidates the question model would
         decline: one shared generic word does not put a party among the answers. The best passage's
-        party always stays (the question as a whole was answered)."""
+        party always stays (the question as a whole was answered). ``party_of``: each candidate's
+        party, by passage row."""
         from .query.features import question_row
 
-        party_of = lambda c: _party(self.index, c)  # noqa: E731
-        first = party_of(shown[0][0])
+        first = party_of[shown[0][0].row]
         rows: dict[str, list[int]] = {}
         for i, c in enumerate(found.candidates):
-            rows.setdefault(party_of(c), []).append(i)
+            rows.setdefault(party_of[c.row], []).append(i)
         declined = set()
-        for party in {party_of(c) for c, _ in shown} - {first}:
+        for party in {party_of[c.row] for c, _ in shown} - {first}:
             idx = rows[party]
             row = question_row(found.x[idx], probs[idx], restricted, found.unknown)
             if question.probability(row) < question.answer_at:
                 declined.add(party)
-        return [item for item in shown if party_of(item[0]) not in declined] if declined else shown
+        return [item for item in shown if party_of[item[0].row] not in declined] if declined else shown
 
     def _others_with_passages(self, found: Searched, model, mode: str) -> tuple[str, ...]:
         """Parties outside the restriction whose passages the decision would answer with."""

@@ -23,8 +23,9 @@ Rules, in order (``Rules.read``):
 4. A reference (pronoun), no party named: the parties in play put in place of the pronoun, on
    the turn's own topic, or the previous question for them when it has none (``reference``).
    A short turn that ends in a pronoun for a thing ("vil de øke den?") gets the previous topic in
-   its place, for every party when nobody answered the previous question. A question asking which party ("Which party wants … their …?") is about every party:
-   its pronouns point inside it, unless it asks "which of them" ("hvem av dem …").
+   its place, for every party when nobody answered the previous question. A question asking which
+   party ("Which party wants … their …?") is about every party: its pronouns point inside it, unless
+   it asks "which of them" ("hvem av dem …").
 5. Asking which party with no topic of its own, or with a pronoun for the previous topic ("og hvem
    er imot?", "who wants to keep it?", "noen som vil verne dem?"): the turn on the previous topic, for
    every party (``which_party``); a turn against something drops the previous topic's stance verb
@@ -393,10 +394,11 @@ class Rules:
                            topic_ctx, from_context, signals)
 
         asks_which = bool(_WHO.match(_OPENING.sub("", p.rest, count=1)))
-        thing = _ends_in_thing_pronoun(p.text, asks_which and not _OF_THEM.search(p.rest))
+        of_every_party = asks_which and not _OF_THEM.search(p.rest)  # "which party …", not "which of them …"
+        thing = _ends_in_thing_pronoun(p.text, of_every_party)
 
         # 5. a reference to the parties in play
-        if p.pronoun and not (asks_which and not _OF_THEM.search(p.rest)):
+        if p.pronoun and not of_every_party:
             parties = self._referred(history)
             if not parties and thing:  # "vil de øke den?" after a question nobody answered: every party
                 interpreted = _put_topic(p.text, last.topic, last.language)
@@ -532,10 +534,13 @@ class Rules:
 _STANCE = re.compile(r"\b(?:imot|mot|against|oppose[sd]?|opposing|motstander|motstandere)\b", re.IGNORECASE)
 
 
+_STANCE_VERB_WORDS = DEGREE_WORDS | {"å", "to"}
+
+
 def _without_stance_verb(topic: str) -> str:
     """The topic without its leading stance verb ("tillate surrogati" -> "surrogati"), when more is left."""
     words = topic.split()
-    while len(words) > 1 and words[0].casefold() in DEGREE_WORDS | {"å", "to"}:
+    while len(words) > 1 and words[0].casefold() in _STANCE_VERB_WORDS:
         words = words[1:]
     return " ".join(words)
 

@@ -180,9 +180,10 @@ def test_a_party_whose_own_candidates_would_be_declined_gets_no_card(fake_bot):
     shown = [(c, float(p)) for c, p in zip(found.own.candidates, probs)]
     party = lambda item: answerer.index.passages[item[0].row].party  # noqa: E731
     assert {party(i) for i in shown} == {"Venstre", "Helsepartiet"}
-    kept = answerer._parties_that_answer(shown, found.own, probs, _StubQuestionModel(0.0), False)
+    party_of = {c.row: party((c, p)) for c, p in shown}
+    kept = answerer._parties_that_answer(shown, found.own, probs, _StubQuestionModel(0.0), False, party_of)
     assert kept == [i for i in shown if party(i) == party(shown[0])]  # only the best passage's party stays
-    assert answerer._parties_that_answer(shown, found.own, probs, _StubQuestionModel(0.9), False) == shown
+    assert answerer._parties_that_answer(shown, found.own, probs, _StubQuestionModel(0.9), False, party_of) == shown
 
 
 def _with_relative(decision, share: float):

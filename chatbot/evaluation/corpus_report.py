@@ -42,5 +42,5 @@ def markdown_report(collections: list[CollectionOutcomes], k: int, mode: str, he
         out += [f"### Misses ({len(found)})", ""]
         if not found:
             out += ["None.", ""]
-        out += [miss_section(o, why).replace("\n### ", "\n#### ", 1).replace("### ", "#### ", 1) for o, why in found]
+        out += [miss_section(o, why, level=4) for o, why in found]
     return "\n".join(out).rstrip() + "\n"

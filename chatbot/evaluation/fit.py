@@ -227,7 +227,7 @@ def _cutoffs(examples: list[Example], scored: Scored, question: QuestionModel | 
     p_all = np.concatenate([p for p, _ in pairs])
     y_all = np.concatenate([y for _, y in pairs])
 
-    def f1(t: float) -> float:
+    def fbeta(t: float) -> float:
         shown = p_all >= t
         tp = float((shown & (y_all > 0)).sum())
         if tp == 0:
@@ -238,10 +238,10 @@ def _cutoffs(examples: list[Example], scored: Scored, question: QuestionModel | 
         return (1 + b2) * precision * recall / (b2 * precision + recall)
 
     if decides:  # answer_at gates nothing: show_at is not capped by it (and answer_at is kept at least as high)
-        show_at = float(max(CUTOFF_GRID, key=lambda t: (f1(t), t)))
+        show_at = float(max(CUTOFF_GRID, key=lambda t: (fbeta(t), t)))
         return max(float(answer_at), show_at), show_at
     show_grid = [t for t in grid if t <= answer_at] or [answer_at]
-    show_at = max(show_grid, key=lambda t: (f1(t), t))
+    show_at = max(show_grid, key=lambda t: (fbeta(t), t))
     return float(answer_at), float(show_at)
 
 

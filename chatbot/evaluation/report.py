@@ -152,9 +152,10 @@ def _score(v) -> str:
     return "–" if v is None else f"{v:.3f}"
 
 
-def miss_section(o: Outcome, why: str) -> str:
+def miss_section(o: Outcome, why: str, level: int = 3) -> str:
+    """One miss as Markdown, under a heading of ``level``."""
     q = o.question
-    lines = [f"### `{q.id}` — {q.q}", "",
+    lines = [f"{'#' * level} `{q.id}` — {q.q}", "",
              f"{why} · lang {q.lang} · {q.category} · split {q.split} · party {q.party or '–'} · line {q.line}", ""]
     if q.gold:
         lines.append("Expected:")
