@@ -271,11 +271,15 @@ class Rules:
 
     def topic_of(self, rest: str, language: str) -> tuple[str, float]:
         """The topic phrase of a question with the party names cut out: from its first content
-        word to the end ("Hva mener om bolig for rusavhengige?" -> "bolig for rusavhengige"),
-        with the weight of its content words."""
+        word to its last ("Hva mener om bolig for rusavhengige?" -> "bolig for rusavhengige"),
+        with the weight of its content words. A topic that is a clause or a verb phrase keeps the
+        words that make it one, so that it reads right after "om" / "about" (``_clause_topic``):
+        "Hvem vil at politiet skal …" -> "at politiet skal …", "Hvem vil tillate surrogati?" ->
+        "å tillate surrogati", "Which parties want to ban fur farming?" -> "banning fur farming",
+        "kva med dei som nektar …" -> "dei som nektar …"."""
         lang = "en" if language == "en" else "nb"
         spans = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"[^\W_]+(?:[-'’/][^\W_]+)*", rest)]
-        start = end = None
+        first = last = None
         weight = 0.0
         for i, (s, e, word) in enumerate(spans):
             lower = word.casefold()
@@ -287,13 +291,13 @@ class Rules:
             if not terms:
                 continue
             weight += sum(t.weight for t in terms)
-            if start is None:
-                start = s
-            end = e
-        if start is None:
+            if first is None:
+                first = i
+            last = i
+        if first is None:
             return "", 0.0
-        phrase = _SENTENCE_END.sub("", rest[start:end]).strip(" ,;:-–")
-        return phrase, weight
+        phrase = _clause_topic(rest, spans, first, last, language)
+        return _SENTENCE_END.sub("", phrase).strip(" ,;:-–"), weight
 
     def context(self, reading: Reading, shown: Sequence[str] = ()) -> Context:
         """What to keep of a turn once it has been answered."""
@@ -342,8 +346,9 @@ class Rules:
         if _WHY_ONLY.match(p.text) and not p.named:
             parties = self._referred(history)
             many, none = WHY_TEMPLATES.get(language, WHY_TEMPLATES["nb"])
-            interpreted = many.format(parties=_join(parties, language), topic=last.topic) if parties else \
-                none.format(topic=last.topic)
+            topic = _in_frame(last.topic, language)
+            interpreted = many.format(parties=_join(parties, language), topic=topic) if parties else \
+                none.format(topic=topic)
             if language == "en" and len(parties) > 1:
                 interpreted = interpreted.replace("What reasons does ", "What reasons do ", 1)
             return Reading(question, interpreted, parties, True, WHY, (), language, last.topic, True, bool(parties),
@@ -503,6 +508,7 @@ class Rules:
             if swapped:
                 return _capitalised(_ELSE_WORD.sub("", swapped))  # "what else does V want …" -> "What does H want …"
         many, none = TEMPLATES.get(language, TEMPLATES["nb"])
+        topic = _in_frame(topic, language)
         if not parties:
             return none.format(topic=topic)
         text = many.format(parties=_join(parties, language), topic=topic)
@@ -530,6 +536,67 @@ class Rules:
         return out
 
 
+# What makes a topic a clause or a verb phrase (``_clause_topic``).
+_CLAUSE_OPENERS = frozenset("at that".split())  # "hvem vil at politiet …", "who says that …"
+_RELATIVE_HEADS = frozenset("de dei dem those them people folk".split())  # "dei som nektar …"
+_RELATIVE_WORDS = frozenset("som who that".split())
+_NB_MODALS = frozenset("vil ville skal skulle kan kunne bør burde må måtte ønsker ønskjer".split())
+_EN_MODALS = frozenset("would will should could can must might shall 'd 'll".split())
+_EN_TO_VERBS = frozenset("""want wants wanted plan plans planned aim aims intend intends like propose proposes
+promise promises going seek seeks try tries hope hopes""".split())
+
+
+def _clause_topic(rest: str, spans, first: int, last: int, language: str) -> str:
+    """The topic phrase from word ``first`` to word ``last`` of ``rest``; a clause ("at …", "dei som
+    …") also keeps its opening word and runs on to the clause's end ("… saman med ein"); a verb after
+    a modal gets the infinitive mark ("vil tillate" -> "å tillate") or, in English, becomes a gerund
+    ("want to ban" / "would give" -> "banning" / "giving")."""
+    before = [w.casefold() for _, _, w in spans[max(0, first - 2):first]]
+    head = spans[first][2]
+    start, prefix, clause = spans[first][0], "", False
+    if before and before[-1] in _CLAUSE_OPENERS and (language != "en" or before[-1] == "that"):
+        start, clause = spans[first - 1][0], True
+    elif len(before) == 2 and before[-1] in _RELATIVE_WORDS and before[0] in _RELATIVE_HEADS:
+        start, clause = spans[first - 2][0], True
+    elif language != "en" and before and before[-1] in _NB_MODALS and head[-1:].casefold() in "aeiouyæøå" \
+            and head.isalpha():
+        prefix, clause = "å ", True
+    elif language == "en" and before and head.isalpha() and not head.casefold().endswith(("ing", "s")) and (
+            before[-1] in _EN_MODALS or (before[-1] == "to" and len(before) == 2 and before[0] in _EN_TO_VERBS)):
+        prefix, start, clause = _gerund(head), spans[first][1], True
+    end = spans[last][1]
+    if clause:  # on to the clause's end: "at ektefellen får flytte inn saman med ein"
+        for s, e, word in spans[last + 1:]:
+            if re.search(r"[,;:?!.…()]", rest[end:s]) or word.casefold() in FILLER:
+                break
+            end = e
+    return prefix + rest[start:end]
+
+
+def _in_frame(topic: str, language: str) -> str:
+    """The topic as put in a question frame of ``language``: an English frame drops the Norwegian
+    infinitive mark ("for å avkriminalisere narkotika" reads "for avkriminalisere narkotika")."""
+    if language == "en" and topic[:2].casefold() == "å ":
+        return topic[2:]
+    return topic
+
+
+def _gerund(verb: str) -> str:
+    """An English verb's -ing form: "make" -> "making", "ban" -> "banning", "see" -> "seeing"."""
+    low = verb.casefold()
+    if low in ("be", "see", "free", "agree", "flee"):
+        return verb + "ing"
+    if low.endswith("ie"):
+        return verb[:-2] + "ying"
+    if low.endswith("e") and not low.endswith(("ee", "ye", "oe")):
+        return verb[:-1] + "ing"
+    vowels = "aeiou"
+    if len(low) >= 3 and low[-1] not in vowels + "wxy" and low[-2] in vowels and low[-3] not in vowels \
+            and sum(c in vowels for c in low) == 1:
+        return verb + verb[-1] + "ing"  # "ban" -> "banning", "cut" -> "cutting"
+    return verb + "ing"
+
+
 # A turn that takes a stand of its own ("hvem er imot?", "who is against?", "who opposes it?").
 _STANCE = re.compile(r"\b(?:imot|mot|against|oppose[sd]?|opposing|motstander|motstandere)\b", re.IGNORECASE)
 
@@ -552,6 +619,8 @@ def _is_filler(lower: str) -> bool:
 
 def _has_pronoun(words: list[str]) -> bool:
     for i, w in enumerate(words):
+        if i + 1 < len(words) and words[i + 1] in ("som", "who") and w in _RELATIVE_HEADS:
+            continue  # "for dem som jobber etter 67", "those who": people, not the parties
         if w in PRONOUNS_ALWAYS:
             return True
         if w in PRONOUNS_AFTER_VERB:
@@ -636,6 +705,8 @@ def _replace_pronouns(text: str, name: str, language: str, n: int) -> str:
     lowered = [w.group(0).casefold() for w in words]
     for i, m in enumerate(words):
         lw = lowered[i]
+        if i + 1 < len(lowered) and lowered[i + 1] in ("som", "who") and lw in _RELATIVE_HEADS:
+            continue
         hit = lw in PRONOUNS_ALWAYS
         if lw in PRONOUNS_AFTER_VERB:
             hit = _has_pronoun(lowered[max(0, i - 1):i + 2]) if i > 0 else _has_pronoun(lowered[i:i + 2])

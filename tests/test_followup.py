@@ -172,7 +172,7 @@ def test_who_wants_the_opposite_leaves_out_the_party_in_play(three):
     assert r[1].note() == "Tolket som: «Hvem vil det motsatte (fritidskortet)?» (andre enn Fjordpartiet)"
     r = talk(three, "Does any party want to end the gambling monopoly?", "who wants the opposite?",
              shown={0: ("Samholdspartiet",)})
-    assert brief(r[1]) == ("Who wants the opposite (end the gambling monopoly)?", ("Fjordpartiet", "Nordlyspartiet"),
+    assert brief(r[1]) == ("Who wants the opposite (ending the gambling monopoly)?", ("Fjordpartiet", "Nordlyspartiet"),
                            True, WHICH_PARTY)
 
 
@@ -233,7 +233,7 @@ def test_a_reference_with_nothing_to_refer_to_stands_as_asked(two):
 def test_a_short_turn_ending_in_a_pronoun_for_a_thing_gets_the_previous_topic(two):
     r = talk(two, "Hvem vil beholde kontantstøtten?", "vil de øke den?", "og Helsepartiet?", shown={0: ("Venstre",)})
     assert brief(r[1]) == ("Vil Venstre øke kontantstøtten?", ("Venstre",), True, REFERENCE)
-    assert r[1].topic == "øke kontantstøtten" and r[1].topic_from_context is True
+    assert r[1].topic == "å øke kontantstøtten" and r[1].topic_from_context is True
     assert brief(r[2]) == ("Vil Helsepartiet øke kontantstøtten?", ("Helsepartiet",), True, PARTY_SWAP)
 
 
@@ -770,12 +770,12 @@ def test_different_with_a_pronoun_is_a_compare_request(two):
     assert r[0].kind == STANDALONE  # a first turn is never a compare of one party
 
 
-def test_a_modal_verb_does_not_start_the_topic(two):
+def test_a_verb_topic_reads_as_one_after_the_frame(two):
     r = talk(two, "Which parties would give more money to drug users?", "what about the Health Party?")
-    assert brief(r[1]) == ("What does Helsepartiet say about give more money to drug users?", ("Helsepartiet",), True,
+    assert brief(r[1]) == ("What does Helsepartiet say about giving more money to drug users?", ("Helsepartiet",), True,
                            PARTY_SWAP)
     r = talk(two, "Hvilke partier bør satse mer på ettervern?", "og Venstre?")
-    assert r[1].interpreted == "Hva mener Venstre om satse mer på ettervern?"
+    assert r[1].interpreted == "Hva mener Venstre om å satse mer på ettervern?"
 
 
 def test_an_interjection_before_the_opening_keeps_the_follow_up(two):
@@ -820,3 +820,41 @@ def test_them_in_a_short_which_party_turn_is_the_previous_topic(two):
 def test_is_there_a_party_asks_which_party(two):
     r = talk(two, "Er det noe parti som vil ha brukerrom?", "hva mer vil de gjøre?", shown={0: ("Helsepartiet", "Venstre")})
     assert r[1].parties == ("Helsepartiet",)  # "de" is the party that answered first, as after "Hvem vil …?"
+
+
+def test_a_clause_topic_keeps_its_opening_word_and_runs_to_its_end(three):
+    r = talk(three, "Hvem vil at politiet skal bære våpen hele tiden?", "og Fjordpartiet?")
+    assert brief(r[1]) == ("Hva mener Fjordpartiet om at politiet skal bære våpen hele tiden?", ("Fjordpartiet",), True,
+                           PARTY_SWAP)
+    r = talk(three, "Kven vil gje folk rett på plass på sjukeheim?", "og at ektefellen får flytte inn saman med ein?",
+             shown={0: ()})
+    assert r[1].interpreted == "Kva meiner partia om at ektefellen får flytte inn saman med ein?"
+    r = talk(three, "kva meiner partia om verneplikt?", "kva med dei som nektar militærteneste?")
+    assert r[1].interpreted == "Kva meiner partia om dei som nektar militærteneste?"
+
+
+def test_a_verb_topic_gets_the_infinitive_mark_or_the_gerund(two):
+    r = talk(two, "Hvem vil tillate sprøyterom?", "og Venstre?")
+    assert r[1].interpreted == "Hva mener Venstre om å tillate sprøyterom?"
+    r = talk(two, "Which parties want to ban smoking rooms?", "and Venstre?")
+    assert r[1].interpreted == "What does Venstre say about banning smoking rooms?"
+    r = talk(two, "Who would make treatment free?", "and Venstre?")
+    assert r[1].interpreted == "What does Venstre say about making treatment free?"
+    r = talk(two, "Hvem vil avkriminalisere narkotika?", "why not?", shown={0: ()})  # an English frame: no "å"
+    assert r[1].interpreted == "What reasons do the parties give for avkriminalisere narkotika?"
+    r = talk(two, "Hvem vil ha flere behandlingsplasser?", "og Venstre?")  # "ha" is no content word: no "å"
+    assert r[1].interpreted == "Hva mener Venstre om flere behandlingsplasser?"
+
+
+def test_them_who_is_people_not_the_parties(two):
+    r = talk(two, "Hva mener Venstre om skatt?", "og fradrag for dem som jobber etter 67?")
+    assert brief(r[1]) == ("Hva mener Venstre om fradrag for dem som jobber etter 67?", ("Venstre",), True, TOPIC_SWAP)
+    r = talk(two, "What does Venstre say about tax?", "and relief for those who work past 67?")
+    assert r[1].parties == ("Venstre",) and "those who work past 67" in r[1].interpreted
+
+
+def test_gerund():
+    from chatbot.followup import _gerund
+
+    assert [_gerund(v) for v in ("make", "ban", "cut", "see", "tax", "give", "lie", "open", "decriminalise")] == [
+        "making", "banning", "cutting", "seeing", "taxing", "giving", "lying", "opening", "decriminalising"]
