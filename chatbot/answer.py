@@ -22,6 +22,7 @@ from .notices import and_list, say
 from .query.prepare import (MODES, NOTICE_EMPTY, NOTICE_NONE, NOTICE_ONLY_PARTIES, NOTICE_ONLY_PARTY,  # noqa: F401
                             NOTICE_OTHERS_HAVE, NOTICE_PARTY_NONE, Prepared, check_arguments, prepare)
 from .query.retrieve import PassageKeys, Retrieved, retrieve
+from .query.repeats import without_repeats
 from .query.terms import question_terms
 from .querylang import EMPTY as EMPTY_GLOSSARY
 from .querylang import Glossary, query_forms
@@ -188,6 +189,8 @@ class Answerer:
                                               model.show_relative * best_of[party_of[found.candidates[i].row]])]
         if question is not None and len(restrict) != 1:
             shown = self._parties_that_answer(shown, found, probs, question, bool(restrict), party_of)
+        shown = without_repeats(shown, lambda item: party_of[item[0].row], lambda item: self.index.passages[item[0].row].text,
+                                lambda better, fuller: (fuller[0], better[1]))
         return with_each_party(shown, k, self.index, restrict)
 
     def _parties_that_answer(self, shown: list, found, probs, question, restricted: bool,

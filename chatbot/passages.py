@@ -42,7 +42,9 @@ class SplitterSettings:
     #    a document's first block of such lines is its title.
     # 4: a lead ending in a colon above one item per line ("Vardepartiet vil:" and lines without bullets) is
     #    no passage either.
-    RULES = 4
+    # 5: a lead inside a list block (a paragraph, then "Hasselpartiet vil:" and its bullets, no blank line
+    #    between) is no passage; the items after it have it as their section.
+    RULES = 5
 
     def to_dict(self) -> dict:
         return {"splitter": "langchain RecursiveCharacterTextSplitter/sentences", "rules": self.RULES, **asdict(self)}
@@ -100,8 +102,9 @@ def split_document(document: Document, text: str, settings: SplitterSettings = S
                     continue
                 heading = label
             elif kind in ("list", "lines"):
-                out.extend(_list_passages(document, text, starts, _without_lead(block, settings), heading, block.start,
-                                          splitter, settings, block.end))
+                for context_start, run in _lead_runs(block, settings):
+                    out.extend(_list_passages(document, text, starts, run, heading, context_start, splitter, settings,
+                                              run.end))
             else:
                 out.extend(_paragraph_passages(document, text, starts, block, heading, splitter, settings))
             i += 1
@@ -189,12 +192,32 @@ def _without_lead(block: _Block, settings: SplitterSettings) -> _Block:
     """A list block without its first line when that line is a lead ("Nordlyspartiet vil:" directly
     above the bullets, or above one item per line): a lead says nothing by itself, so it is no
     passage; it stays in the items' context."""
-    first = block.lines[0].text
-    stripped = first.strip()
-    if (len(block.lines) > 1 and not _BULLET.match(first) and stripped.endswith(":")
-            and len(stripped) <= settings.heading_max_chars):
+    if len(block.lines) > 1 and _is_lead(block.lines[0].text, settings):
         return _Block(block.lines[1:])
     return block
+
+
+def _is_lead(line: str, settings: SplitterSettings) -> bool:
+    stripped = line.strip()
+    return not _BULLET.match(line) and stripped.endswith(":") and len(stripped) <= settings.heading_max_chars
+
+
+def _lead_runs(block: _Block, settings: SplitterSettings) -> Iterator[tuple[int, _Block]]:
+    """A list block cut at its leads: "Vi vil:" on its first line, or inside it (a paragraph, then
+    "Hasselpartiet vil:" and its bullets, without a blank line between). A lead is no passage; it
+    opens the context of the items after it, up to the next lead. Yields (context start, items)."""
+    has_bullets = any(_BULLET.match(x.text) for x in block.lines)
+    context_start, run = block.start, []
+    for i, line in enumerate(block.lines):
+        if i + 1 < len(block.lines) and _is_lead(line.text, settings) and (
+                _BULLET.match(block.lines[i + 1].text) or not has_bullets):
+            if run:
+                yield context_start, _Block(run)
+            context_start, run = line.start, []
+            continue
+        run.append(line)
+    if run:
+        yield context_start, _Block(run)
 
 
 def _heading_text(line: str) -> str:

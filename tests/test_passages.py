@@ -141,7 +141,7 @@ def test_a_colon_lead_above_one_item_per_line_is_not_a_passage():
 
 
 def test_the_cutting_rules_version_is_in_the_settings_an_index_records():
-    assert SplitterSettings().to_dict()["rules"] == SplitterSettings.RULES == 4
+    assert SplitterSettings().to_dict()["rules"] == SplitterSettings.RULES == 5
 
 
 def test_headings_directly_above_their_text_and_a_title_block_are_no_passages():
@@ -161,3 +161,18 @@ def test_a_list_of_short_items_without_full_stops_keeps_every_item():
     text = "Innledning her.\n\nØke antall plasser\nSikre ettervern\nBygge flere boliger\n"
     passages = split_document(doc(), text, SplitterSettings())
     assert [p.text for p in passages] == ["Innledning her.", "Øke antall plasser", "Sikre ettervern", "Bygge flere boliger"]
+
+
+def test_a_lead_inside_a_list_block_is_not_a_passage_and_opens_its_items_context():
+    text = ("Matpriser\nTre kjeder eier nesten alt. Prisene er høye.\nHasselpartiet vil:\n- Opprette et prisombud.\n"
+            "- Dele opp kjedene.\nVi vil også:\n- Forby tomtekjøp.\n")
+    passages = split_document(doc(), text, SplitterSettings())
+    assert [p.text for p in passages] == ["Tre kjeder eier nesten alt. Prisene er høye.", "Opprette et prisombud.",
+                                          "Dele opp kjedene.", "Forby tomtekjøp."]
+    assert [p.section for p in passages] == ["Matpriser"] * 4
+    assert [p.context for p in passages] == ["Tre kjeder eier nesten alt. Prisene er høye.",
+                                             "Hasselpartiet vil:\n- Opprette et prisombud.\n- Dele opp kjedene.",
+                                             "Hasselpartiet vil:\n- Opprette et prisombud.\n- Dele opp kjedene.",
+                                             "Vi vil også:\n- Forby tomtekjøp."]
+    for p in passages:
+        assert text[p.start:p.end] == p.text

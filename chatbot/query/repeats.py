@@ -1,0 +1,61 @@
+"""Passages that repeat one another: a programme that says the same thing twice (a sentence of its
+text, then the same demand again as a bullet of its summary) would otherwise fill two of the k
+places with one statement. Of two such passages of one party, the answer shows the more probable.
+"""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+
+# A repeat: the shorter passage's text, at least this share of it, found word for word in the longer
+# (the same statement said twice, not two statements in the same words: "opprette flere bemannede
+# boliger" and "la kommuner drive egne bemannede boliger" are two).
+REPEAT_SHARE = 0.8
+MIN_WORDS = 5  # shorter passages are never called repeats (a short demand may recur in other words)
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def words(text: str) -> frozenset[str]:
+    return frozenset(w.casefold() for w in _WORD.findall(text))
+
+
+def shares_words(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether one word set lies (almost) inside the other: the quick test before ``repeats``."""
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return len(small) >= MIN_WORDS and len(small & large) >= REPEAT_SHARE * len(small)
+
+
+def repeats(a: str, b: str) -> bool:
+    """Whether the shorter text is (almost all) inside the longer, word for word."""
+    if not shares_words(words(a), words(b)):
+        return False
+    small, large = (_normal(a), _normal(b)) if len(a) <= len(b) else (_normal(b), _normal(a))
+    match = SequenceMatcher(None, small, large, autojunk=False).find_longest_match(0, len(small), 0, len(large))
+    return match.size >= REPEAT_SHARE * len(small)
+
+
+def _normal(text: str) -> str:
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def without_repeats(ranked: list, party_of, text_of, merge=None) -> list:
+    """``ranked`` (best first) with each repeat of a better item of the same party folded into it:
+    the fuller text of the two stays, at the better one's place (``merge(better, fuller)`` makes the
+    item that stands there; by default the fuller item itself). ``party_of(item)`` and
+    ``text_of(item)`` read an item's party and text."""
+    kept: list = []
+    seen: list[tuple[str, frozenset[str], str]] = []  # party, words and text of each kept item
+    for item in ranked:
+        party, text = party_of(item), text_of(item)
+        ws = words(text)
+        j = next((j for j, (p, other, other_text) in enumerate(seen)
+                  if p == party and shares_words(ws, other) and repeats(text, other_text)), None)
+        if j is None:
+            kept.append(item)
+            seen.append((party, ws, text))
+        elif len(text) > len(seen[j][2]):  # the repeat is the fuller text: it takes the better one's place
+            kept[j] = merge(kept[j], item) if merge is not None else item
+            seen[j] = (party, ws, text)
+    return kept
