@@ -406,7 +406,8 @@ class Rules:
         if p.pronoun and not of_every_party:
             parties = self._referred(history)
             if not parties and thing:  # "vil de øke den?" after a question nobody answered: every party
-                interpreted = _put_topic(p.text, last.topic, last.language)
+                every = {"nb": "partiene", "nn": "partia", "en": "the parties"}.get(language, "partiene")
+                interpreted = _put_topic(_replace_pronouns(p.text, every, language, 2), last.topic, last.language)
                 return Reading(question, interpreted, (), True, REFERENCE, (), language, last.topic, True, False,
                                signals)
             if not parties:
@@ -645,6 +646,17 @@ def _ends_in_thing_pronoun(text: str, asks_which: bool = False) -> bool:
     return 1 < len(words) <= MAX_THING_REFERENCE_WORDS and words[-1] in THING_PRONOUNS
 
 
+def _degree_word(word: str) -> bool:
+    """A word of degree, also as a gerund ("keeping", "raising", "cutting")."""
+    w = word.casefold()
+    if w in DEGREE_WORDS:
+        return True
+    if w.endswith("ing") and len(w) > 5:
+        base = w[:-3]
+        return any(b in DEGREE_WORDS for b in (base, base + "e", base[:-1]))
+    return False
+
+
 def _topic_word(topic: str, language: str) -> str:
     """What a pronoun for the topic stands for: the topic's rarest word, with a possessive before it
     ("beholde kontantstøtten" -> "kontantstøtten", "the father's quota" -> "father's quota")."""
@@ -656,11 +668,16 @@ def _topic_word(topic: str, language: str) -> str:
     i = weights.index(max(weights))
     first = i
     if language == "en":  # English writes compounds apart: "legal minimum wage", not "wage"
-        while first > 0 and weights[first - 1] > 0 and spans[first - 1].group(0).casefold() not in DEGREE_WORDS \
+        while first > 0 and weights[first - 1] > 0 and not _degree_word(spans[first - 1].group(0)) \
                 and spans[first].start() - spans[first - 1].end() == 1:
             first -= 1
+    last = i
+    if language == "en":  # … and to the right: "housing benefit", not "housing"
+        while last + 1 < len(spans) and weights[last + 1] > 0 and not _degree_word(spans[last + 1].group(0)) \
+                and spans[last + 1].start() - spans[last].end() == 1:
+            last += 1
     start = spans[first - 1].start() if first > 0 and spans[first - 1].group(0).endswith(("'s", "’s")) else spans[first].start()
-    return topic[start:spans[i].end()]
+    return topic[start:spans[last].end()]
 
 
 def _put_topic(text: str, topic: str, language: str = "nb", bracket: bool = False) -> str:

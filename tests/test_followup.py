@@ -808,7 +808,7 @@ def test_against_drops_the_previous_topics_stance_verb(two):
 
 def test_a_pronoun_for_the_topic_when_nobody_answered_asks_every_party(two):
     r = talk(two, "Which parties back cash-for-care?", "vil de øke den?", "and the Health Party?", shown={0: ()})
-    assert brief(r[1]) == ("Vil de øke cash-for-care?", (), True, REFERENCE)  # "back" frames, it is not the topic
+    assert brief(r[1]) == ("Vil partiene øke cash-for-care?", (), True, REFERENCE)  # "back" frames, it is not the topic
     assert brief(r[2]) == ("What does Helsepartiet say about cash-for-care?", ("Helsepartiet",), True, PARTY_SWAP)
 
 
@@ -858,3 +858,12 @@ def test_gerund():
 
     assert [_gerund(v) for v in ("make", "ban", "cut", "see", "tax", "give", "lie", "open", "decriminalise")] == [
         "making", "banning", "cutting", "seeing", "taxing", "giving", "lying", "opening", "decriminalising"]
+
+
+def test_a_pronoun_after_a_question_nobody_answered_becomes_the_parties(two):
+    r = talk(two, "Hvem vil beholde kontantstøtten?", "vil de øke den?", shown={0: ()})
+    assert brief(r[1]) == ("Vil partiene øke kontantstøtten?", (), True, REFERENCE)
+    r = talk(two, "Who wants to keep cash-for-care?", "will they raise it?", shown={0: ()})
+    assert r[1].interpreted == "Will the parties raise cash-for-care?"  # not "raise keeping cash-for-care"
+    r = talk(two, "What does Venstre say about housing benefit?", "who wants to raise it?")
+    assert r[1].interpreted == "Who wants to raise housing benefit?"  # the English compound on both sides
