@@ -147,8 +147,9 @@ class Answerer:
                      filtered_out=p.filtered_out)
         if chosen:
             hits = tuple(Hit(rank=i + 1, passage=self.index.passages[c.row], score=prob, dense=c.cos,
-                             bm25=c.bm25 if c.bm25_rank is not None or c.bm25 > 0 else None)
-                         for i, (c, prob) in enumerate(chosen))
+                             bm25=c.bm25 if c.bm25_rank is not None or c.bm25 > 0 else None,
+                             also=tuple(self.index.passages[r] for r in also))
+                         for i, (c, prob, also) in enumerate(chosen))
             return Answer(p.question, True, " ".join(p.notices) or None, p.named, hits, p.missing,
                           timings_ms=timings, **about)
         notices = list(p.notices)
@@ -189,9 +190,11 @@ class Answerer:
                                               model.show_relative * best_of[party_of[found.candidates[i].row]])]
         if question is not None and len(restrict) != 1:
             shown = self._parties_that_answer(shown, found, probs, question, bool(restrict), party_of)
-        shown = without_repeats(shown, lambda item: party_of[item[0].row], lambda item: self.index.passages[item[0].row].text,
-                                lambda better, fuller: (fuller[0], better[1]))
-        return with_each_party(shown, k, self.index, restrict)
+        # a repeat of a better passage of its party is folded into it: the fuller text at the better place,
+        # the other's location kept as "also said at" (query/repeats.py)
+        folded = without_repeats([(c, prob, ()) for c, prob in shown], lambda item: party_of[item[0].row],
+                                 lambda item: self.index.passages[item[0].row].text, _fold)
+        return with_each_party(folded, k, self.index, restrict)
 
     def _parties_that_answer(self, shown: list, found, probs, question, restricted: bool,
                              party_of: dict[int, str]) -> list:
@@ -250,6 +253,14 @@ class Answerer:
             if found:
                 out[word.casefold()] = found
         return out
+
+
+def _fold(better: tuple, repeat: tuple, fuller: bool) -> tuple:
+    """(candidate, probability, rows said again) for a passage and its repeat: the fuller passage, with
+    the better one's probability and the other's row among those it says again."""
+    if fuller:
+        return repeat[0], better[1], better[2] + (better[0].row,) + repeat[2]
+    return better[0], better[1], better[2] + (repeat[0].row,) + repeat[2]
 
 
 def _warn(message: str) -> None:

@@ -36,6 +36,8 @@ def and_list(names: Iterable[str], lang: str = DEFAULT) -> str:
 
 MESSAGES: dict[str, dict[str, str]] = {
     "and": {"nb": " og ", "nn": " og ", "en": " and "},
+    # a passage the programme also says elsewhere, word for word (query/repeats.py)
+    "also_at": {"nb": "Står også i {where}", "nn": "Står òg i {where}", "en": "Also in {where}"},
     "empty": {
         "nb": "Spørsmålet er tomt. Skriv et spørsmål, for eksempel «Hva vil Venstre med LAR?».",
         "nn": "Spørsmålet er tomt. Skriv eit spørsmål, til dømes «Kva vil Venstre med LAR?».",

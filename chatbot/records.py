@@ -104,6 +104,7 @@ class Hit:
     score: float  # the fused score that ordered the result
     dense: float | None = None  # cosine similarity, when the dense retriever saw it
     bm25: float | None = None  # BM25 score, when the lexical retriever saw it
+    also: tuple[Passage, ...] = ()  # the same statement elsewhere in the party's programmes (query/repeats.py)
 
     def to_dict(self, document: Document | None = None) -> dict[str, Any]:
         p = self.passage
@@ -125,6 +126,8 @@ class Hit:
             "dense": None if self.dense is None else round(self.dense, 6),
             "bm25": None if self.bm25 is None else round(self.bm25, 6),
         }
+        out["also"] = [{"id": a.id, "source": a.source, "line": a.line, "start": a.start, "end": a.end, "text": a.text}
+                       for a in self.also]
         if document is not None:
             out["citation"] = citation(document, p)
         out.update(anchors(p, document))

@@ -25,6 +25,10 @@ def plain(answer: Answer, documents: dict[str, Document], width: int = 88) -> st
         lines.extend(textwrap.wrap(f"«{p.text}»", width=width, initial_indent="   ", subsequent_indent="    "))
         doc = documents.get(p.source)
         lines.append("   — " + (citation(doc, p) if doc else f"{p.source}, tegn {p.start}–{p.end}"))
+        for a in hit.also:
+            where = documents.get(a.source)
+            lines.append("     " + say("also_at", answer.language,
+                                       where=citation(where, a) if where else f"{a.source}, tegn {a.start}–{a.end}"))
         if doc is not None and doc.url:
             lines.append("     " + hit.to_dict(doc)["url"])
     return "\n".join(lines)

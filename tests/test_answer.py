@@ -218,3 +218,21 @@ def test_show_relative_must_be_a_share():
 
     with pytest.raises(DecisionError, match="show_relative"):
         dataclasses.replace(FAKE_DECISION.modes["hybrid"], show_relative=1.5)
+
+
+def test_a_statement_said_twice_is_one_card_with_both_places(fake_bot):
+    # Venstre's programme says it in a paragraph (line 11) and again as a bullet (line 23)
+    a = fake_bot.ask("Hva vil Venstre med tilgang til ordinære legemidler for rusavhengige?")
+    texts = [h.passage.text for h in a.hits]
+    assert sum("samme tilgang til ordinære legemidler" in t for t in texts) == 1
+    hit = next(h for h in a.hits if "samme tilgang til ordinære legemidler" in h.passage.text)
+    assert hit.passage.text.startswith("Venstre vil at rusavhengige gis samme tilgang")  # the fuller text
+    assert [(x.line, x.text) for x in hit.also] == [
+        (23, "at rusavhengige gis samme tilgang til ordinære legemidler som det ikke-rusavhengige har i dag")]
+    d = hit.to_dict()
+    assert d["also"] == [{"id": hit.also[0].id, "source": "venstre-rusomsorg.txt", "line": 23, "start": 3051,
+                          "end": 3144, "text": hit.also[0].text}]
+    from chatbot.render import plain
+
+    assert "     Står også i Venstre, Temaside, «Rusomsorg som tar mennesker på alvor», venstre-rusomsorg.txt, linje 23, " \
+           "tegn 3051–3144" in plain(a, fake_bot.catalog.by_source())

@@ -42,9 +42,9 @@ def _normal(text: str) -> str:
 
 def without_repeats(ranked: list, party_of, text_of, merge=None) -> list:
     """``ranked`` (best first) with each repeat of a better item of the same party folded into it:
-    the fuller text of the two stays, at the better one's place (``merge(better, fuller)`` makes the
-    item that stands there; by default the fuller item itself). ``party_of(item)`` and
-    ``text_of(item)`` read an item's party and text."""
+    the fuller text of the two stays, at the better one's place. ``merge(better, repeat, fuller)``
+    makes the item that stands there (``fuller``: the repeat is the fuller text); by default the
+    fuller item itself. ``party_of(item)`` and ``text_of(item)`` read an item's party and text."""
     kept: list = []
     seen: list[tuple[str, frozenset[str], str]] = []  # party, words and text of each kept item
     for item in ranked:
@@ -55,7 +55,9 @@ def without_repeats(ranked: list, party_of, text_of, merge=None) -> list:
         if j is None:
             kept.append(item)
             seen.append((party, ws, text))
-        elif len(text) > len(seen[j][2]):  # the repeat is the fuller text: it takes the better one's place
-            kept[j] = merge(kept[j], item) if merge is not None else item
+            continue
+        fuller = len(text) > len(seen[j][2])
+        kept[j] = merge(kept[j], item, fuller) if merge is not None else (item if fuller else kept[j])
+        if fuller:
             seen[j] = (party, ws, text)
     return kept

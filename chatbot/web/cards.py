@@ -24,6 +24,7 @@ from urllib.parse import quote as url_quote, urlencode
 
 from markupsafe import Markup, escape
 
+from ..notices import say as notice_say
 from ..records import Answer, Document, Hit, Passage, citation
 from ..textnorm import fold, tokens, words
 
@@ -213,6 +214,10 @@ def card(hit: Hit, document: Document | None, terms: Iterable[str] = (), *, show
                         + highlight(p.context[offset + len(p.text):], terms))
     else:  # the context does not contain the passage verbatim: show it plainly
         context_html = highlight(p.context, terms)
+    also = Markup("").join(  # the same statement elsewhere in the party's programmes
+        Markup('<p class="also">{}</p>').format(
+            notice_say("also_at", lang, where=citation_text(document if a.source == p.source else None, a)))
+        for a in hit.also)
     context_block = Markup("")
     if p.context and p.context != p.text:
         context_block = Markup('<details class="context"><summary>{}</summary><p lang="{}">{}</p></details>').format(
@@ -227,12 +232,12 @@ def card(hit: Hit, document: Document | None, terms: Iterable[str] = (), *, show
         'title="{open_source}">{cite}</a>'
         '<button type="button" class="copy" data-copy="{copy}" '
         'data-done="{copied}" title="{copy_title}">{copy_label}</button>'
-        '</footer>{context}</article>'
+        '</footer>{also}{context}</article>'
     ).format(colour=party_colour(p.party), party=p.party, id=p.id, head=html_join(head), lang=quote_lang,
              quote=highlight(p.text, terms), href=source_href(p.source, p.start, p.end), source=p.source,
              start=p.start, end=p.end, source_label=say("source", lang), open_source=say("open_source", lang),
              cite=cite, copy=copy_text(p.text, cite), copied=say("copied", lang),
-             copy_title=say("copy_title", lang), copy_label=say("copy", lang), context=context_block)
+             copy_title=say("copy_title", lang), copy_label=say("copy", lang), also=also, context=context_block)
 
 
 def copy_text(quote: str, cite: str) -> str:

@@ -149,6 +149,10 @@ def test_every_state_is_accessible_and_fits(browser, url, shots, axe_source, siz
         card.locator("summary").click()
         check_state(page, axe_source, shots, "2-answer", width)
 
+        ask(page, "Hva vil Venstre med tilgang til ordinære legemidler for rusavhengige?")  # said twice in the source
+        last_turn(page).locator(".card .also").first.wait_for(state="visible")
+        check_state(page, axe_source, shots, "2b-said-again", width)
+
         ask(page, "bostedsløse", "#compare")
         page.wait_for_selector(".compare-grid")
         check_state(page, axe_source, shots, "3-compare", width)

@@ -635,3 +635,17 @@ def test_web_handlers_build_html_as_markup():
     assert note.startswith('<div class="notice notice-warn" role="status">Kildene er endret siden lenken ble laget '
                            f'(lenken gjelder versjon {EVIL_HTML}, siden viser versjon new).')
     assert type(handlers.check_quote("   ")) is Markup
+
+
+def test_a_card_names_where_else_the_party_says_the_same(catalog, documents):
+    fuller = passage_at(catalog, "venstre-rusomsorg.txt", "Venstre vil at rusavhengige gis samme tilgang til ordinære "
+                        "legemidler som det ikke-rusavhengige har i dag", "Venstre")
+    bullet = passage_at(catalog, "venstre-rusomsorg.txt", "at rusavhengige gis samme tilgang til ordinære legemidler "
+                        "som det ikke-rusavhengige har i dag", "Venstre")
+    text = catalog.text("venstre-rusomsorg.txt")
+    start = text.index("• at rusavhengige gis samme tilgang") + 2  # the bullet, not the paragraph's sentence
+    bullet = replace(bullet, start=start, end=start + len(bullet.text), line=text.count("\n", 0, start) + 1)
+    html = str(cards.card(Hit(1, fuller, 0.9, also=(bullet,)), documents["venstre-rusomsorg.txt"], lang="en"))
+    assert ('<p class="also">Also in Venstre, Temaside, «Rusomsorg som tar mennesker på alvor», venstre-rusomsorg.txt, '
+            f'linje 23, tegn {bullet.start}–{bullet.end}</p>') in html
+    assert '<p class="also">' not in str(cards.card(Hit(1, fuller, 0.9), documents["venstre-rusomsorg.txt"]))
