@@ -9,8 +9,8 @@ def test_a_sentence_said_again_as_a_bullet_is_shown_once():
     kept = without_repeats(ranked, lambda item: item[0], lambda item: item[1])
     assert kept == [ranked[2], ranked[1], ranked[3]]  # the fuller text, at the better one's place
     merged = without_repeats(ranked, lambda item: item[0], lambda item: item[1],
-                             lambda better, fuller: (fuller[0], fuller[1], "rank of " + better[1][:3]))
-    assert merged[0] == ("V", ranked[2][1], "rank of at ")
+                             lambda better, repeat, fuller: (repeat[0], repeat[1], "rank of " + better[1][:3], fuller))
+    assert merged[0] == ("V", ranked[2][1], "rank of at ", True)
     ranked.reverse()  # the fuller one first: the shorter repeat is left out
     assert without_repeats(ranked, lambda item: item[0], lambda item: item[1]) == ranked[:3]
 
