@@ -163,6 +163,7 @@ WHY_TEMPLATES = {
     "nn": ("Kva grunngjeving gir {parties} for {topic}?", "Kva grunngjeving gir partia for {topic}?"),
     "en": ("What reasons does {parties} give for {topic}?", "What reasons do the parties give for {topic}?"),
 }
+EVERY_PARTY = {"nb": "partiene", "nn": "partia", "en": "the parties"}  # "vil de …?" when nobody answered
 INTERPRETED_AS = {"nb": "Tolket som: «{q}»", "nn": "Tolka som: «{q}»", "en": "Interpreted as: «{q}»"}
 EXCLUDING = {"nb": " (andre enn {parties})", "nn": " (andre enn {parties})", "en": " (other than {parties})"}
 _ELSE_WORD = re.compile(r"\s+\b(?:else|ellers|elles)\b", re.IGNORECASE)
@@ -406,7 +407,7 @@ class Rules:
         if p.pronoun and not of_every_party:
             parties = self._referred(history)
             if not parties and thing:  # "vil de øke den?" after a question nobody answered: every party
-                every = {"nb": "partiene", "nn": "partia", "en": "the parties"}.get(language, "partiene")
+                every = EVERY_PARTY.get(language, EVERY_PARTY["nb"])
                 interpreted = _put_topic(_replace_pronouns(p.text, every, language, 2), last.topic, last.language)
                 return Reading(question, interpreted, (), True, REFERENCE, (), language, last.topic, True, False,
                                signals)
@@ -618,10 +619,15 @@ def _is_filler(lower: str) -> bool:
     return lower in FILLER or lower in FRAME_WORDS or fold(lower) in FILLER or lower in _CUE_WORDS or not tokens(lower)
 
 
+def _relative_head(words: list[str], i: int) -> bool:
+    """Word ``i`` heads a relative clause ("for dem som jobber etter 67", "those who"): people, not the parties."""
+    return words[i] in _RELATIVE_HEADS and i + 1 < len(words) and words[i + 1] in ("som", "who")
+
+
 def _has_pronoun(words: list[str]) -> bool:
     for i, w in enumerate(words):
-        if i + 1 < len(words) and words[i + 1] in ("som", "who") and w in _RELATIVE_HEADS:
-            continue  # "for dem som jobber etter 67", "those who": people, not the parties
+        if _relative_head(words, i):
+            continue
         if w in PRONOUNS_ALWAYS:
             return True
         if w in PRONOUNS_AFTER_VERB:
@@ -666,15 +672,16 @@ def _topic_word(topic: str, language: str) -> str:
     if not spans or max(weights) <= 0:
         return topic
     i = weights.index(max(weights))
-    first = i
-    if language == "en":  # English writes compounds apart: "legal minimum wage", not "wage"
-        while first > 0 and weights[first - 1] > 0 and not _degree_word(spans[first - 1].group(0)) \
-                and spans[first].start() - spans[first - 1].end() == 1:
+
+    def joins(j: int, k: int) -> bool:  # word k, next to word j, is part of the same English compound
+        return 0 <= k < len(spans) and weights[k] > 0 and not _degree_word(spans[k].group(0)) \
+            and (spans[k].start() - spans[j].end() if k > j else spans[j].start() - spans[k].end()) == 1
+
+    first = last = i
+    if language == "en":  # English writes compounds apart: "legal minimum wage", "housing benefit"
+        while joins(first, first - 1):
             first -= 1
-    last = i
-    if language == "en":  # … and to the right: "housing benefit", not "housing"
-        while last + 1 < len(spans) and weights[last + 1] > 0 and not _degree_word(spans[last + 1].group(0)) \
-                and spans[last + 1].start() - spans[last].end() == 1:
+        while joins(last, last + 1):
             last += 1
     start = spans[first - 1].start() if first > 0 and spans[first - 1].group(0).endswith(("'s", "’s")) else spans[first].start()
     return topic[start:spans[last].end()]
@@ -722,7 +729,7 @@ def _replace_pronouns(text: str, name: str, language: str, n: int) -> str:
     lowered = [w.group(0).casefold() for w in words]
     for i, m in enumerate(words):
         lw = lowered[i]
-        if i + 1 < len(lowered) and lowered[i + 1] in ("som", "who") and lw in _RELATIVE_HEADS:
+        if _relative_head(lowered, i):
             continue
         hit = lw in PRONOUNS_ALWAYS
         if lw in PRONOUNS_AFTER_VERB:

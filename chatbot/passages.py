@@ -43,7 +43,7 @@ class SplitterSettings:
     # 4: a lead ending in a colon above one item per line ("Vardepartiet vil:" and lines without bullets) is
     #    no passage either.
     # 5: a lead inside a list block (a paragraph, then "Hasselpartiet vil:" and its bullets, no blank line
-    #    between) is no passage; the items after it have it as their section.
+    #    between) is no passage; it opens the context of the items after it (their section stays the heading).
     RULES = 5
 
     def to_dict(self) -> dict:

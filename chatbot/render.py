@@ -24,11 +24,14 @@ def plain(answer: Answer, documents: dict[str, Document], width: int = 88) -> st
         lines.append(head)
         lines.extend(textwrap.wrap(f"«{p.text}»", width=width, initial_indent="   ", subsequent_indent="    "))
         doc = documents.get(p.source)
-        lines.append("   — " + (citation(doc, p) if doc else f"{p.source}, tegn {p.start}–{p.end}"))
+        lines.append("   — " + _cite(doc, p))
         for a in hit.also:
-            where = documents.get(a.source)
-            lines.append("     " + say("also_at", answer.language,
-                                       where=citation(where, a) if where else f"{a.source}, tegn {a.start}–{a.end}"))
+            lines.append("     " + say("also_at", answer.language, where=_cite(documents.get(a.source), a)))
         if doc is not None and doc.url:
             lines.append("     " + hit.to_dict(doc)["url"])
     return "\n".join(lines)
+
+
+def _cite(document: Document | None, passage) -> str:
+    """The passage's citation; without its document, the file and the characters."""
+    return citation(document, passage) if document else f"{passage.source}, tegn {passage.start}–{passage.end}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from difflib import SequenceMatcher
 from functools import lru_cache
 
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
@@ -42,6 +43,17 @@ def fold(word: str) -> str:
 
 def words(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text))
+
+
+def longest_common_substring(a: str, b: str) -> int:
+    """Length of the longest contiguous substring shared by ``a`` and ``b`` (exact).
+
+    ``SequenceMatcher`` without a junk function and with ``autojunk=False`` returns the
+    longest matching block, which is the longest common substring.
+    """
+    if not a or not b:
+        return 0
+    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
 
 
 @lru_cache(maxsize=1)

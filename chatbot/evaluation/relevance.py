@@ -9,9 +9,9 @@ the normalised quote's length (so a passage containing the quote hits it).
 from __future__ import annotations
 
 import unicodedata
-from difflib import SequenceMatcher
 from typing import Iterable, NamedTuple
 
+from ..textnorm import longest_common_substring  # noqa: F401  (also read as relevance.longest_common_substring)
 from .records import GoldQuote, Question
 
 # 60 %, kept as a fraction so the comparison is exact integer arithmetic.
@@ -21,17 +21,6 @@ SHARE_NUM, SHARE_DEN = 3, 5
 def normalise(text: str) -> str:
     """NFC, lower case, whitespace collapsed to one space (and stripped at the ends)."""
     return " ".join(unicodedata.normalize("NFC", text).lower().split())
-
-
-def longest_common_substring(a: str, b: str) -> int:
-    """Length of the longest contiguous substring shared by ``a`` and ``b`` (exact).
-
-    ``SequenceMatcher`` without a junk function and with ``autojunk=False`` returns the
-    longest matching block, which is the longest common substring.
-    """
-    if not a or not b:
-        return 0
-    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
 
 
 def hits_normalised(passage_party: str, passage_norm: str, quote_party: str, quote_norm: str) -> bool:

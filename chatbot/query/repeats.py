@@ -1,12 +1,13 @@
 """Passages that repeat one another: a programme that says the same thing twice (a sentence of its
 text, then the same demand again as a bullet of its summary) would otherwise fill two of the k
-places with one statement. Of two such passages of one party, the answer shows the more probable.
+places with one statement. Of two such passages of one party, the answer shows the fuller one (it
+holds the other's words, and more of its context), at the place of the more probable.
 """
 
 from __future__ import annotations
 
-import re
-from difflib import SequenceMatcher
+from ..textnorm import longest_common_substring
+from ..textnorm import words as _words
 
 # A repeat: the shorter passage's text, at least this share of it, found word for word in the longer
 # (the same statement said twice, not two statements in the same words: "opprette flere bemannede
@@ -14,30 +15,30 @@ from difflib import SequenceMatcher
 REPEAT_SHARE = 0.8
 MIN_WORDS = 5  # shorter passages are never called repeats (a short demand may recur in other words)
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
 
 def words(text: str) -> frozenset[str]:
-    return frozenset(w.casefold() for w in _WORD.findall(text))
+    return frozenset(w.casefold() for w in _words(text))
 
 
 def shares_words(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Whether one word set lies (almost) inside the other: the quick test before ``repeats``."""
+    """Whether one word set lies (almost) inside the other: the quick test before ``in_order``."""
     small, large = (a, b) if len(a) <= len(b) else (b, a)
     return len(small) >= MIN_WORDS and len(small & large) >= REPEAT_SHARE * len(small)
 
 
+def in_order(a: str, b: str) -> bool:
+    """Whether the shorter text's words stand (almost all) in one run in the longer."""
+    small, large = (_normal(a), _normal(b)) if len(a) <= len(b) else (_normal(b), _normal(a))
+    return longest_common_substring(small, large) >= REPEAT_SHARE * len(small)
+
+
 def repeats(a: str, b: str) -> bool:
     """Whether the shorter text is (almost all) inside the longer, word for word."""
-    if not shares_words(words(a), words(b)):
-        return False
-    small, large = (_normal(a), _normal(b)) if len(a) <= len(b) else (_normal(b), _normal(a))
-    match = SequenceMatcher(None, small, large, autojunk=False).find_longest_match(0, len(small), 0, len(large))
-    return match.size >= REPEAT_SHARE * len(small)
+    return shares_words(words(a), words(b)) and in_order(a, b)
 
 
 def _normal(text: str) -> str:
-    return " ".join(_WORD.findall(text.casefold()))
+    return " ".join(w.casefold() for w in _words(text))
 
 
 def without_repeats(ranked: list, party_of, text_of, merge=None) -> list:
@@ -51,7 +52,7 @@ def without_repeats(ranked: list, party_of, text_of, merge=None) -> list:
         party, text = party_of(item), text_of(item)
         ws = words(text)
         j = next((j for j, (p, other, other_text) in enumerate(seen)
-                  if p == party and shares_words(ws, other) and repeats(text, other_text)), None)
+                  if p == party and shares_words(ws, other) and in_order(text, other_text)), None)
         if j is None:
             kept.append(item)
             seen.append((party, ws, text))
