@@ -9,7 +9,7 @@ side view. Nothing here writes text of its own beyond "Tolket som: «…»".
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 from .followup import COMPARE, Context, Reading, Rules
@@ -17,6 +17,7 @@ from .records import Answer
 
 COMPARE_K = 3
 MAX_TURNS = 50  # the context kept per conversation (only the last turns matter to the rules)
+SEEN_K = 5  # the passages of a turn counted as seen by "what else …?": the top ones, as the page shows them
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,18 @@ def take_turn(bot, conversation: Conversation, question: str, *, k: int = 5, par
     t = time.perf_counter()
     reading = read_turn(bot, conversation, question if isinstance(question, str) else "", literal)
     rules_ms = (time.perf_counter() - t) * 1000
+    seen = _seen(conversation) if reading.more else frozenset()
     if reading.nobody_else(bot.answerer.available_parties):
         answer = _nobody_else(reading, mode)
     else:
-        answer = _only_the_excluded_have(ask_reading(bot, reading, k=k, party=party, mode=mode), reading)
+        answer = _only_the_excluded_have(ask_reading(bot, reading, k=k, party=party, mode=mode, seen=seen), reading)
     by_party: dict[str, Answer] = {}
     if reading.kind == COMPARE and reading.compare:
         for p in reading.compare:
             if p in bot.answerer.available_parties and (party is None or p in _as_list(party)):
                 by_party[p] = bot.ask(_for_party(reading, p), k=compare_k, party=p, mode=mode)
     t = time.perf_counter()
-    context = rules.context(reading, shown_parties(answer))
+    context = replace(rules.context(reading, shown_parties(answer)), seen=seen_ids(answer))
     rules_ms += (time.perf_counter() - t) * 1000
     turn = ChatTurn(reading, answer, by_party, rules_ms)
     conversation.turns.append(turn)
@@ -103,16 +105,49 @@ def take_turn(bot, conversation: Conversation, question: str, *, k: int = 5, par
     return turn
 
 
-def ask_reading(bot, reading: Reading, *, k: int = 5, party: Any = None, mode: str = "hybrid") -> Answer:
+def ask_reading(bot, reading: Reading, *, k: int = 5, party: Any = None, mode: str = "hybrid",
+                seen: frozenset[str] = frozenset()) -> Answer:
     """Ask the question a reading searched. The parties it is about are named in it; when the
-    directory would not find them there (an unusual spelling), they are given as the filter."""
+    directory would not find them there (an unusual spelling), they are given as the filter.
+    Passages in ``seen`` ("what else …?": shown earlier in the conversation) come after the others."""
     restrict = party
     if party is None and reading.context_used and reading.parties:
         found = tuple(dict.fromkeys(m.party for m in bot.answerer.parties.find(reading.interpreted)))
         if set(found) != set(reading.parties):
             available = set(bot.answerer.available_parties)
             restrict = [p for p in reading.parties if p in available] or None
-    return bot.ask(reading.interpreted, k=k, party=restrict, mode=mode)
+    if not seen:
+        return bot.ask(reading.interpreted, k=k, party=restrict, mode=mode)
+    answer = bot.ask(reading.interpreted, k=k + len(seen), party=restrict, mode=mode)
+    return _beyond(answer, seen, k)
+
+
+def _beyond(answer: Answer, seen: frozenset[str], k: int) -> Answer:
+    """The passages not seen yet first, then the ones already shown, ranked again from 1. When every
+    passage found was shown before, the answer says so, and shows them again (nothing is lost)."""
+    if not answer.answered:
+        return answer
+    ranked = sorted(answer.hits, key=lambda h: h.rank)
+    fresh = [h for h in ranked if h.passage.id not in seen]
+    kept = (fresh + [h for h in ranked if h.passage.id in seen])[:k]
+    hits = tuple(replace(h, rank=i) for i, h in enumerate(kept, 1))
+    if fresh:
+        return replace(answer, hits=hits)
+    from .notices import say
+
+    notice = " ".join(x for x in (say("nothing_more", answer.language), answer.notice) if x)
+    return replace(answer, hits=hits, notice=notice)
+
+
+def _seen(conversation: Conversation) -> frozenset[str]:
+    """The passages shown in the conversation so far (its kept turns)."""
+    return frozenset(i for c in conversation.contexts for i in c.seen)
+
+
+def seen_ids(answer: Answer, k: int = SEEN_K) -> tuple[str, ...]:
+    if not answer.answered:
+        return ()
+    return tuple(h.passage.id for h in sorted(answer.hits, key=lambda h: h.rank)[:k])
 
 
 def _nobody_else(reading: Reading, mode: str) -> Answer:
@@ -130,8 +165,6 @@ def _only_the_excluded_have(answer: Answer, reading: Reading) -> Answer:
     others = answer.others_with_passages
     if answer.answered or not reading.excluded or not others or not set(others) <= set(reading.excluded):
         return answer
-    from dataclasses import replace
-
     from .notices import and_list, say
 
     lang = answer.language
@@ -171,9 +204,10 @@ def replay(bot, history: Sequence[Any], *, k: int = 5, mode: str = "hybrid") -> 
         parties = tuple(p for p in parties if isinstance(p, str)) if isinstance(parties, list) else ()
         reading = Reading(question, interpreted, parties, bool(item.get("context_used")), str(item.get("rule", "standalone")),
                           language=rules.parse(interpreted).language)
-        shown = tuple(dict.fromkeys(p.get("party") for p in item.get("passages", []) or []
-                                    if isinstance(p, dict) and isinstance(p.get("party"), str)))
-        conversation.contexts.append(rules.context(reading, shown))
+        passages = [p for p in item.get("passages", []) or [] if isinstance(p, dict)]
+        shown = tuple(dict.fromkeys(p.get("party") for p in passages if isinstance(p.get("party"), str)))
+        seen = tuple(p["id"] for p in passages[:SEEN_K] if isinstance(p.get("id"), str))
+        conversation.contexts.append(replace(rules.context(reading, shown), seen=seen))
     return conversation
 
 

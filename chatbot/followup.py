@@ -30,16 +30,25 @@ Rules, in order (``Rules.read``):
    er imot?", "who wants to keep it?", "noen som vil verne dem?"): the turn on the previous topic, for
    every party (``which_party``); a turn against something drops the previous topic's stance verb
    ("hvem vil tillate surrogati?", "og hvem er imot?" -> "Hvem er imot surrogati?").
+   A which-party turn with a topic of its own that ends in "da", "then", "i stedet" or "instead"
+   ("hvem vil sende våpen da?" after Ukraine) carries on the previous topic: «Hvem vil sende våpen
+   (ukraina)?», unless the two topics share a content word.
 6. A follow-up opening with a topic of its own and no party: the previous question's parties on
    the new topic (``topic_swap``); when the previous question named no party, nothing carries
    over and the question stands as asked.
 7. Anything else stands as asked: context never leaks into a question that stands on its own.
+
+After the rules, a turn that asks for more ("what else …?", "hva annet …", "kva meir …", "anything
+else?"; not "anyone else?", which asks for other parties) is read without that word and marked
+``more``: the answer puts the passages not shown yet in the conversation first (``chat.take_turn``). A
+complete question of that kind is a ``more`` reading of its own; a bare "hva mer?" is the previous
+question again.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Sequence
 
 from .parties import PartyDirectory
@@ -60,7 +69,8 @@ COMPARE = "compare"
 WHICH_PARTY = "which_party"  # "og hvem er imot?": which party, on the previous topic
 WHY = "why"  # "hvorfor?", "why?": the reasons of the parties in play, on the previous topic
 LITERAL = "literal"  # the user asked for the words as typed
-KINDS = (STANDALONE, PARTY_SWAP, TOPIC_SWAP, REFERENCE, COMPARE, WHICH_PARTY, WHY, LITERAL)
+MORE = "more"  # "what else does V want on X?": a complete question, asking past what was shown
+KINDS = (STANDALONE, PARTY_SWAP, TOPIC_SWAP, REFERENCE, COMPARE, WHICH_PARTY, WHY, LITERAL, MORE)
 
 # A topic of its own: the content words' weights (rarity) add up to at least this.
 MIN_TOPIC_WEIGHT = 1.0
@@ -97,6 +107,18 @@ _AS_TODAY = re.compile(r"\b(?:dagens|today'?s|current|present|existing|nåværen
 # "anyone else?", "hvem andre …", "noen flere?": which party, apart from the parties in play.
 _ELSE = re.compile(r"\b(?:anyone|anybody|someone|somebody|who|any|hvem|kven|noen|nokon)\s+"
                    r"(?:else|other|others|andre|mer|meir|flere|fleire)\b", re.IGNORECASE)
+# "what else …?", "hva annet …", "kva meir …", "anything more": more than the passages already shown (not
+# "anyone else?", "noen andre?", which ask for other parties). "hva annet enn X" names what to leave out: no.
+_MORE = re.compile(r"\b(?:what|anything|something)\s+(?:else|more)\b"
+                   r"|\b(?:hva|kva|noe|noko)\s+(?:annet|anna|mer|meir|mere|ellers|elles)\b(?!\s+enn\b)"
+                   r"|\b(?:apart\s+from\s+(?:that|this|those)|besides\s+(?:that|this)|utover\s+(?:det|dette)"
+                   r"|bortsett\s+fra\s+(?:det|dette)|i\s+tillegg(?:\s+til\s+(?:det|dette))?)\b", re.IGNORECASE)
+_MORE_WORD = re.compile(r"\b(what|hva|kva)\s+(?:else|more|annet|anna|mer|meir|mere|ellers|elles)\b"
+                        r"|()[\s,]*\b(?:apart\s+from\s+(?:that|this|those)|besides\s+(?:that|this)|utover\s+(?:det|dette)"
+                        r"|bortsett\s+fra\s+(?:det|dette)|i\s+tillegg(?:\s+til\s+(?:det|dette))?)\b,?", re.IGNORECASE)
+# A which-party turn that ends in a word carrying the conversation on: "hvem vil sende våpen da?", "… i stedet?".
+_CONTINUES = re.compile(r"[\s,]*\b(?:da|då|then|instead|i\s+stedet|istedet|i\s+staden|istaden)(?=[\s?!.…]*$)",
+                        re.IGNORECASE)
 # "who wants the opposite?", "hvem vil det motsatte?": which party, apart from the parties in play.
 _OPPOSITE = re.compile(r"\b(?:motsatte?|motsette?|omvendte?|opposite|contrary|reverse)\b", re.IGNORECASE)
 # A turn that asks only why: "hvorfor?", "og kvifor det?", "why is that?", "why not?".
@@ -165,6 +187,7 @@ WHY_TEMPLATES = {
 }
 EVERY_PARTY = {"nb": "partiene", "nn": "partia", "en": "the parties"}  # "vil de …?" when nobody answered
 INTERPRETED_AS = {"nb": "Tolket som: «{q}»", "nn": "Tolka som: «{q}»", "en": "Interpreted as: «{q}»"}
+BEYOND_SHOWN = {"nb": ", nye avsnitt først", "nn": ", nye avsnitt først", "en": ", new passages first"}
 EXCLUDING = {"nb": " (andre enn {parties})", "nn": " (andre enn {parties})", "en": " (other than {parties})"}
 _ELSE_WORD = re.compile(r"\s+\b(?:else|ellers|elles)\b", re.IGNORECASE)
 
@@ -181,6 +204,7 @@ class Context:
     topic: str = ""  # the topic phrase of the interpreted question ("bolig for rusavhengige")
     topic_key: frozenset[str] = frozenset()  # its content words, to tell the same topic
     who: bool = False  # the question asked which party ("Hvem vil …?"): "they" is the party that answered
+    seen: tuple[str, ...] = ()  # ids of the passages the answer showed (``chat.take_turn`` fills it in)
 
 
 @dataclass(frozen=True)
@@ -199,6 +223,7 @@ class Reading:
     parties_from_context: bool = False
     signals: tuple[str, ...] = field(default=(), compare=False)  # what the rules saw, for display and tests
     excluded: tuple[str, ...] = ()  # "anyone else?": the parties in play, left out of the search
+    more: bool = False  # "what else …?": the passages not shown yet come first
 
     def nobody_else(self, available) -> bool:
         """"anyone else?" when every party of the sources is already in play."""
@@ -211,6 +236,8 @@ class Reading:
         note = INTERPRETED_AS.get(self.language, INTERPRETED_AS["nb"]).format(q=self.interpreted)
         if self.excluded:
             note += EXCLUDING.get(self.language, EXCLUDING["nb"]).format(parties=_join(self.excluded, self.language))
+        if self.more:
+            note += BEYOND_SHOWN.get(self.language, BEYOND_SHOWN["nb"])
         return note
 
     def to_dict(self) -> dict:
@@ -319,6 +346,24 @@ class Rules:
 
     def read(self, question: str, history: Sequence[Context] = ()) -> Reading:
         p = self.parse(question)
+        return self._beyond_shown(self._read(question, p, history), p, history)
+
+    def _beyond_shown(self, reading: Reading, p: Parsed, history: Sequence[Context]) -> Reading:
+        """"what else …?", "hva annet …", "kva meir …": the reading without the word, asking past the passages
+        already shown. A complete question keeps its own party and topic; a bare "hva mer?" is the previous
+        question again. "anyone else?" asks for other parties, and is read by rule 6 instead."""
+        last = next((c for c in reversed(history) if c.topic), None)
+        if last is None or reading.excluded or not _MORE.search(p.rest or p.text):
+            return reading
+        if reading.kind != STANDALONE:
+            return replace(reading, more=True, interpreted=_without_more(reading.interpreted))
+        if p.topic_weight >= MIN_TOPIC_WEIGHT:
+            return replace(reading, kind=MORE, more=True, context_used=True, interpreted=_without_more(reading.interpreted))
+        return replace(reading, kind=MORE, more=True, context_used=True, interpreted=_without_more(last.interpreted),
+                       parties=last.parties, topic=last.topic, topic_from_context=True,
+                       parties_from_context=bool(last.parties))
+
+    def _read(self, question: str, p: Parsed, history: Sequence[Context]) -> Reading:
         # the latest turn with a topic (a turn such as "ok" or "Helsepartiet?" alone is skipped)
         with_topic = [c for c in history if c.topic]
         history = with_topic
@@ -434,7 +479,7 @@ class Rules:
             others = tuple(x for x in self.available if x not in excluded) if excluded else ()
             if thing or not own_topic or vague:
                 text = _OPENING.sub("", p.text, count=1).strip(" ,")
-                if excluded and not re.search(r"[^\W_]", _ELSE.sub("", text)):  # "anyone else?", "noen andre?"
+                if _ELSE.search(text) and not re.search(r"[^\W_]", _ELSE.sub("", text)):  # "anyone else?", "noen andre?"
                     interpreted = TEMPLATES.get(language, TEMPLATES["nb"])[1].format(topic=last.topic)
                     if not others:  # every party already in play: there is nobody else (chat.py says so)
                         return Reading(question, interpreted, (), True, WHICH_PARTY, (), language, last.topic, True,
@@ -444,6 +489,12 @@ class Rules:
                     interpreted = _put_topic(text, topic, last.language, bracket=vague)
                 return Reading(question, interpreted, others, True, WHICH_PARTY, (), language, last.topic, True,
                                bool(others), signals, excluded if others else ())
+            if not others and _CONTINUES.search(p.text) and not self._same_topic(p.topic, last, language):
+                # "hvem vil sende våpen da?" after Ukraine: its own words, on the previous topic
+                text = _CONTINUES.sub("", _OPENING.sub("", p.text, count=1).strip(" ,"))
+                topic = f"{p.topic} ({last.topic})"
+                return Reading(question, _put_topic(text, last.topic, last.language, bracket=True), (), True,
+                               WHICH_PARTY, (), language, topic, True, False, signals)
             if others:  # "anyone else want a max response time?": its own topic, the other parties
                 return Reading(question, p.text, others, True, WHICH_PARTY, (), language, p.topic, False, True,
                                signals, excluded)
@@ -466,6 +517,11 @@ class Rules:
         core = _AS_TODAY.sub(" ", rest)
         core = " ".join(w for w in re.findall(r"[^\W_]+(?:[-'’][^\W_]+)*", core) if w.casefold() not in DEGREE_WORDS)
         return self.topic_of(core, language)[1] < MIN_TOPIC_WEIGHT
+
+    def _same_topic(self, topic: str, last: Context, language: str) -> bool:
+        """The turn's topic shares a content word with the previous topic."""
+        key = {t.text for t in question_terms(topic, "en" if language == "en" else "nb")}
+        return bool(key & last.topic_key)
 
     def _in_play(self, history: Sequence[Context]) -> tuple[str, ...]:
         """The parties of the latest turns on the latest topic, oldest first ("V om bolig", "og H?" -> V, H)."""
@@ -751,6 +807,13 @@ def _replace_pronouns(text: str, name: str, language: str, n: int) -> str:
         result = re.sub(r"\b(do|does)(\s+)(?=" + re.escape(name) + ")", ("do\\2" if n > 1 else "does\\2"), result, count=1, flags=re.I)
         result = re.sub(r"\b(are|is)(\s+)(?=" + re.escape(name) + ")", ("are\\2" if n > 1 else "is\\2"), result, count=1, flags=re.I)
     return _capitalised(_INTERJECTION.sub("", result.strip()))
+
+
+def _without_more(text: str) -> str:
+    """The question without its "else"/"annet"/"meir" ("What else does V want?" -> "What does V want?")."""
+    out = _MORE_WORD.sub(lambda m: m.group(1) or "", text)
+    out = re.sub(r"\s{2,}", " ", out).strip(" ,")
+    return _capitalised(out) if out else text
 
 
 def _capitalised(text: str) -> str:

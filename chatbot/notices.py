@@ -78,6 +78,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nn": "Berre {others} har avsnitt om dette.",
         "en": "Only {others} have passages on this.",
     },
+    "nothing_more": {  # "hva annet …?": every passage found was shown earlier in the conversation
+        "nb": "Fant ingen flere avsnitt om dette enn dem som alt er vist; her er de igjen.",
+        "nn": "Fann ingen fleire avsnitt om dette enn dei som alt er viste; her er dei att.",
+        "en": "No passages on this beyond the ones already shown; here they are again.",
+    },
     "nobody_else": {
         "nb": "Kildene har ingen andre partier enn {parties}.",
         "nn": "Kjeldene har ingen andre parti enn {parties}.",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from chatbot.chat import Conversation, take_turn
-from chatbot.followup import (COMPARE, LITERAL, PARTY_SWAP, REFERENCE, STANDALONE, TOPIC_SWAP, WHICH_PARTY, WHY, Context,
+from chatbot.followup import (COMPARE, LITERAL, MORE, PARTY_SWAP, REFERENCE, STANDALONE, TOPIC_SWAP, WHICH_PARTY, WHY, Context,
                               Reading, Rules)
 from chatbot.parties import load_parties
 
@@ -201,7 +201,8 @@ def test_reference_de_and_partiet(two):
     r = talk(two, "Hva sier Helsepartiet om psykisk helse?", "vil de styrke ettervernet?")
     assert brief(r[1]) == ("Vil Helsepartiet styrke ettervernet?", ("Helsepartiet",), True, REFERENCE)
     r = talk(two, "Hva vil Venstre med avrusning?", "hva mer vil partiet gjøre med LAR?")
-    assert brief(r[1]) == ("Hva mer vil Venstre gjøre med LAR?", ("Venstre",), True, REFERENCE)
+    assert brief(r[1]) == ("Hva vil Venstre gjøre med LAR?", ("Venstre",), True, REFERENCE)
+    assert r[1].more is True  # "mer": past the passages already shown
 
 
 def test_reference_dem_with_a_party_named_is_a_party_swap(two):
@@ -274,6 +275,13 @@ def test_anyone_else_with_every_party_in_play_is_nobody_else(two, three):
     assert not r[1].nobody_else(("Fjordpartiet", "Nordlyspartiet", "Samholdspartiet"))  # nobody excluded
 
 
+def test_who_else_with_nobody_in_play_asks_every_party(three):
+    # the previous answer showed nobody (shown={1: ()}): "who else?" is every party on the topic, not «Who else loneliness?»
+    r = talk(three, "Which party wants more home care?", "and loneliness?", "who else?", shown={0: (), 1: ()})
+    assert brief(r[2]) == ("What do the parties say about loneliness?", (), True, WHICH_PARTY)
+    assert r[2].excluded == () and not r[2].nobody_else(("Fjordpartiet", "Nordlyspartiet", "Samholdspartiet"))
+
+
 def test_which_party_with_only_words_of_degree_is_on_the_previous_topic(two):
     r = talk(two, "What age limit for social media do the parties want?", "who wants the highest?")
     assert brief(r[1]) == ("Who wants the highest (age limit for social media)?", (), True, WHICH_PARTY)
@@ -294,6 +302,64 @@ def test_instead_and_else_are_not_a_topic(two):
     assert brief(r[1]) == ("Hva mener Venstre om fastpris på strøm?", ("Venstre",), True, REFERENCE)
     r = talk(two, "what else does Venstre want on algorithms?", "and the Health Party?")
     assert brief(r[1]) == ("What does Helsepartiet want on algorithms?", ("Helsepartiet",), True, PARTY_SWAP)
+
+
+# ---- "what else …?": past the passages already shown ----------------------------------------
+
+def test_what_else_with_its_own_party_and_topic_asks_past_what_was_shown(three):
+    r = talk(three, "What does the Fjord Party say about AI in the municipality?",
+             "what else does the Fjord Party want on algorithms?")
+    assert brief(r[1]) == ("What does the Fjord Party want on algorithms?", ("Fjordpartiet",), True, MORE)
+    assert r[1].more is True and r[1].topic == "algorithms"
+    assert r[1].note() == "Interpreted as: «What does the Fjord Party want on algorithms?», new passages first"
+    r = talk(three, "Hvilke partier vil ha flere plasser på krisesentrene?", "hva annet vil samholdspartiet gjore med vold i familien")
+    assert brief(r[1]) == ("Hva vil samholdspartiet gjore med vold i familien", ("Samholdspartiet",), True, MORE)
+    assert r[1].note() == "Tolket som: «Hva vil samholdspartiet gjore med vold i familien», nye avsnitt først"
+    r = talk(three, "Kva vil Nordlyspartiet med vasskrafta?", "kva meir vil Samholdspartiet med vasskrafta?")
+    assert brief(r[1]) == ("Kva vil Samholdspartiet med vasskrafta?", ("Samholdspartiet",), True, MORE)
+    assert r[1].note().endswith(", nye avsnitt først")
+
+
+def test_a_bare_what_else_is_the_previous_question_again(two):
+    r = talk(two, "Hva mener Venstre om bolig?", "hva mer?")
+    assert brief(r[1]) == ("Hva mener Venstre om bolig?", ("Venstre",), True, MORE)
+    assert r[1].more is True and r[1].topic == "bolig"
+    r = talk(two, "What does the Health Party want for pregnant women?", "anything else?")
+    assert brief(r[1]) == ("What does the Health Party want for pregnant women?", ("Helsepartiet",), True, MORE)
+
+
+def test_what_else_on_a_first_turn_or_other_than_or_anyone_else_is_not_more(two, three):
+    r = talk(two, "What else does Venstre want on LAR?")
+    assert brief(r[0]) == ("What else does Venstre want on LAR?", ("Venstre",), False, STANDALONE) and not r[0].more
+    r = talk(two, "Hva mener Venstre om bolig?", "hva annet enn bostøtte vil Helsepartiet ha?")
+    assert r[1].more is False and r[1].kind == STANDALONE
+    r = talk(three, "Hva vil Fjordpartiet gjøre med vold i nære relasjoner?", "noen andre?")
+    assert r[1].more is False and r[1].excluded == ("Fjordpartiet",)
+
+
+def test_a_party_swap_after_what_else_is_not_more(two):
+    r = talk(two, "Hva vil Venstre med avrusning?", "hva mer vil de gjøre med LAR?", "og Helsepartiet?")
+    assert brief(r[2]) == ("Hva vil Helsepartiet gjøre med LAR?", ("Helsepartiet",), True, PARTY_SWAP)
+    assert r[2].more is False
+
+
+# ---- which party, carried on by "da" / "then" / "i stedet" ---------------------------------
+
+def test_which_party_ending_in_da_or_instead_is_on_the_previous_topic(three):
+    r = talk(three, "ok, ukraina – hva vil Fjordpartiet der?", "hvem vil sende våpen da?", "og Nordlyspartiet?")
+    assert brief(r[1]) == ("Hvem vil sende våpen (ukraina)?", (), True, WHICH_PARTY)
+    assert brief(r[2]) == ("Hva mener Nordlyspartiet om å sende våpen (ukraina)?", ("Nordlyspartiet",), True, PARTY_SWAP)
+    r = talk(three, "verneplikt – hva vil Samholdspartiet", "noen som vil ha flere inn til førstegangstjeneste i stedet?")
+    assert brief(r[1]) == ("Noen som vil ha flere inn til førstegangstjeneste (verneplikt)?", (), True, WHICH_PARTY)
+    r = talk(three, "What does the Fjord Party say about wind power?", "who wants gas plants instead?")
+    assert brief(r[1]) == ("Who wants gas plants (wind power)?", (), True, WHICH_PARTY)
+
+
+def test_which_party_on_its_own_topic_without_da_stands_as_asked(two, three):
+    r = talk(two, "Venstre og LAR", "Hvem vil avkriminalisere narkotika?")
+    assert brief(r[1]) == ("Hvem vil avkriminalisere narkotika?", (), False, STANDALONE)
+    r = talk(three, "Who wants tougher sentences?", "who wants longer sentences then?")  # the same topic: as asked
+    assert brief(r[1]) == ("who wants longer sentences then?", (), False, STANDALONE)
 
 
 def test_compare_with_the_others_includes_the_party_in_play(three):
@@ -432,6 +498,42 @@ def test_compare_turn_asks_each_party(fake_bot):
         assert all(h.passage.party == party for h in answer.hits)
     data = turn.to_dict(fake_bot.catalog.by_source())
     assert set(data["compare"]) == {"Venstre", "Helsepartiet"} and data["rule"] == "compare"
+
+
+def test_what_else_puts_the_passages_not_shown_yet_first(fake_bot):
+    conv = Conversation()
+    first = take_turn(fake_bot, conv, "Hva mener Venstre om bolig?")
+    seen = [h.passage.id for h in first.answer.hits][:5]
+    assert conv.contexts[0].seen == tuple(seen) and seen
+    turn = take_turn(fake_bot, conv, "hva mer vil Venstre gjøre med bolig?")
+    assert turn.reading.more is True and turn.reading.interpreted == "Hva vil Venstre gjøre med bolig?"
+    wider = fake_bot.ask("Hva vil Venstre gjøre med bolig?", k=5 + len(seen))
+    ids = [h.passage.id for h in wider.hits]
+    expected = ([i for i in ids if i not in seen] + [i for i in ids if i in seen])[:5]
+    assert [h.passage.id for h in turn.answer.hits] == expected
+    assert [h.rank for h in turn.answer.hits] == list(range(1, len(expected) + 1))
+
+
+def test_what_else_when_everything_was_shown_says_so_and_shows_them_again(fake_bot):
+    from chatbot.chat import _beyond
+
+    answer = fake_bot.ask("Hva mener Venstre om bolig?", k=5)
+    assert answer.answered and len(answer.hits) >= 2
+    ids = [h.passage.id for h in answer.hits]
+    out = _beyond(answer, frozenset(ids), 5)
+    assert out.answered and [h.passage.id for h in out.hits] == ids
+    assert out.notice.startswith("Fant ingen flere avsnitt om dette enn dem som alt er vist; her er de igjen.")
+    out = _beyond(answer, frozenset(ids[:1]), 5)
+    assert [h.passage.id for h in out.hits] == ids[1:] + ids[:1]
+    assert [h.rank for h in out.hits] == list(range(1, len(ids) + 1)) and out.notice == answer.notice
+
+
+def test_replay_keeps_the_passages_an_api_caller_was_shown(fake_bot):
+    from chatbot.chat import replay
+
+    first = take_turn(fake_bot, Conversation(), "Hva mener Venstre om bolig?").to_dict(fake_bot.catalog.by_source())
+    conv = replay(fake_bot, [first])
+    assert conv.contexts[0].seen == tuple(p["id"] for p in first["passages"][:5])
 
 
 def test_the_rules_cost_well_under_the_answer(fake_bot):
