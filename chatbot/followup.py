@@ -109,13 +109,13 @@ _ELSE = re.compile(r"\b(?:anyone|anybody|someone|somebody|who|any|hvem|kven|noen
                    r"(?:else|other|others|andre|mer|meir|flere|fleire)\b", re.IGNORECASE)
 # "what else …?", "hva annet …", "kva meir …", "anything more": more than the passages already shown (not
 # "anyone else?", "noen andre?", which ask for other parties). "hva annet enn X" names what to leave out: no.
-_MORE = re.compile(r"\b(?:what|anything|something)\s+(?:else|more)\b"
-                   r"|\b(?:hva|kva|noe|noko)\s+(?:annet|anna|mer|meir|mere|ellers|elles)\b(?!\s+enn\b)"
-                   r"|\b(?:apart\s+from\s+(?:that|this|those)|besides\s+(?:that|this)|utover\s+(?:det|dette)"
-                   r"|bortsett\s+fra\s+(?:det|dette)|i\s+tillegg(?:\s+til\s+(?:det|dette))?)\b", re.IGNORECASE)
-_MORE_WORD = re.compile(r"\b(what|hva|kva)\s+(?:else|more|annet|anna|mer|meir|mere|ellers|elles)\b"
-                        r"|()[\s,]*\b(?:apart\s+from\s+(?:that|this|those)|besides\s+(?:that|this)|utover\s+(?:det|dette)"
-                        r"|bortsett\s+fra\s+(?:det|dette)|i\s+tillegg(?:\s+til\s+(?:det|dette))?)\b,?", re.IGNORECASE)
+_MORE_NB = "annet|anna|mer|meir|mere|ellers|elles"  # after "hva"/"kva"
+_BESIDES = (r"(?:apart\s+from\s+(?:that|this|those)|besides\s+(?:that|this)|utover\s+(?:det|dette)"
+            r"|bortsett\s+fra\s+(?:det|dette)|i\s+tillegg(?:\s+til\s+(?:det|dette))?)")
+_MORE = re.compile(rf"\b(?:what|anything|something)\s+(?:else|more)\b"
+                   rf"|\b(?:hva|kva|noe|noko)\s+(?:{_MORE_NB})\b(?!\s+enn\b)|\b{_BESIDES}\b", re.IGNORECASE)
+# What ``_without_more`` cuts: the word after "what"/"hva"/"kva" (group 1 keeps the question word), or the phrase.
+_MORE_WORD = re.compile(rf"\b(what|hva|kva)\s+(?:else|more|{_MORE_NB})\b|[\s,]*\b{_BESIDES}\b,?", re.IGNORECASE)
 # A which-party turn that ends in a word carrying the conversation on: "hvem vil sende våpen da?", "… i stedet?".
 _CONTINUES = re.compile(r"[\s,]*\b(?:da|då|then|instead|i\s+stedet|istedet|i\s+staden|istaden)(?=[\s?!.…]*$)",
                         re.IGNORECASE)
@@ -333,7 +333,7 @@ class Rules:
         parsed = self.parse(reading.interpreted)
         if not topic:
             topic = parsed.topic
-        key = frozenset(t.text for t in question_terms(topic, "en" if reading.language == "en" else "nb"))
+        key = _topic_key(topic, reading.language)
         return Context(reading.question, reading.interpreted, reading.parties, tuple(dict.fromkeys(shown)),
                        reading.language, topic, key, bool(_WHO.match(reading.interpreted)))
 
@@ -520,8 +520,7 @@ class Rules:
 
     def _same_topic(self, topic: str, last: Context, language: str) -> bool:
         """The turn's topic shares a content word with the previous topic."""
-        key = {t.text for t in question_terms(topic, "en" if language == "en" else "nb")}
-        return bool(key & last.topic_key)
+        return bool(_topic_key(topic, language) & last.topic_key)
 
     def _in_play(self, history: Sequence[Context]) -> tuple[str, ...]:
         """The parties of the latest turns on the latest topic, oldest first ("V om bolig", "og H?" -> V, H)."""
@@ -807,6 +806,11 @@ def _replace_pronouns(text: str, name: str, language: str, n: int) -> str:
         result = re.sub(r"\b(do|does)(\s+)(?=" + re.escape(name) + ")", ("do\\2" if n > 1 else "does\\2"), result, count=1, flags=re.I)
         result = re.sub(r"\b(are|is)(\s+)(?=" + re.escape(name) + ")", ("are\\2" if n > 1 else "is\\2"), result, count=1, flags=re.I)
     return _capitalised(_INTERJECTION.sub("", result.strip()))
+
+
+def _topic_key(topic: str, language: str) -> frozenset[str]:
+    """A topic's content words, to tell the same topic (``Context.topic_key``)."""
+    return frozenset(t.text for t in question_terms(topic, "en" if language == "en" else "nb"))
 
 
 def _without_more(text: str) -> str:
