@@ -123,7 +123,7 @@ class Answerer:
         added = set(forms.added_terms)  # the glossary's terms are in forms.norwegian already
         lexical_query = " ".join([prepared.query, forms.norwegian,
                                   *[w for ws in translations.values() for w in ws if w not in added]]).strip()
-        terms = question_terms(prepared.query, forms.language, translations)
+        terms = question_terms(prepared.query, forms.language, translations, getattr(self.index, "nynorsk_words", None))
         timings["query"] = (time.perf_counter() - t) * 1000
         vector = None
         if mode in ("dense", "hybrid"):

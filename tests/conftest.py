@@ -15,6 +15,33 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "sources"
 
 
+def _session_cache_dir() -> Path:
+    from chatbot.settings import default_cache_dir
+
+    return default_cache_dir()
+
+
+SESSION_CACHE = _session_cache_dir()  # read before any test sets $CHATBOT_CACHE_DIR
+
+
+@pytest.fixture(autouse=True)
+def _one_nynorsk_map_per_machine(request, monkeypatch):
+    """An index build makes the nynorsk question words' map with Apertium (chatbot/index/nynorsk_words.py,
+    about 15 s) unless the cache folder holds it. Tests that build in a cache folder of their own would each
+    make it again; here every build reads it from the session's cache folder instead (made there once: the
+    map a build on this machine gets). ``@pytest.mark.own_nynorsk_cache`` keeps the folder the test gives."""
+    if request.node.get_closest_marker("own_nynorsk_cache"):
+        return
+    from chatbot.index import nynorsk_words
+
+    real = nynorsk_words.build
+
+    def build(cache_dir, say=lambda _m: None, translate=None):
+        return real(SESSION_CACHE if translate is None else cache_dir, say, translate)
+
+    monkeypatch.setattr(nynorsk_words, "build", build)
+
+
 @pytest.fixture(scope="session")
 def fake_index_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("fake-index")

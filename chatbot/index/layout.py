@@ -9,6 +9,7 @@
       build-.../bm25/            bm25s files
       build-.../lexicon.json     English -> Norwegian corpus words (chatbot/index/lexicon.py)
       build-.../words.json, words.npy   the word table questions are matched with (chatbot/query/wordmatch.py)
+      build-.../nynorsk-words.json   nynorsk form -> bokmål word, for question-word weights (chatbot/index/nynorsk_words.py)
 """
 
 CURRENT = "current"
@@ -21,6 +22,7 @@ VOCAB = "vocab.json"
 VOCAB_VECTORS = "vocab.npy"
 WORD_TABLE = "words.json"  # the query-time word table (chatbot/query/wordmatch.py): corpus and English words
 WORD_TABLE_VECTORS = "words.npy"  # their vectors, float16, one row per word
+NYNORSK_WORDS = "nynorsk-words.json"  # nynorsk form -> bokmål word (chatbot/index/nynorsk_words.py)
 PASSAGE_OFFSETS = "passages.offsets.npy"  # where each line of passages.jsonl starts (int64, n + 1)
 PASSAGE_KEYS = "passage_keys.npy"  # each passage's BM25 keys as vocabulary ids (int32), row after row
 PASSAGE_KEYS_OFFSETS = "passage_keys.offsets.npy"  # where each passage's ids start (int64, n + 1)

@@ -185,9 +185,11 @@ def read_manifest(index_dir: Path) -> Manifest:
 
 def expected_settings(splitter: SplitterSettings) -> dict:
     from . import lexicon as lx
-    from . import standards
+    from . import nynorsk_words, standards
 
-    return {"splitter": splitter.to_dict(), "bm25": BM25_SETTINGS, "standards": standards.setting(),
+    # Apertium's part: the nynorsk passages' bokmål form and the nynorsk question words' map
+    apertium = {**standards.setting(), "question_words": nynorsk_words.setting()}
+    return {"splitter": splitter.to_dict(), "bm25": BM25_SETTINGS, "standards": apertium,
             "lexicon": {"english_words": lx.ENGLISH_WORDS, "max_vocab": lx.MAX_VOCAB, "hub": lx.HUB_NEIGHBOURS,
                         "mutual_top": lx.MUTUAL_TOP, "min_cosine": lx.MIN_COSINE,
                         "vocabulary": 2,  # bump when corpus_vocabulary changes

@@ -33,7 +33,8 @@ from ..passages import SplitterSettings, split_document
 from ..records import Document, Passage
 from .checksums import Integrity, check_in_background, file_checksums, verify_files
 from .embed_cache import STAGING_PREFIX, embed_key, embed_with_cache, staging_file
-from .layout import BM25_DIR, CURRENT, DENSE, EMBEDDINGS, LEXICON, MANIFEST, VOCAB, VOCAB_VECTORS, WORD_TABLE, WORD_TABLE_VECTORS
+from .layout import (BM25_DIR, CURRENT, DENSE, EMBEDDINGS, LEXICON, MANIFEST, NYNORSK_WORDS, VOCAB, VOCAB_VECTORS, WORD_TABLE,
+                     WORD_TABLE_VECTORS)
 from .manifest import (BM25_SETTINGS, FORMAT_VERSION, Counts, Manifest, ModelInfo, SourceInfo, dense_kind_asked,
                        expected_settings, read_manifest, stale_reasons)
 from .party_rows import PartyRowCache, PartyRows, rows_of
@@ -57,6 +58,7 @@ class Index:
     dense: faiss.Index
     bm25: bm25s.BM25
     lexicon: dict = field(default_factory=dict)  # English word -> Norwegian corpus words (chatbot/index/lexicon.py)
+    nynorsk_words: dict = field(default_factory=dict)  # nynorsk form -> bokmål word (chatbot/index/nynorsk_words.py)
     party_ids: dict[str, np.ndarray] = field(default_factory=dict)  # each party's rows
     keys: RecordedKeys | None = field(default=None, repr=False, compare=False)  # each passage's BM25 keys
     integrity: Integrity | None = field(default=None, repr=False, compare=False)  # the full checksum check of large files
@@ -136,11 +138,15 @@ def build(catalog: Catalog, embedder: Embedder, index_dir: Path, splitter: Split
             cache_dir = default_cache_dir()
         previous = (index_dir / CURRENT).resolve() if _word_vectors_fit(index_dir) else None
         lexicon = lexicon_mod.build(embedder, [p.text for p in passages], previous, cache_dir, say)
+        from . import nynorsk_words
+
+        nynorsk = nynorsk_words.build(cache_dir, say)
         with fsutil.file_lock(index_dir / ".lock"):
             _remove_leftovers(index_dir)
             final = index_dir / f"build-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
             with fsutil.publishing(final, temp=index_dir / f".tmp-{uuid.uuid4().hex[:12]}") as tmp:
-                _write(tmp, catalog, embedder, splitter, passages, keys, vectors, lexicon, dense_kind, bokmal.keys)
+                _write(tmp, catalog, embedder, splitter, passages, keys, vectors, lexicon, dense_kind, bokmal.keys,
+                       nynorsk)
                 del vectors
             _swap_current(index_dir, final.name)
             _remove_old_builds(index_dir, keep=final.name)
@@ -188,9 +194,11 @@ def _word_vectors_fit(index_dir: Path) -> bool:
 
 def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: SplitterSettings,
            passages: list[Passage], keys: list[str], vectors: np.ndarray, lexicon=None,
-           dense_kind: str = "auto", also_keys: dict[int, str] | None = None) -> None:
+           dense_kind: str = "auto", also_keys: dict[int, str] | None = None,
+           nynorsk_words: dict[str, str] | None = None) -> None:
     """Write an index folder. ``also_keys``: more text whose BM25 keys a passage gets, by row (the bokmål
-    form of a nynorsk passage, chatbot/index/standards.py)."""
+    form of a nynorsk passage, chatbot/index/standards.py); ``nynorsk_words``: the question words' map
+    (chatbot/index/nynorsk_words.py)."""
     import bm25s
     import faiss
 
@@ -228,6 +236,7 @@ def _write(folder: Path, catalog: Catalog, embedder: Embedder, splitter: Splitte
     table_words, table_vectors = lexicon.word_table()
     (folder / WORD_TABLE).write_text(json.dumps(table_words, ensure_ascii=False), encoding="utf-8")
     np.save(folder / WORD_TABLE_VECTORS, table_vectors, allow_pickle=False)
+    (folder / NYNORSK_WORDS).write_text(json.dumps(nynorsk_words or {}, ensure_ascii=False, sort_keys=True), encoding="utf-8")
     counts: dict[str, int] = {}
     for p in passages:
         counts[p.source] = counts.get(p.source, 0) + 1
@@ -288,6 +297,9 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
         lexicon = json.loads((folder / LEXICON).read_text(encoding="utf-8"))
         if not isinstance(lexicon, dict):
             raise ValueError("lexicon.json is not an object")
+        nynorsk = json.loads((folder / NYNORSK_WORDS).read_text(encoding="utf-8"))
+        if not isinstance(nynorsk, dict) or not all(isinstance(v, str) for v in nynorsk.values()):
+            raise ValueError(f"{NYNORSK_WORDS} is not an object of words")
     except IndexError_:
         raise
     except Exception as exc:
@@ -299,7 +311,7 @@ def load(index_dir: Path, catalog: Catalog, embedder: Embedder, splitter: Splitt
     if rows is None or not _ends_where_listed(passages, manifest):
         raise IndexError_(f"the index in {folder} is inconsistent (counts differ)", hint=BUILD_HINT)
     index = Index(path=folder, manifest=manifest, passages=passages, documents=catalog.by_source(), dense=dense,
-                  bm25=bm25, lexicon=lexicon, party_ids=rows,
+                  bm25=bm25, lexicon=lexicon, nynorsk_words=nynorsk, party_ids=rows,
                   keys=read_passage_keys(folder, manifest, bm25.vocab_dict, len(passages)))
     if deferred:
         index.integrity = check_in_background(folder, manifest, deferred)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Mapping
 
 from ..textnorm import fold, tokens, words, zipf
 
@@ -57,6 +58,18 @@ def weight(word: str, language: str) -> float:
     return min(MAX_WEIGHT, max(MIN_WEIGHT, COMMON_ZIPF - z))
 
 
+def term_weight(word: str, language: str, bokmal: Mapping[str, str] | None = None) -> float:
+    """``weight``, for a nynorsk form in a Norwegian question the lighter of its own and its bokmål word's:
+    wordfreq's Norwegian list is bokmål, where "gjere", "ikkje" and "kommunane" look rare
+    (``bokmal``: the index's map, chatbot/index/nynorsk_words.py)."""
+    own = weight(word, language)
+    if bokmal and language != "en":
+        form = bokmal.get(word)
+        if form:
+            return min(own, weight(form, "nb"))
+    return own
+
+
 def is_content_word(word: str, language: str) -> bool:
     """Not a frame word ("party", "want", "mener") nor, in an English question, an English stopword."""
     lower = word.casefold()
@@ -65,11 +78,13 @@ def is_content_word(word: str, language: str) -> bool:
     return not (language == "en" and lower in _en_stopwords())
 
 
-def question_terms(query: str, language: str, translations: dict[str, tuple[str, ...]] | None = None) -> tuple[Term, ...]:
+def question_terms(query: str, language: str, translations: dict[str, tuple[str, ...]] | None = None,
+                   bokmal: Mapping[str, str] | None = None) -> tuple[Term, ...]:
     """Content terms of ``query`` (party names already cut out), without stopwords and frame words.
 
     ``translations`` maps an English word (lower case) to Norwegian words; their keys count as
-    the word's own, so an English question can cover Norwegian text."""
+    the word's own, so an English question can cover Norwegian text. ``bokmal`` maps nynorsk forms
+    to bokmål words, whose frequency they are weighed by (``term_weight``)."""
     translations = translations or {}
     out: list[Term] = []
     seen: set[str] = set()
@@ -85,7 +100,7 @@ def question_terms(query: str, language: str, translations: dict[str, tuple[str,
         if not keys and not extra:
             continue  # a Norwegian stopword or a one-letter word
         seen.add(lower)
-        out.append(Term(lower, keys, weight(lower, language), tuple(dict.fromkeys(extra))))
+        out.append(Term(lower, keys, term_weight(lower, language, bokmal), tuple(dict.fromkeys(extra))))
     return tuple(out)
 
 
