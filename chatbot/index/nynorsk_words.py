@@ -10,10 +10,10 @@ each nynorsk form that differs kept with its most frequent source ("gjere" -> "g
 "skoler"). A nynorsk word then weighs what its bokmål form weighs. Nothing here is written for one
 programme or topic.
 
-The map is made once per machine and Apertium version (about ten seconds; cached in the cache folder)
+The map is made once per machine and Apertium version (about 15 seconds; cached in the cache folder)
 and written into each index (``nynorsk-words.json``), so a question is weighed with the map its index
 was built with. Without Apertium the map is empty and nynorsk words keep their bokmål-list frequency
-(the build says so, as for the nynorsk passages: ``standards.MISSING``).
+(the build says so: ``MISSING``, as ``standards.MISSING`` for the nynorsk passages).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ Translate = Callable[[str, list[str]], list[str]]  # (mode, bokmål words) -> th
 
 
 def available() -> bool:
-    return standards.available() and all(_mode_file(m) is not None for m in MODES)
+    return standards.available() and all(standards.mode_file(m) is not None for m in MODES)
 
 
 def setting() -> str | None:
@@ -108,25 +108,15 @@ def make(words: list[str], translate: Translate) -> dict[str, str]:
 
 
 def _apertium(mode: str, words: list[str]) -> list[str]:
-    done = subprocess.run(["apertium", "-u", mode], input=SEPARATOR.join(words), capture_output=True,
-                          text=True, timeout=600)
-    if done.returncode != 0:
-        raise RuntimeError(f"apertium {mode} failed: {done.stderr.strip()[-300:]}")
-    return [part.strip() for part in done.stdout.strip().split(SEPARATOR)]
-
-
-def _mode_file(mode: str) -> Path | None:
-    for d in standards.MODE_DIRS:
-        if (d / f"{mode}.mode").is_file():
-            return d / f"{mode}.mode"
-    return None
+    # Apertium's marks stay (unlike standards.apertium): a marked form is no word, and ``make`` drops it
+    return [part.strip() for part in standards.run(mode, SEPARATOR.join(words), 600).strip().split(SEPARATOR)]
 
 
 def _cache_key(words: list[str]) -> str:
     """Changes with the word list, this module's FORMAT, and the Apertium files the modes run."""
     h = hashlib.sha256(f"{FORMAT}\0{len(words)}\0{hashlib.sha256(' '.join(words).encode()).hexdigest()}".encode())
     for mode in MODES:
-        found = _mode_file(mode)
+        found = standards.mode_file(mode)
         try:
             text = found.read_text(encoding="utf-8", errors="replace") if found is not None else "missing"
         except OSError:

@@ -34,7 +34,12 @@ Translate = Callable[[list[str]], list[str]]
 
 def available() -> bool:
     """Apertium and its nynorsk-bokmål pair are installed (a cheap check: no process is started)."""
-    return shutil.which("apertium") is not None and any((d / f"{PAIR}.mode").is_file() for d in MODE_DIRS)
+    return shutil.which("apertium") is not None and mode_file(PAIR) is not None
+
+
+def mode_file(pair: str) -> Path | None:
+    """Where Apertium's mode for ``pair`` ("nno-nob", "nob-nno_e", …) is installed, or None."""
+    return next((d / f"{pair}.mode" for d in MODE_DIRS if (d / f"{pair}.mode").is_file()), None)
 
 
 FORMS = 2  # how the bokmål form is made from Apertium's output: bump when it changes (2: its "#" marks dropped)
@@ -57,12 +62,17 @@ def apertium(texts: list[str], timeout: float = 600.0) -> list[str]:
     return parts
 
 
-def _run(text: str, timeout: float) -> str:
-    done = subprocess.run(["apertium", "-u", PAIR], input=text, capture_output=True, text=True, timeout=timeout)
+def run(pair: str, text: str, timeout: float) -> str:
+    """Apertium's output for ``text`` through ``pair`` (``-u``: unknown words are not marked)."""
+    done = subprocess.run(["apertium", "-u", pair], input=text, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
-        raise RuntimeError(f"apertium {PAIR} failed: {done.stderr.strip()[-300:]}")
+        raise RuntimeError(f"apertium {pair} failed: {done.stderr.strip()[-300:]}")
+    return done.stdout
+
+
+def _run(text: str, timeout: float) -> str:
     # "#" marks a word Apertium could not inflect ("Gjøre#"): the word stays, the mark goes
-    return done.stdout.replace("#", "")
+    return run(PAIR, text, timeout).replace("#", "")
 
 
 class BokmalForms:
