@@ -1,9 +1,15 @@
 """Find the parties a question names, from ``sources/parties.toml`` (data, not code).
 
 "Venstre" is also the ordinary word for "left": an alias marked ambiguous counts as the
-party only when written with a capital letter and not followed by a body part or
-direction ("venstre hånd", "til venstre"), or in lower case next to a cue ("hva mener venstre") or
-alone as a chat turn ("og venstre?", "what about venstre").
+party only when not next to a word that makes it the ordinary word ("venstre hånd", "til venstre":
+``not_before``/``not_after``) and when written with a capital letter, or in lower case:
+- next to a cue ("hva mener venstre", "venstre vil");
+- alone as a chat turn ("og venstre?", "what about venstre");
+- first or last in the question, next to a content word, as keywords are typed ("venstre ettervern",
+  "høyre formuesskatt", "formuesskatt høyre"): an adjective of that kind comes before its noun, and the
+  nouns it goes with ("venstre side", "rødt kjøtt") are data, in ``not_before``;
+- joined to another party's name by "og", "and", "eller", "or", "vs" or a comma ("venstre og helsepartiet");
+- as a genitive of another of the party's names ("venstres politikk", "høyres"): no ordinary word.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ class PartyDirectory:
         """Mentions in order of appearance; overlapping aliases resolve to the longest."""
         taken = bytearray(len(question))  # characters already claimed by a longer alias
         found: list[PartyMention] = []
+        undecided: list[tuple[str, re.Match]] = []  # ambiguous in lower case: the party if joined to one found
         # an alias whose first word is not in the question (lower-cased) cannot match: skip its regex.
         # Only within Latin-1, where the regex's case-insensitive matching is the same as lower()
         try:
@@ -54,10 +61,16 @@ class PartyDirectory:
             for m in _alias_pattern(alias).finditer(question):
                 if any(taken[m.start():m.end()]):
                     continue
-                if ambiguous and not self._is_party(question, m):
+                if ambiguous and alias.casefold() not in self._genitives and not self._is_party(question, m):
+                    if self._could_join(question, m):
+                        undecided.append((party, m))
                     continue
                 if len(alias) <= 3 and m.group(0) != alias:
                     continue  # short forms ("V", "SV", "Ap") only in their own spelling
+                taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
+                found.append(PartyMention(party, m.group(0), m.start(), m.end()))
+        for party, m in undecided:  # "venstre og helsepartiet", "høyre, frp eller venstre"
+            if not any(taken[m.start():m.end()]) and any(_joined(question, m, other) for other in found):
                 taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
                 found.append(PartyMention(party, m.group(0), m.start(), m.end()))
         for m in _LONG_WORD.finditer(question):  # a misspelt name: "samholdspatiet"
@@ -71,6 +84,19 @@ class PartyDirectory:
     def _one_word_names(self) -> tuple[tuple[str, str], ...]:
         return tuple((a.casefold(), p) for a, p, ambiguous in self.aliases
                      if not ambiguous and " " not in a and len(a) >= MIN_TYPO_LENGTH)
+
+    @cached_property
+    def _genitives(self) -> frozenset[str]:
+        """Ambiguous names that are another name of the same party plus "s" ("Venstres"): in any case the party."""
+        names = {(a.casefold(), p) for a, p, _ in self.aliases}
+        return frozenset(a.casefold() for a, p, ambiguous in self.aliases
+                         if ambiguous and len(a) > 3 and a[-1] in "sS" and (a[:-1].casefold(), p) in names)
+
+    def _could_join(self, question: str, m: re.Match) -> bool:
+        """Not next to a word that makes it the ordinary word: it may still be joined to another party."""
+        before = question[:m.start()].split()
+        after = question[m.end():].split()
+        return not ((after and _bare(after[0]) in self.not_before) or (before and _bare(before[-1]) in self.not_after))
 
     @cached_property
     def _typo_memo(self) -> dict[str, str | None]:
@@ -103,7 +129,35 @@ class PartyDirectory:
             return True
         if all(_bare(w) in _BARE_TURN_WORDS for w in before + after):
             return True  # the name alone, as a chat turn: "og venstre?", "what about venstre"
-        return prev in self.cues_before or nxt in self.cues_after
+        if prev in self.cues_before or nxt in self.cues_after:
+            return True
+        # keywords: "venstre ettervern", "formuesskatt høyre" (the whole question, not one clause of it)
+        return (not before and _content_word(nxt)) or (not after and _content_word(prev))
+
+
+_JOINERS = frozenset("og and eller or vs vs. versus".split())
+
+
+def _joined(question: str, m: re.Match, other: PartyMention) -> bool:
+    """Only a joining word ("og", "and", "eller", "vs", a comma) between the match and another mention."""
+    if other.end <= m.start():
+        between = question[other.end:m.start()]
+    elif m.end() <= other.start:
+        between = question[m.end():other.start]
+    else:
+        return False
+    between = between.strip()
+    if between in ("", ",", "&", "/"):
+        return between != ""
+    return between.rstrip(",").strip().casefold() in _JOINERS
+
+
+def _content_word(word: str) -> bool:
+    """A word that carries content: not a stopword ("og", "eller", "er") and not a number."""
+    if not word or word.isdigit():
+        return False
+    from .textnorm import tokens
+    return bool(tokens(word))
 
 
 # The words a turn may have besides a party name and still be the name alone ("og venstre?", "and venstre").

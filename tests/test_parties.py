@@ -78,3 +78,42 @@ def test_aliases_found_outside_latin1_and_in_any_case():
 ])
 def test_a_lower_case_ambiguous_name_alone_is_the_party(question, parties):
     assert [m.party for m in PARTIES.find(question)] == parties
+
+
+@pytest.mark.parametrize("question, parties", [
+    # keywords, as voters type them: a lower-case name first or last, next to a content word
+    ("venstre ettervern", ["Venstre"]),
+    ("høyre formuesskatt", ["Høyre"]),
+    ("formuesskatt høyre", ["Høyre"]),
+    ("lar venstre", ["Venstre"]),
+    # the genitive of a name is no ordinary word
+    ("venstres politikk på rus", ["Venstre"]),
+    ("hva er høyres skattepolitikk", ["Høyre"]),
+    # joined to another party's name
+    ("venstre og helsepartiet om bolig", ["Venstre", "Helsepartiet"]),
+    ("helsepartiet eller venstre?", ["Helsepartiet", "Venstre"]),
+    ("Helsepartiet vs venstre", ["Helsepartiet", "Venstre"]),
+    # still the ordinary word: before a noun of not_before, after a word of not_after, next to no content word
+    ("rødt kjøtt", []),
+    ("Rødt kjøtt og kreft", []),
+    ("venstre side", []),
+    ("høyre hånd", []),
+    ("sving til venstre", []),
+    ("rødt eller blått?", []),
+    ("hva er forskjellen på høyre og venstre", []),
+    ("til høyre og helsepartiet", ["Helsepartiet"]),
+    ("venstre 2025", []),
+])
+def test_a_lower_case_ambiguous_name_in_keywords(question, parties):
+    assert [m.party for m in PARTIES.find(question)] == parties
+
+
+def test_the_genitive_rule_needs_the_name_itself(tmp_path):
+    # "Lys" is ambiguous and so is "Lyss", but "Lyss" is no genitive of any of the party's names: ordinary rules
+    (tmp_path / "parties.toml").write_text(
+        '[[party]]\nname = "Lysløypa"\naliases = ["Lysløypa", "Lyss"]\nambiguous = ["Lyss"]\n'
+        '[[party]]\nname = "Venstre"\naliases = ["Venstre", "Venstres"]\nambiguous = ["Venstre", "Venstres"]\n',
+        encoding="utf-8")
+    directory = load_parties(tmp_path)
+    assert [m.party for m in directory.find("hva er venstres syn")] == ["Venstre"]
+    assert [m.party for m in directory.find("hva er lyss syn")] == []
