@@ -581,6 +581,8 @@ class Rules:
         between = question[first.end:last.start] if len(mentions) > 1 else ""
         if len(mentions) > 1 and re.sub(r"\b(?:og|and|eller|or|the)\b|[,\s&]", "", between, flags=re.I):
             return None  # the parties are apart in the sentence ("Er Venstre enig med Høyre …"): use the frame
+        if _keywords_around(question, first, last, self.directory):
+            return None  # "venstre lar" -> "og helsepartiet?": «Hva mener Helsepartiet om lar?», not «Helsepartiet lar»
         name = _join(parties, language)
         alias = last.alias
         if alias.endswith("s") and not last.party.endswith("s") and alias[:-1].casefold() == last.party.casefold():
@@ -591,6 +593,25 @@ class Rules:
         if language == "en":
             out = re.sub(r"\b(does|do)(\s+)(?=" + re.escape(name) + ")", "do\\2" if len(parties) > 1 else "does\\2", out, count=1)
         return out
+
+
+def _keywords_around(question: str, first, last, directory: PartyDirectory) -> bool:
+    """The party names stand first or last in a question typed as keywords ("venstre lar", "rus høyre"):
+    no cue verb next to them and no genitive, so swapping in another name gives no question."""
+    before = question[:first.start].strip(" \t,.:;-–«»\"'")
+    after = question[last.end:].strip(" \t?!.,:;-–«»\"'")
+    if (before and after) or (not before and not after):
+        return False
+    alias = last.alias
+    if (alias.endswith("s") and alias[:-1].casefold() == last.party.casefold()) or alias.endswith(("'s", "’s")):
+        return False  # a genitive swaps well: "Venstres syn på bolig" -> "Helsepartiets syn på bolig"
+    words = (after.split() if not before else before.split()[::-1])
+    near = re.sub(r"^\W+|\W+$", "", words[0]).casefold() if words else ""
+    cues = directory.cues_after if not before else directory.cues_before
+    return near not in cues and not _WHO.match(question.strip()) and not _QUESTION_WORD.match(question.strip())
+
+
+_QUESTION_WORD = re.compile(r"(?i)^(?:hva|kva|hvem|kven|hvilke\w*|kva\s+for|hvordan|korleis|hvorfor|kvifor|når|what|who|which|how|why|when|does|do|is|are|vil|er|kan|skal)\b")
 
 
 # What makes a topic a clause or a verb phrase (``_clause_topic``).

@@ -411,7 +411,8 @@ def test_compare_from_the_parties_shown(three):
 def test_compare_with_a_party_named(three):
     r = talk(three, "Fjordpartiet norskopplæring", "er Samholdspartiet enig?")
     assert r[1].kind == COMPARE and r[1].compare == ("Samholdspartiet", "Fjordpartiet")
-    assert r[1].interpreted == "Samholdspartiet og Fjordpartiet norskopplæring"
+    # keywords ("Fjordpartiet norskopplæring") get the frame, not the names swapped into the keywords
+    assert r[1].interpreted == "Hva mener Samholdspartiet og Fjordpartiet om norskopplæring?"
 
 
 def test_a_complete_compare_question_uses_no_context(two):
@@ -969,3 +970,15 @@ def test_a_pronoun_after_a_question_nobody_answered_becomes_the_parties(two):
     assert r[1].interpreted == "Will the parties raise cash-for-care?"  # not "raise keeping cash-for-care"
     r = talk(two, "What does Venstre say about housing benefit?", "who wants to raise it?")
     assert r[1].interpreted == "Who wants to raise housing benefit?"  # the English compound on both sides
+
+
+@pytest.mark.parametrize("first, then, read", [
+    ("venstre lar", "og helsepartiet?", "Hva mener Helsepartiet om lar?"),
+    ("rus venstre", "og helsepartiet", "Hva mener Helsepartiet om rus?"),
+    ("Venstres syn på bolig", "og helsepartiet?", "Helsepartiets syn på bolig"),  # a genitive swaps well
+    ("Hva mener Venstre om bolig?", "og Helsepartiet?", "Hva mener Helsepartiet om bolig?"),
+    ("Venstre vil styrke ettervernet", "og Helsepartiet?", "Helsepartiet vil styrke ettervernet"),  # a cue verb
+])
+def test_a_party_swap_after_keywords_uses_the_frame(first, then, read):
+    rules = Rules(load_parties(Path(__file__).resolve().parents[1] / "sources"), ("Venstre", "Helsepartiet"))
+    assert talk(rules, first, then)[1].interpreted == read
