@@ -244,14 +244,12 @@ class Answerer:
         from .textnorm import words
 
         lexicon = getattr(self.index, "lexicon", None)
-        phrases = self.glossary.phrases(query) if self.glossary.longest > 1 else {}
         out = {}
         for word in words(query):
             if not is_content_word(word, "en"):
                 continue
-            # the glossary (a small override: its phrases, then its words) first, then the lexicon induced from the model
-            found = tuple(dict.fromkeys((*phrases.get(word.casefold(), ()), *(self.glossary.lookup(word) or ()),
-                                         *(lookup(lexicon, word) if lexicon else ()))))
+            # the glossary (a small override) first, then the lexicon induced from the model
+            found = tuple(dict.fromkeys((*(self.glossary.lookup(word) or ()), *(lookup(lexicon, word) if lexicon else ()))))
             if found:
                 out[word.casefold()] = found
         return out

@@ -96,25 +96,6 @@ class Glossary:
                 i += 1
         return tuple(dict.fromkeys(out))
 
-    def phrases(self, text: str) -> dict[str, tuple[str, ...]]:
-        """Each word of a glossary phrase of several words found in ``text`` (longest first), with the
-        phrase's Norwegian terms: "injection sites" -> {"injection": (…), "sites": ("sprøyterom", "brukerrom")}, so
-        that a passage with the phrase's translation covers every word of it, not only those a word entry has."""
-        words = _WORD.findall(text.casefold())
-        out: dict[str, tuple[str, ...]] = {}
-        i = 0
-        while i < len(words):
-            for n in range(min(self.longest, len(words) - i), 1, -1):
-                found = self._lookup(" ".join(words[i:i + n]))
-                if found is not None:
-                    for w in words[i:i + n]:
-                        out[w] = tuple(dict.fromkeys((*out.get(w, ()), *found)))
-                    i += n
-                    break
-            else:
-                i += 1
-        return out
-
     def lookup(self, word: str) -> tuple[str, ...] | None:
         """The Norwegian terms for one English word (or phrase), inflections stripped; None if absent."""
         return self._lookup(" ".join(_WORD.findall(word.casefold())))

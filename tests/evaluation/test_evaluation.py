@@ -589,6 +589,30 @@ def test_the_question_cutoff_maximises_the_utility_averaged_over_a_window():
     assert round(question_cutoff(asked, answerable), 2) == 0.66
 
 
+def test_the_question_cutoff_is_bagged_over_collections(monkeypatch):
+    import numpy as np
+
+    from chatbot.evaluation import fit
+
+    # Two collections with their own best cut-off: "a" is best cut at 0.36, "b" at 0.66 (their unanswerable
+    # questions sit just below). Pooled, the two peaks are nearly even, and the windowed argmax takes one of them;
+    # bagged, the cut-off is the mean of the resamples' choices, between the two, and the same on every run.
+    a_asked = np.array([0.30] * 6 + [0.42] * 30)
+    b_asked = np.array([0.60] * 6 + [0.72] * 30)
+    answerable = np.array(([False] * 6 + [True] * 30) * 2)
+    asked = np.concatenate([a_asked, b_asked])
+    corpora = np.array(["a"] * 36 + ["b"] * 36)
+    alone = {c: fit._windowed_argmax(asked[corpora == c], answerable[corpora == c]) for c in "ab"}
+    assert [round(alone[c], 2) for c in "ab"] == [0.36, 0.66]
+    bagged = fit.question_cutoff(asked, answerable, corpora)
+    assert 0.36 < bagged < 0.66 and bagged == fit.question_cutoff(asked, answerable, corpora)
+    # not bagged: without the collections, or with QUESTION_BAGS = 0
+    pooled = fit._windowed_argmax(asked, answerable)
+    assert fit.question_cutoff(asked, answerable) == pooled
+    monkeypatch.setattr(fit, "QUESTION_BAGS", 0)
+    assert fit.question_cutoff(asked, answerable, corpora) == pooled
+
+
 def test_cutoffs_are_chosen_on_out_of_fold_scores(monkeypatch):
     """Each collection's examples are scored by a passage model fitted on the other collections only;
     with fewer than three collections the fit falls back to in-sample scores."""

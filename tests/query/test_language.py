@@ -31,11 +31,3 @@ def test_glossary_lookup_of_one_word_strips_inflections():
     assert glossary.lookup("Aftercare") == ("ettervern",)
     assert glossary.lookup("injection rooms") == ("sprøyterom",)
     assert glossary.lookup("housing") is None
-
-
-def test_glossary_phrases_give_each_of_their_words_the_phrase_terms():
-    glossary = Glossary({"injection room": ("sprøyterom",), "injection": ("sprøyte",), "safe": ("trygg",)}, 2)
-    # longest first, inflections stripped; a word of no phrase is not in the map
-    assert glossary.phrases("Who wants safe injection rooms?") == {"injection": ("sprøyterom",), "rooms": ("sprøyterom",)}
-    assert glossary.phrases("injection") == {}
-    assert Glossary({}, 0).phrases("injection rooms") == {}
