@@ -583,12 +583,7 @@ class Rules:
             return None  # the parties are apart in the sentence ("Er Venstre enig med Høyre …"): use the frame
         if _keywords_around(question, first, last, self.directory):
             return None  # "venstre lar" -> "og helsepartiet?": «Hva mener Helsepartiet om lar?», not «Helsepartiet lar»
-        name = _join(parties, language)
-        alias = last.alias
-        if alias.endswith("s") and not last.party.endswith("s") and alias[:-1].casefold() == last.party.casefold():
-            name += "s"  # genitive: "Venstres" -> "Helsepartiets"
-        elif alias.endswith(("'s", "’s")):
-            name += "'s"
+        name = _join(parties, language) + _genitive(last)  # "Venstres" -> "Helsepartiets"
         out = question[:first.start] + name + question[last.end:]
         if language == "en":
             out = re.sub(r"\b(does|do)(\s+)(?=" + re.escape(name) + ")", "do\\2" if len(parties) > 1 else "does\\2", out, count=1)
@@ -600,15 +595,22 @@ def _keywords_around(question: str, first, last, directory: PartyDirectory) -> b
     no cue verb next to them and no genitive, so swapping in another name gives no question."""
     before = question[:first.start].strip(" \t,.:;-–«»\"'")
     after = question[last.end:].strip(" \t?!.,:;-–«»\"'")
-    if (before and after) or (not before and not after):
+    if bool(before) == bool(after):
         return False
-    alias = last.alias
-    if (alias.endswith("s") and alias[:-1].casefold() == last.party.casefold()) or alias.endswith(("'s", "’s")):
+    if _genitive(last):
         return False  # a genitive swaps well: "Venstres syn på bolig" -> "Helsepartiets syn på bolig"
     words = (after.split() if not before else before.split()[::-1])
     near = re.sub(r"^\W+|\W+$", "", words[0]).casefold() if words else ""
     cues = directory.cues_after if not before else directory.cues_before
     return near not in cues and not _WHO.match(question.strip()) and not _QUESTION_WORD.match(question.strip())
+
+
+def _genitive(mention) -> str:
+    """The genitive ending a party name was written with ("Venstres": "s"; "the Health Party's": "'s"), or ""."""
+    alias = mention.alias
+    if alias.endswith("s") and not mention.party.endswith("s") and alias[:-1].casefold() == mention.party.casefold():
+        return "s"
+    return "'s" if alias.endswith(("'s", "’s")) else ""
 
 
 _QUESTION_WORD = re.compile(r"(?i)^(?:hva|kva|hvem|kven|hvilke\w*|kva\s+for|hvordan|korleis|hvorfor|kvifor|når|what|who|which|how|why|when|does|do|is|are|vil|er|kan|skal)\b")

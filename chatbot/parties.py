@@ -61,10 +61,12 @@ class PartyDirectory:
             for m in _alias_pattern(alias).finditer(question):
                 if any(taken[m.start():m.end()]):
                     continue
-                if ambiguous and alias.casefold() not in self._genitives and not self._is_party(question, m):
-                    if self._could_join(question, m):
+                if ambiguous and alias.casefold() not in self._genitives:
+                    reading = self._reading(question, m)
+                    if reading is None:
                         undecided.append((party, m))
-                    continue
+                    if not reading:
+                        continue
                 if len(alias) <= 3 and m.group(0) != alias:
                     continue  # short forms ("V", "SV", "Ap") only in their own spelling
                 taken[m.start():m.end()] = b"\x01" * (m.end() - m.start())
@@ -92,12 +94,6 @@ class PartyDirectory:
         return frozenset(a.casefold() for a, p, ambiguous in self.aliases
                          if ambiguous and len(a) > 3 and a[-1] in "sS" and (a[:-1].casefold(), p) in names)
 
-    def _could_join(self, question: str, m: re.Match) -> bool:
-        """Not next to a word that makes it the ordinary word: it may still be joined to another party."""
-        before = question[:m.start()].split()
-        after = question[m.end():].split()
-        return not ((after and _bare(after[0]) in self.not_before) or (before and _bare(before[-1]) in self.not_after))
-
     @cached_property
     def _typo_memo(self) -> dict[str, str | None]:
         return {}
@@ -118,7 +114,9 @@ class PartyDirectory:
             memo[word] = party
         return party
 
-    def _is_party(self, question: str, m: re.Match) -> bool:
+    def _reading(self, question: str, m: re.Match) -> bool | None:
+        """An ambiguous name's reading: True the party, False the ordinary word (next to a word of
+        ``not_before``/``not_after``), None the ordinary word unless joined to another party's name."""
         before = question[:m.start()].split()
         after = question[m.end():].split()
         prev = _bare(before[-1]) if before else ""
@@ -132,7 +130,9 @@ class PartyDirectory:
         if prev in self.cues_before or nxt in self.cues_after:
             return True
         # keywords: "venstre ettervern", "formuesskatt høyre" (the whole question, not one clause of it)
-        return (not before and _content_word(nxt)) or (not after and _content_word(prev))
+        if (not before and _content_word(nxt)) or (not after and _content_word(prev)):
+            return True
+        return None
 
 
 _JOINERS = frozenset("og and eller or vs vs. versus".split())

@@ -212,11 +212,11 @@ def question_cutoff(asked: np.ndarray, answerable: np.ndarray, corpora: np.ndarr
     names = sorted(set(corpora))
     if len(names) < 2:
         return _windowed_argmax(asked, answerable)
-    rows = {c: np.flatnonzero(corpora == c) for c in names}
+    rows = [np.flatnonzero(corpora == c) for c in names]
     rng = np.random.default_rng(QUESTION_BAGS_SEED)
     picks = []
     for _ in range(QUESTION_BAGS):
-        drawn = np.concatenate([rows[names[i]] for i in rng.integers(0, len(names), len(names))])
+        drawn = np.concatenate([rows[i] for i in rng.integers(0, len(names), len(names))])
         picks.append(_windowed_argmax(asked[drawn], answerable[drawn]))
     return float(np.round(np.mean(picks), 2))
 
