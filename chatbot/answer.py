@@ -248,8 +248,9 @@ class Answerer:
         for word in words(query):
             if not is_content_word(word, "en"):
                 continue
-            # the glossary (a small override) first, then the lexicon induced from the model
-            found = tuple(dict.fromkeys((*(self.glossary.lookup(word) or ()), *(lookup(lexicon, word) if lexicon else ()))))
+            # the glossary overrides the lexicon induced from the model for the words it has: an induced pair is often
+            # a neighbour by shared letters, not a translation ("needle" -> "nytte", beside the glossary's "sprøyte")
+            found = tuple(dict.fromkeys(self.glossary.lookup(word) or (lookup(lexicon, word) if lexicon else ())))
             if found:
                 out[word.casefold()] = found
         return out

@@ -165,6 +165,14 @@ def test_an_english_keyword_covers_text_through_the_glossary(fake_bot):
     assert covered and all("ettervern" in fake_bot.answerer.index.passages[c.row].text.casefold() for c in covered)
 
 
+def test_the_glossary_overrides_the_induced_lexicon(fake_bot, monkeypatch):
+    # an induced pair is often a neighbour by shared letters ("needle" -> "nytte"): where the glossary has the
+    # word, its translation alone counts; the lexicon serves the words the glossary lacks
+    monkeypatch.setattr(fake_bot.answerer.index, "lexicon", {"needle": ["nytte"], "exchange": ["bytte"]})
+    assert fake_bot.answerer._translations("needle exchange") == {"needle": ("sprøyte",), "exchange": ("bytte",)}
+    assert fake_bot.answerer._translations("needles") == {"needles": ("sprøyter",)}
+
+
 class _StubQuestionModel:
     def __init__(self, p):
         self.p, self.answer_at = p, 0.5
