@@ -143,14 +143,17 @@ class Answerer:
         chosen = self._choose(found, model, k, p.restrict)
         timings = dict(found.timings)
         lang = p.notice_language
+        missing = _as_typed(found.own.missing_words, p.searched)
         about = dict(mode=mode, searched=p.searched, truncated=p.truncated, language=lang,
-                     filtered_out=p.filtered_out)
+                     filtered_out=p.filtered_out, missing_words=missing)
+        said = [say("missing_word" if len(missing) == 1 else "missing_words", lang,
+                    words=and_list([f"«{w}»" for w in missing], lang))] if missing else []
         if chosen:
             hits = tuple(Hit(rank=i + 1, passage=self.index.passages[c.row], score=prob, dense=c.cos,
                              bm25=c.bm25 if c.bm25_rank is not None or c.bm25 > 0 else None,
                              also=tuple(self.index.passages[r] for r in also))
                          for i, (c, prob, also) in enumerate(chosen))
-            return Answer(p.question, True, " ".join(p.notices) or None, p.named, hits, p.missing,
+            return Answer(p.question, True, " ".join(list(p.notices) + said) or None, p.named, hits, p.missing,
                           timings_ms=timings, **about)
         notices = list(p.notices)
         others: tuple[str, ...] = ()
@@ -165,6 +168,7 @@ class Answerer:
                                    others=and_list(others, lang)))
         else:
             notices.append(say("none", lang))
+        notices.extend(said)
         return Answer(p.question, False, " ".join(notices), p.named, missing_parties=p.missing,
                       timings_ms=timings, others_with_passages=others, **about)
 
@@ -254,6 +258,18 @@ class Answerer:
             if found:
                 out[word.casefold()] = found
         return out
+
+
+def _as_typed(terms: tuple[str, ...], question: str) -> tuple[str, ...]:
+    """Each term (lower case) as the question spells it ("Brasil", not "brasil")."""
+    if not terms:
+        return ()
+    from .textnorm import words
+
+    typed: dict[str, str] = {}
+    for w in words(question):
+        typed.setdefault(w.casefold(), w)
+    return tuple(typed.get(t, t) for t in terms)
 
 
 def _fold(better: tuple, repeat: tuple, fuller: bool) -> tuple:

@@ -113,4 +113,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nn": "{parties} er filtrerte bort: partifilteret viser berre {allowed}.",
         "en": "{parties} are filtered out: the party filter shows only {allowed}.",
     },
+    # content words of a Norwegian question that no passage has in any form (query/retrieve.py, missing_words)
+    "missing_word": {
+        "nb": "Ordet {words} står ikke i kildene.",
+        "nn": "Ordet {words} står ikkje i kjeldene.",
+        "en": "The word {words} is not in the sources.",
+    },
+    "missing_words": {
+        "nb": "Ordene {words} står ikke i kildene.",
+        "nn": "Orda {words} står ikkje i kjeldene.",
+        "en": "The words {words} are not in the sources.",
+    },
 }

@@ -220,6 +220,7 @@ class Answer:
     language: str = "nb"  # of the question and so of the notices: "nb", "nn" or "en"
     filtered_out: tuple[str, ...] = ()  # parties the question names that the party filter leaves out
     others_with_passages: tuple[str, ...] = ()  # not answered for the parties asked; these parties have passages
+    missing_words: tuple[str, ...] = ()  # content words of the question no passage has in any form (said in the notice)
 
     def to_dict(self, documents: dict[str, Document] | None = None) -> dict[str, Any]:
         docs = documents or {}
@@ -234,6 +235,7 @@ class Answer:
             "missing_parties": list(self.missing_parties),
             "filtered_out": list(self.filtered_out),
             "others_with_passages": list(self.others_with_passages),
+            "missing_words": list(self.missing_words),
             "mode": self.mode,
             "passages": [h.to_dict(docs.get(h.passage.source)) for h in self.hits],
         }

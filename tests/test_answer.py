@@ -41,7 +41,7 @@ def test_present_and_missing_party_answers_for_the_present_one(fake_bot):
 
 
 @pytest.mark.parametrize("question, notice", [
-    ("Hva mener partiene om bompenger?", NOTICE_NONE), ("!!!", NOTICE_NONE),
+    ("Hva mener partiene om bompenger?", NOTICE_NONE + " Ordet «bompenger» står ikke i kildene."), ("!!!", NOTICE_NONE),
     ("asdf qwerty", "Found no relevant passages in the sources."),  # "qwerty" is commoner in English
 ])
 def test_off_corpus_questions_are_declined(fake_bot, question, notice):
@@ -49,10 +49,26 @@ def test_off_corpus_questions_are_declined(fake_bot, question, notice):
     assert (answer.answered, answer.hits, answer.notice) == (False, (), notice)
 
 
+def test_a_norwegian_word_no_passage_has_is_named(fake_bot):
+    # "pårørende" is in no passage in any form; "rusavhengige" is, and "gjere" weighs too little to be named
+    answer = fake_bot.ask("Hva vil partiene gjøre for pårørende til rusavhengige?")
+    assert answer.missing_words == ("pårørende",)
+    assert answer.notice is not None and answer.notice.endswith("Ordet «pårørende» står ikke i kildene.")
+    assert answer.to_dict()["missing_words"] == ["pårørende"]
+    assert fake_bot.ask("kva vil partia gjere med pårørande og fengsel?").missing_words == ("pårørande", "fengsel")
+    assert "Orda «pårørande» og «fengsel» står ikkje i kjeldene." in fake_bot.ask("kva vil partia gjere med pårørande og fengsel?").notice
+    # found in some form (a compound's parts, a near spelling) is not missing; English words are never named
+    assert fake_bot.ask("Hva mener partiene om spilleavhengighet?").missing_words == ()
+    assert fake_bot.ask("Hva mener partiene om sprøyterommene?").missing_words == ()
+    assert fake_bot.ask("What about naloxone and prisons?").missing_words == ()
+    assert fake_bot.ask("Hva mener partiene om Vinmonopolet?").missing_words == ("Vinmonopolet",)  # as typed
+
+
 def test_a_party_with_nothing_on_the_topic_is_named(fake_bot):
     answer = fake_bot.ask("Hva mener Venstre om bompenger?")
     assert (answer.answered, answer.hits) == (False, ())
-    assert answer.notice == "Fant ingen relevante avsnitt fra Venstre om dette i kildene."
+    assert answer.notice == ("Fant ingen relevante avsnitt fra Venstre om dette i kildene. "
+                             "Ordet «bompenger» står ikke i kildene.")
 
 
 def test_a_party_without_the_topic_points_to_the_party_that_has_it(fake_bot):
@@ -126,7 +142,8 @@ def test_settings_are_validated_eagerly():
 def test_json_shape(fake_bot):
     data = fake_bot.to_dict(fake_bot.ask("Hva vil Helsepartiet med brukerrom?"))
     assert set(data) == {"question", "searched", "truncated", "language", "answered", "notice", "parties",
-                         "missing_parties", "filtered_out", "others_with_passages", "mode", "passages"}
+                         "missing_parties", "filtered_out", "others_with_passages", "missing_words", "mode",
+                         "passages"}
     assert (data["searched"], data["truncated"], data["language"]) == ("Hva vil Helsepartiet med brukerrom?", False, "nb")
     first = data["passages"][0]
     assert {"rank", "party", "source", "title", "section", "start", "end", "text", "context", "score",

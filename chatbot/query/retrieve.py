@@ -19,6 +19,10 @@ from . import features as F
 from .terms import Coverage, Term, log_weight
 
 CANDIDATES = 30  # from each retriever
+# A content word of a Norwegian question that no passage has in any form is named in the answer ("Ordet
+# «pårørende» står ikke i kildene."), when it weighs at least this much (general-language rarity, query/terms.py):
+# the weight at which content words make a topic of their own (followup.MIN_TOPIC_WEIGHT), so "gjere" or "flere" never are.
+MISSING_WORD_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,7 @@ class Retrieved:
     english: bool
     timings: dict
     unknown: float = 0.0  # share of the question's content weight no passage of the index contains
+    missing_words: tuple[str, ...] = ()  # a Norwegian question's content words no passage has in any form
 
 
 class PassageKeys:
@@ -108,17 +113,26 @@ def retrieve(index: Index, passage_keys: PassageKeys, vector: np.ndarray | None,
                                       word_match=float(word_match[i])))
     x = F.matrix(candidates, english, log_weight(terms))
     timings["features"] = (time.perf_counter() - t) * 1000
-    return Retrieved(tuple(candidates), x, english, timings, unknown_share(index, terms, expansions))
+    absent = _absent(index, terms, expansions)
+    missing = () if english else tuple(t.text for t in absent if t.weight >= MISSING_WORD_WEIGHT)
+    return Retrieved(tuple(candidates), x, english, timings, unknown_share(index, terms, expansions, absent), missing)
 
 
-def unknown_share(index: Index, terms: tuple[Term, ...], expansions: dict) -> float:
-    """The share of the question's content weight that no passage contains in any form (its own
-    key, a compound or near spelling, its parts, or a translation): a topic the sources lack."""
+def _absent(index: Index, terms: tuple[Term, ...], expansions: dict) -> list[Term]:
+    """The terms no passage contains in any form (their own key, a compound or near spelling, their parts,
+    or a translation)."""
     vocab = index.bm25.vocab_dict
-    total = unknown = 0.0
+    out = []
     for t in terms:
-        total += t.weight
         keys = list(t.keys) + list(t.translated) + [e for k in t.keys[:1] for e in expansions.get(k, ())]
         if not any(k in vocab for k in keys):
-            unknown += t.weight
-    return unknown / total if total else 0.0
+            out.append(t)
+    return out
+
+
+def unknown_share(index: Index, terms: tuple[Term, ...], expansions: dict, absent: list[Term] | None = None) -> float:
+    """The share of the question's content weight that no passage contains in any form: a topic the sources lack."""
+    if absent is None:
+        absent = _absent(index, terms, expansions)
+    total = sum(t.weight for t in terms)
+    return sum(t.weight for t in absent) / total if total else 0.0
