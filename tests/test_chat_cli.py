@@ -72,17 +72,33 @@ def test_eval_conversations_command(fake_model, monkeypatch, capsys, tmp_path):
          "gold": [{"party": "Helsepartiet", "quote": "i stedet for dagens sprøyterom for rusavhengige"}]},
         {"q": "og Venstre?", "followup": True, "answerable": False, "standalone": "Hva vil Venstre med sprøyterom?",
          "gold": []}]}
+    # a follow-up by its writer's reading that names its topic again: read as a question of its own, answered right
+    again = {"id": "c2", "corpus": "rusomsorg", "turns": [
+        {"q": "Hva vil Helsepartiet med sprøyterom?", "followup": False, "answerable": True,
+         "standalone": "Hva vil Helsepartiet med sprøyterom?",
+         "gold": [{"party": "Helsepartiet", "quote": "i stedet for dagens sprøyterom for rusavhengige"}]},
+        {"q": "hvem vil ha brukerrom i stedet for sprøyterom?", "followup": True, "answerable": True,
+         "standalone": "Hvem vil ha brukerrom i stedet for sprøyterom?",
+         "gold": [{"party": "Helsepartiet", "quote": "i stedet for dagens sprøyterom for rusavhengige"}]}]}
     path = tmp_path / "d.jsonl"
     path.write_text(json.dumps(dialogue, ensure_ascii=False) + "\n", encoding="utf-8")
     assert main(["eval", "--conversations", str(path), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["dialogues"] == 1 and data["turns"] == 2
     assert data["rules"]["recognised"] == 1.0
+    assert data["rules"]["n_unrecognised"] == 0 and data["rules"]["unrecognised_right_as_typed"] is None
     assert data["turns_detail"][1]["interpreted"] == "Hva vil Venstre med sprøyterom?"
     assert main(["eval", "--conversations", str(path), "--min-recognised", "1.5"]) == 1
     captured = capsys.readouterr()
     assert "follow-ups recognised: 1.00 of 1" in captured.out
     assert "recognised 1.000 is below the floor --min-recognised 1.5" in captured.err
+    both = tmp_path / "d2.jsonl"
+    both.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in (dialogue, again)), encoding="utf-8")
+    assert main(["eval", "--conversations", str(both), "--json"]) == 0
+    rules = json.loads(capsys.readouterr().out)["rules"]
+    assert (rules["recognised"], rules["n_unrecognised"], rules["unrecognised_right_as_typed"]) == (0.5, 1, 1.0)
+    assert main(["eval", "--conversations", str(both)]) == 0
+    assert "follow-ups recognised: 0.50 of 2 (of the 1 not recognised, 1.00 answered right as typed)" in capsys.readouterr().out
 
 
 def test_eval_conversations_bad_file_is_one_line_error(fake_model, capsys, tmp_path):

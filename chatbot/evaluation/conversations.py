@@ -207,6 +207,7 @@ def summarise(results: list[TurnResult], judgements: dict, k: int) -> Summary:
     alone = [r for r in results if not r.turn.followup]
     later = [r for r in alone if r.index > 0]
     unanswerable_follow = [r for r in follow if not r.turn.answerable]
+    unrecognised = [r for r in follow if not r.context_used]
     mean = lambda xs: (sum(xs) / len(xs)) if xs else None  # noqa: E731
     kinds: dict[str, int] = {}
     for r in follow:
@@ -216,6 +217,9 @@ def summarise(results: list[TurnResult], judgements: dict, k: int) -> Summary:
         M.WRONGLY_REWRITTEN.pattern: mean([1.0 if r.context_used else 0.0 for r in alone]),
         "wrongly_rewritten_after_first": mean([1.0 if r.context_used else 0.0 for r in later]),
         "interpreted_as_written": mean([1.0 if _same(r.interpreted, r.turn.standalone) else 0.0 for r in follow]),
+        # a follow-up read as a question of its own can still be served: the turn names its topic again
+        "n_unrecognised": len(unrecognised),
+        "unrecognised_right_as_typed": mean([1.0 if _right(r) else 0.0 for r in unrecognised]),
         "abstention_party_without_topic": mean([0.0 if r.chat.answered else 1.0 for r in unanswerable_follow]),
         "rules_ms_mean": mean([r.rules_ms for r in results]),
         "rules_ms_median": _median([r.rules_ms for r in results]),
@@ -236,6 +240,13 @@ def summarise(results: list[TurnResult], judgements: dict, k: int) -> Summary:
     for r in follow:
         by_lang.setdefault(r.chat.question.lang, []).append(r)
     return Summary(groups, rules, {lang: figs([r.chat for r in rs]) for lang, rs in sorted(by_lang.items())})
+
+
+def _right(r: TurnResult) -> bool:
+    """The turn's answer in the conversation is right: its first passage relevant, or (unanswerable) declined."""
+    if r.turn.answerable:
+        return bool(r.chat.returned and r.chat.returned[0].relevant)
+    return not r.chat.answered
 
 
 def _median(xs: list[float]) -> float | None:
@@ -298,8 +309,11 @@ def text_report(summary: Summary, meta: dict, k: int, missed: list[dict]) -> str
         lines.append(f"{label:<34}{cells}{f.get('n_questions', 0):>6}")
     r = summary.rules
     lines += ["",
-              f"follow-ups recognised: {_fmt(r[M.RECOGNISED.pattern])} of {r['n_followup']}; read exactly as hand-written: "
-              f"{_fmt(r['interpreted_as_written'])}; rules used: "
+              f"follow-ups recognised: {_fmt(r[M.RECOGNISED.pattern])} of {r['n_followup']}"
+              + (f" (of the {r['n_unrecognised']} not recognised, {_fmt(r['unrecognised_right_as_typed'])} answered right "
+                 f"as typed)" if r["n_unrecognised"] else "")
+              + "; read exactly as hand-written: "
+              + f"{_fmt(r['interpreted_as_written'])}; rules used: "
               + ", ".join(f"{kind} {n}" for kind, n in r["followup_rules"].items()),
               f"standalone questions rewritten: {_fmt(r[M.WRONGLY_REWRITTEN.pattern])} of {r['n_standalone']} "
               f"({_fmt(r['wrongly_rewritten_after_first'])} of the {r['n_standalone_after_first']} after a first turn)",
