@@ -27,7 +27,7 @@ from .query.terms import question_terms
 from .querylang import EMPTY as EMPTY_GLOSSARY
 from .querylang import Glossary, query_forms
 from .records import Answer, Hit
-from .textnorm import tokens
+from .textnorm import tokens, words
 
 
 @dataclass(frozen=True)
@@ -245,7 +245,6 @@ class Answerer:
     def _translations(self, query: str) -> dict[str, tuple[str, ...]]:
         from .index.lexicon import lookup
         from .query.terms import is_content_word
-        from .textnorm import words
 
         lexicon = getattr(self.index, "lexicon", None)
         out = {}
@@ -264,8 +263,6 @@ def _as_typed(terms: tuple[str, ...], question: str) -> tuple[str, ...]:
     """Each term (lower case) as the question spells it ("Brasil", not "brasil")."""
     if not terms:
         return ()
-    from .textnorm import words
-
     typed: dict[str, str] = {}
     for w in words(question):
         typed.setdefault(w.casefold(), w)

@@ -58,7 +58,7 @@ from .querylang import NN_HINTS as _NN_HINTS
 from .querylang import detect_language
 from .querylang import guess_language as _language
 from .query.prepare import without_mentions
-from .query.terms import FRAME_WORDS, question_terms
+from .query.terms import FRAME_WORDS, MIN_TOPIC_WEIGHT, question_terms
 from .textnorm import clean_question, fold, tokens, valid_text
 
 STANDALONE = "standalone"
@@ -72,8 +72,7 @@ LITERAL = "literal"  # the user asked for the words as typed
 MORE = "more"  # "what else does V want on X?": a complete question, asking past what was shown
 KINDS = (STANDALONE, PARTY_SWAP, TOPIC_SWAP, REFERENCE, COMPARE, WHICH_PARTY, WHY, LITERAL, MORE)
 
-# A topic of its own: the content words' weights (rarity) add up to at least this.
-MIN_TOPIC_WEIGHT = 1.0
+# A topic of its own: the content words' weights (rarity) add up to at least MIN_TOPIC_WEIGHT (query/terms.py).
 
 # Words that frame a follow-up rather than name a topic (general, in bokmål, nynorsk and English).
 FILLER = frozenset("""

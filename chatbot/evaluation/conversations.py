@@ -269,9 +269,7 @@ def misses(results: list[TurnResult], judgements: dict) -> list[dict]:
     for r in results:
         if not r.turn.followup:
             continue
-        first = r.chat.returned[0].relevant if r.chat.returned else False
-        wrong = (r.turn.answerable and not first) or (not r.turn.answerable and r.chat.answered)
-        if wrong:
+        if not _right(r):
             out.append({"id": r.chat.question.id, "q": r.turn.q, "interpreted": r.interpreted, "rule": r.rule,
                         "standalone": r.turn.standalone, "answerable": r.turn.answerable,
                         "answered": r.chat.answered,

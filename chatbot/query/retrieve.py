@@ -16,13 +16,9 @@ from ..index import search
 from ..index.store import Index
 from ..textnorm import tokens
 from . import features as F
-from .terms import Coverage, Term, log_weight
+from .terms import MIN_TOPIC_WEIGHT, Coverage, Term, log_weight
 
 CANDIDATES = 30  # from each retriever
-# A content word of a Norwegian question that no passage has in any form is named in the answer ("Ordet
-# «pårørende» står ikke i kildene."), when it weighs at least this much (general-language rarity, query/terms.py):
-# the weight at which content words make a topic of their own (followup.MIN_TOPIC_WEIGHT), so "gjere" or "flere" never are.
-MISSING_WORD_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -114,8 +110,9 @@ def retrieve(index: Index, passage_keys: PassageKeys, vector: np.ndarray | None,
     x = F.matrix(candidates, english, log_weight(terms))
     timings["features"] = (time.perf_counter() - t) * 1000
     absent = _absent(index, terms, expansions)
-    missing = () if english else tuple(t.text for t in absent if t.weight >= MISSING_WORD_WEIGHT)
-    return Retrieved(tuple(candidates), x, english, timings, unknown_share(index, terms, expansions, absent), missing)
+    # a Norwegian question's words no passage has are named in the answer ("Ordet «pårørende» står ikke i kildene.")
+    missing = () if english else tuple(t.text for t in absent if t.weight >= MIN_TOPIC_WEIGHT)
+    return Retrieved(tuple(candidates), x, english, timings, unknown_share(terms, absent), missing)
 
 
 def _absent(index: Index, terms: tuple[Term, ...], expansions: dict) -> list[Term]:
@@ -130,9 +127,7 @@ def _absent(index: Index, terms: tuple[Term, ...], expansions: dict) -> list[Ter
     return out
 
 
-def unknown_share(index: Index, terms: tuple[Term, ...], expansions: dict, absent: list[Term] | None = None) -> float:
-    """The share of the question's content weight that no passage contains in any form: a topic the sources lack."""
-    if absent is None:
-        absent = _absent(index, terms, expansions)
+def unknown_share(terms: tuple[Term, ...], absent: list[Term]) -> float:
+    """The share of the question's content weight in the ``absent`` terms (``_absent``): a topic the sources lack."""
     total = sum(t.weight for t in terms)
     return sum(t.weight for t in absent) / total if total else 0.0

@@ -28,6 +28,10 @@ _EN_STOP = None
 MAX_WEIGHT = 5.0
 MIN_WEIGHT = 0.1
 COMMON_ZIPF = 6.5  # weight = COMMON_ZIPF - zipf, clipped: a word as common as "og" weighs nothing
+# Content words whose weights add up to at least this make a topic of their own (chatbot/followup.py); a word of a
+# Norwegian question that no passage has is named in the answer when it alone weighs this much (query/retrieve.py),
+# so "gjere" or "flere" never are.
+MIN_TOPIC_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
