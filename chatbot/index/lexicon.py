@@ -23,9 +23,15 @@ MAX_VOCAB = 50_000  # corpus words embedded, most frequent first
 HUB_NEIGHBOURS = 10  # CSLS: the mean similarity to this many nearest words on the other side
 MUTUAL_TOP = 10  # the English word must be among the corpus word's nearest this many
 MIN_COSINE = 0.80
-# version of how words are embedded: 2 = as questions, on the embedder's passage graph (``embed_terms``,
-# float32 on ONNX), so a lexicon does not depend on the precision questions run at
-WORD_VECTORS = 2
+# version of how words are embedded: 3 = each word in a carrier sentence of its language (``CARRIERS``), as
+# passages are (``embed_passages``: float32 on ONNX, so a lexicon does not depend on the precision questions
+# run at); 2 was the bare word as a question
+WORD_VECTORS = 3
+# A word alone is embedded mostly by its letters ("needle" lies next to "nytte"); in a sentence the model
+# reads it as a word of that language, so translations meet. The same plain sentence in each language, about
+# nothing in particular (nynorsk writes it the same way as bokmål). The word table (query/wordmatch.py) is made
+# from the same vectors: bare words for it measured the same (README, *Evaluation*, 2026-12-08).
+CARRIERS = {"en": "We must talk about {}.", "nb": "Vi må snakke om {}."}
 LEXICON = "lexicon.json"
 VOCAB = "vocab.json"
 VOCAB_VECTORS = "vocab.npy"
@@ -41,7 +47,8 @@ def english_vocabulary() -> list[str]:
 
 
 def english_vectors(embedder, cache_dir: Path | None) -> tuple[list[str], np.ndarray]:
-    """The English words and their query vectors, cached per model (they do not depend on the corpus)."""
+    """The English words and their vectors (in the carrier sentence), cached per model (they do not depend on the
+    corpus)."""
     words = english_vocabulary()
     path = None
     if cache_dir is not None:
@@ -53,7 +60,7 @@ def english_vectors(embedder, cache_dir: Path | None) -> tuple[list[str], np.nda
                     return words, vectors
             except (OSError, ValueError):
                 pass
-    vectors = embed_words(embedder, words)
+    vectors = embed_words(embedder, words, "en")
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,10 +72,11 @@ def english_vectors(embedder, cache_dir: Path | None) -> tuple[list[str], np.nda
     return words, vectors
 
 
-def embed_words(embedder, words: list[str]) -> np.ndarray:
-    """Query-side vectors of ``words`` through ``embed_terms`` where the embedder has it (else ``embed_queries``)."""
-    embed = getattr(embedder, "embed_terms", None) or embedder.embed_queries
-    return np.asarray(embed(words), dtype=np.float32)
+def embed_words(embedder, words: list[str], language: str) -> np.ndarray:
+    """Vectors of ``words`` ("en" or "nb"), each in its language's carrier sentence (``CARRIERS``), embedded
+    as passages are."""
+    carrier = CARRIERS[language]
+    return np.asarray(embedder.embed_passages([carrier.format(w) for w in words]), dtype=np.float32)
 
 
 def corpus_vocabulary(texts: list[str]) -> list[str]:
@@ -127,7 +135,7 @@ def build(embedder, texts: list[str], previous: Path | None, cache_dir: Path | N
     new = [w for w in vocab if w not in known]
     if new:
         say(f"lexicon: embedding {len(new)} corpus words ({len(vocab) - len(new)} reused)")
-        for w, v in zip(new, embed_words(embedder, new)):
+        for w, v in zip(new, embed_words(embedder, new, "nb")):
             known[w] = v
     vectors = np.stack([known[w] for w in vocab]).astype(np.float32) if vocab else np.zeros((0, embedder.dim), np.float32)
     en_words, en_vecs = english_vectors(embedder, cache_dir)

@@ -224,14 +224,6 @@ class OnnxEmbedder:
         return self._embed_batched([self._prompts.get("passage", self._prompts.get("document", "")) + t for t in texts],
                                    progress)
 
-    def embed_terms(self, texts: Sequence[str]) -> np.ndarray:
-        """Words embedded as questions are, but on the passage graph (float32) in batches: what the index's
-        lexicon is built from, so that an index does not depend on the precision questions run at."""
-        self.warm_up()
-        if self._delegate is not None:
-            return self._delegate.embed_queries(texts)
-        return self._embed_batched([self._prompts.get("query", "") + t for t in texts])
-
     def _embed_batched(self, texts: list[str], progress=None) -> np.ndarray:
         import numpy as np
         session = self._session_of(self.passage_model, self._threads)

@@ -509,16 +509,20 @@ def test_lexicon_words_are_embedded_on_the_passage_graph_whatever_the_question_p
     monkeypatch.setattr(onnxexport, "_quantize_into", other_int8)
     embedder = OnnxEmbedder(query_model="int8")
     np.testing.assert_allclose(embedder.embed_queries(["lar rus"])[0], expected_vector("query: lar rus", OTHER_TABLE), atol=1e-6)
-    # the lexicon's words: the query prompt, but the float32 graph, so an index is the same for either precision
-    np.testing.assert_allclose(embedder.embed_terms(["lar rus", "bolig"]),
-                               np.stack([expected_vector("query: lar rus"), expected_vector("query: bolig")]), atol=1e-6)
+    # the lexicon's words, each in its carrier sentence, as passages are: on the float32 graph, so an index is the
+    # same for either precision
+    from chatbot.index import lexicon
+
+    np.testing.assert_allclose(lexicon.embed_words(embedder, ["lar rus", "bolig"], "nb"),
+                               np.stack([expected_vector("passage: Vi må snakke om lar rus."),
+                                         expected_vector("passage: Vi må snakke om bolig.")]), atol=1e-6)
 
 
 def test_the_passage_graph_is_released_at_the_next_question(tiny):
     embedder = OnnxEmbedder(query_model="int8", threads=1)
     embedder.embed_queries(["bolig"])
     embedder.embed_passages(["lar rus"])
-    embedder.embed_terms(["bolig"])  # the same build: the passage session is still open
+    embedder.embed_passages(["Vi må snakke om bolig."])  # the same build (the lexicon's words): the session is still open
     assert ("fp32", 1, False) in embedder._sessions
     embedder.embed_queries(["helse"])
     assert sorted(embedder._sessions) == [("int8", 1, False)]
