@@ -55,8 +55,9 @@ def test_a_norwegian_word_no_passage_has_is_named(fake_bot):
     assert answer.missing_words == ("pårørende",)
     assert answer.notice is not None and answer.notice.endswith("Ordet «pårørende» står ikke i kildene.")
     assert answer.to_dict()["missing_words"] == ["pårørende"]
-    assert fake_bot.ask("kva vil partia gjere med pårørande og fengsel?").missing_words == ("pårørande", "fengsel")
-    assert "Orda «pårørande» og «fengsel» står ikkje i kjeldene." in fake_bot.ask("kva vil partia gjere med pårørande og fengsel?").notice
+    nynorsk = fake_bot.ask("kva vil partia gjere med pårørande og fengsel?")
+    assert nynorsk.missing_words == ("pårørande", "fengsel")
+    assert "Orda «pårørande» og «fengsel» står ikkje i kjeldene." in nynorsk.notice
     # found in some form (a compound's parts, a near spelling) is not missing; English words are never named
     assert fake_bot.ask("Hva mener partiene om spilleavhengighet?").missing_words == ()
     assert fake_bot.ask("Hva mener partiene om sprøyterommene?").missing_words == ()

@@ -22,7 +22,7 @@ ENGLISH_WORDS = 20_000  # the most common English words (wordfreq) that may be l
 MAX_VOCAB = 50_000  # corpus words embedded, most frequent first
 HUB_NEIGHBOURS = 10  # CSLS: the mean similarity to this many nearest words on the other side
 MUTUAL_TOP = 10  # the English word must be among the corpus word's nearest this many
-MIN_COSINE = 0.80
+MIN_COSINE = 0.80  # in carrier sentences every pair is above 0.9, so the mutual-neighbour test decides
 # version of how words are embedded: 3 = each word in a carrier sentence of its language (``CARRIERS``), as
 # passages are (``embed_passages``: float32 on ONNX, so a lexicon does not depend on the precision questions
 # run at); 2 was the bare word as a question

@@ -1,8 +1,8 @@
 """How closely a passage's words come to the question's heaviest word, by the model's own word vectors.
 
 The index keeps a word table (``words.json`` + ``words.npy``, written by ``index.store`` from the
-lexicon's vectors): every corpus word and the common English words, each embedded alone by the
-model. For the question's rarest content word (the one the general-language weights say carries
+lexicon's vectors): every corpus word and the common English words, each embedded by the model in
+the lexicon's carrier sentence of its language (``index.lexicon.CARRIERS``). For the question's rarest content word (the one the general-language weights say carries
 it), the match of a passage is the cosine of that word to the passage's closest word. An English
 question's key word meets its Norwegian translation, a bokmål word its nynorsk form, a misspelling
 nothing; a word the table lacks matches nothing (0). The question model reads the best match among
